@@ -1,0 +1,160 @@
+//! One place that builds SDK clients from the standard credential chain.
+//!
+//! Credentials, region and endpoint come from where the AWS CLI finds them (profiles,
+//! `AWS_PROFILE`, environment, SSO, instance role); `AWS_ENDPOINT_URL` and the per-service
+//! `AWS_ENDPOINT_URL_<SERVICE>` variables redirect calls (that is how tests reach moto).
+//! Every client shares one [`RequestCounter`].
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::accounting::RequestCounter;
+use crate::error::AwsError;
+
+/// Environment variable that caps SDK attempts per call (default 5).
+pub const MAX_ATTEMPTS_ENV: &str = "ASIAQ_MAX_ATTEMPTS";
+const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// What the command line may override; everything else comes from the credential chain.
+#[derive(Debug, Clone, Default)]
+pub struct ContextOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub max_attempts: Option<u32>,
+}
+
+macro_rules! clients {
+    ($( $field:ident : $krate:ident ),* $(,)?) => {
+        #[derive(Default)]
+        struct Clients { $( $field: OnceLock<$krate::Client>, )* }
+
+        impl AwsContext {
+            $(
+                #[doc = concat!("The shared `", stringify!($krate), "` client.")]
+                pub fn $field(&self) -> &$krate::Client {
+                    self.clients.$field.get_or_init(|| {
+                        let conf = $krate::config::Builder::from(&self.sdk)
+                            .interceptor(self.counter.clone())
+                            .build();
+                        $krate::Client::from_conf(conf)
+                    })
+                }
+            )*
+        }
+    };
+}
+
+clients! {
+    ec2: aws_sdk_ec2,
+    autoscaling: aws_sdk_autoscaling,
+    iam: aws_sdk_iam,
+    sts: aws_sdk_sts,
+    route53: aws_sdk_route53,
+    elb: aws_sdk_elasticloadbalancing,
+    elbv2: aws_sdk_elasticloadbalancingv2,
+    dynamodb: aws_sdk_dynamodb,
+    elasticache: aws_sdk_elasticache,
+    opensearch: aws_sdk_opensearch,
+    rds: aws_sdk_rds,
+    cloudwatch: aws_sdk_cloudwatch,
+    logs: aws_sdk_cloudwatchlogs,
+    sns: aws_sdk_sns,
+    ssm: aws_sdk_ssm,
+    acm: aws_sdk_acm,
+}
+
+/// The SDK configuration plus lazily built, shared clients.
+pub struct AwsContext {
+    sdk: SdkConfig,
+    counter: RequestCounter,
+    clients: Clients,
+    s3: OnceLock<aws_sdk_s3::Client>,
+}
+
+impl std::fmt::Debug for AwsContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print credentials: only where we point.
+        f.debug_struct("AwsContext")
+            .field("region", &self.region())
+            .field("endpoint", &self.endpoint_override())
+            .finish()
+    }
+}
+
+impl AwsContext {
+    /// Resolves credentials provider, region and endpoint. Does not call AWS yet.
+    pub async fn load(options: ContextOptions) -> Result<Self, AwsError> {
+        let max_attempts = options
+            .max_attempts
+            .or_else(|| std::env::var(MAX_ATTEMPTS_ENV).ok()?.parse().ok())
+            .unwrap_or(DEFAULT_MAX_ATTEMPTS)
+            .max(1);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(max_attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(120))
+                    .build(),
+            );
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &options.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        let sdk = loader.load().await;
+        if sdk.region().is_none() {
+            return Err(AwsError::NoRegion);
+        }
+        Ok(Self {
+            sdk,
+            counter: RequestCounter::new(),
+            clients: Clients::default(),
+            s3: OnceLock::new(),
+        })
+    }
+
+    pub fn region(&self) -> &str {
+        self.sdk.region().map(|r| r.as_ref()).unwrap_or_default()
+    }
+
+    /// The endpoint all services are redirected to, if any (`AWS_ENDPOINT_URL` or profile
+    /// `endpoint_url`). Per-service overrides are reported by [`Self::service_endpoint`].
+    pub fn endpoint_override(&self) -> Option<String> {
+        self.sdk.endpoint_url().map(str::to_string)
+    }
+
+    /// The override for one service (`AWS_ENDPOINT_URL_<SERVICE>`), falling back to the
+    /// global one. `service_env_suffix` is the SDK's env name, e.g. `S3`, `EC2`.
+    pub fn service_endpoint(&self, service_env_suffix: &str) -> Option<String> {
+        std::env::var(format!("AWS_ENDPOINT_URL_{service_env_suffix}"))
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.endpoint_override())
+    }
+
+    pub fn counter(&self) -> &RequestCounter {
+        &self.counter
+    }
+
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// The shared S3 client. Emulators and S3-compatible endpoints serve buckets by path,
+    /// not by virtual host, so path style is forced whenever the endpoint is overridden.
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3.get_or_init(|| {
+            let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+                .interceptor(self.counter.clone())
+                .force_path_style(self.service_endpoint("S3").is_some())
+                .build();
+            aws_sdk_s3::Client::from_conf(conf)
+        })
+    }
+}

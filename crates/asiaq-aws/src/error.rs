@@ -1,0 +1,90 @@
+//! Errors of the AWS layer, carrying the service, the operation and AWS's own code.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// The credential chain found nothing usable.
+    #[error("no AWS credentials found: {0}")]
+    NoCredentials(String),
+    /// No region was configured anywhere.
+    #[error("no AWS region configured (set AWS_REGION, AWS_DEFAULT_REGION or a profile region)")]
+    NoRegion,
+    /// A call failed; `detail` is AWS's code and message, or the transport problem.
+    #[error("{service}:{operation} failed: {detail}")]
+    Call {
+        service: &'static str,
+        operation: &'static str,
+        detail: String,
+    },
+    /// A response lacked a field that AWS documents as always present.
+    #[error("{service}:{operation} returned no {field}")]
+    MissingField {
+        service: &'static str,
+        operation: &'static str,
+        field: &'static str,
+    },
+}
+
+impl AwsError {
+    /// Wraps an SDK error of one call.
+    pub fn call<E, R>(service: &'static str, operation: &'static str, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        AwsError::Call {
+            service,
+            operation,
+            detail: describe_sdk_error(&err),
+        }
+    }
+}
+
+/// One line that says what went wrong: AWS's error code and message when the service
+/// answered, otherwise the transport or credential problem (the SDK's `Display` alone only
+/// says "service error", which is the opaque kind of message operators complain about).
+pub fn describe_sdk_error<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            match (inner.code(), inner.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                _ => format!("{inner}"),
+            }
+        }
+        SdkError::TimeoutError(_) => "timed out waiting for AWS".to_string(),
+        SdkError::DispatchFailure(failure) => {
+            if let Some(connector) = failure.as_connector_error() {
+                format!("could not reach AWS: {}", error_chain(connector))
+            } else {
+                format!("could not send the request: {}", error_chain(err))
+            }
+        }
+        SdkError::ResponseError(_) => format!("unreadable response: {}", error_chain(err)),
+        SdkError::ConstructionFailure(_) => {
+            format!("could not build the request: {}", error_chain(err))
+        }
+        _ => error_chain(err),
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,9 @@
+//! Pure domain core of asiaq: the value grammars of the configuration files and the
+//! algorithms that turn configuration plus observed state into desired state and diffs.
+//!
+//! Nothing in this crate performs I/O: no AWS types, no files, no clocks (the current time
+//! is always a parameter), and randomness comes from an injected [`rand::Rng`].
+
+pub mod network;
+pub mod sg_rules;
+pub mod syntax;

@@ -1,0 +1,25 @@
+//! Fixtures for integration tests against real parts.
+//!
+//! * [`Moto`]: a moto_server on a free loopback port, started from the project's virtual
+//!   environment. A watchdog shell kills it when the test process exits, even when a test
+//!   panics or the process aborts, so nothing is left running.
+//! * [`AwsAccount`]: a fresh, isolated AWS account inside that server (moto keys state by
+//!   account; credentials from its STS AssumeRole belong to the role's account), so tests run
+//!   in parallel without resetting each other's state.
+
+mod moto;
+
+pub use moto::{AwsAccount, Moto};
+
+/// The workspace root (where `.venv/` and `examples/` live).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
+}
+
+/// The example configuration directory shipped in the repository.
+pub fn examples_dir() -> std::path::PathBuf {
+    workspace_root().join("examples")
+}

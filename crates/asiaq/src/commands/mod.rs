@@ -1,0 +1,28 @@
+//! One module per command; `dispatch` routes a parsed command line to it.
+
+mod aws_session;
+mod config;
+mod doctor;
+mod meta;
+mod whoami;
+
+use crate::cli::{Cli, Command};
+use crate::exit::CliError;
+
+pub fn dispatch(cli: Cli) -> Result<(), CliError> {
+    if let Some(group) = cli.command.pending_group() {
+        return Err(CliError::usage(format!(
+            "`asiaq {group}` is not built yet: none of its commands is available in this version"
+        ))
+        .with_hint("`asiaq --help` lists the commands that are; the README's migration table says what each replaces"));
+    }
+    let global = &cli.global;
+    match &cli.command {
+        Command::Config(cmd) => config::run(global, cmd),
+        Command::Whoami => whoami::run(global),
+        Command::Doctor => doctor::run(global),
+        Command::Completions { shell } => meta::completions(*shell),
+        Command::Man => meta::man(),
+        _ => unreachable!("every pending group returned above"),
+    }
+}

@@ -1,0 +1,107 @@
+//! Exit codes and the one place errors are shown to the user.
+
+use std::process::ExitCode;
+
+/// The documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: everything asked for was done.
+    Success,
+    /// 1: the operation was attempted and failed (AWS refused, a wait timed out, ...).
+    Failure,
+    /// 2: bad usage or configuration; nothing was changed.
+    Usage,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Usage => 2,
+        })
+    }
+}
+
+/// An error on its way to the terminal: one clear message, an optional hint, an exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CliError {
+    status: ExitStatus,
+    message: String,
+    hint: Option<String>,
+    /// Set when the details were already printed (e.g. a list of diagnostics).
+    already_reported: bool,
+}
+
+impl CliError {
+    /// Bad usage or configuration: exit 2.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            status: ExitStatus::Usage,
+            message: message.into(),
+            hint: None,
+            already_reported: false,
+        }
+    }
+
+    /// The operation failed: exit 1.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            status: ExitStatus::Failure,
+            message: message.into(),
+            hint: None,
+            already_reported: false,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The details are already on stderr; print only the summary line.
+    pub fn reported(mut self) -> Self {
+        self.already_reported = true;
+        self
+    }
+
+    pub fn status(&self) -> ExitStatus {
+        self.status
+    }
+
+    pub fn print(&self) {
+        if !self.already_reported || !self.message.is_empty() {
+            eprintln!("error: {}", self.message);
+        }
+        if let Some(hint) = &self.hint {
+            eprintln!("hint: {hint}");
+        }
+    }
+}
+
+impl From<asiaq_aws::AwsError> for CliError {
+    fn from(err: asiaq_aws::AwsError) -> Self {
+        let hint = match &err {
+            asiaq_aws::AwsError::NoRegion => None,
+            asiaq_aws::AwsError::NoCredentials(_) => Some(
+                "configure credentials as for the AWS CLI (AWS_PROFILE, ~/.aws/credentials, environment, or an instance role)",
+            ),
+            _ => None,
+        };
+        let status = match &err {
+            asiaq_aws::AwsError::NoRegion => ExitStatus::Usage,
+            _ => ExitStatus::Failure,
+        };
+        let mut cli = CliError {
+            status,
+            message: err.to_string(),
+            hint: None,
+            already_reported: false,
+        };
+        if let Some(h) = hint {
+            cli = cli.with_hint(h);
+        }
+        cli
+    }
+}

@@ -1,0 +1,41 @@
+//! The `asiaq` command line: argument parsing, dispatch, printing and exit codes.
+//! Domain logic lives in `asiaq-core`, configuration in `asiaq-config`, AWS calls in
+//! `asiaq-aws`; this crate only wires them to a terminal.
+
+mod cli;
+mod commands;
+mod exit;
+mod output;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use cli::Cli;
+pub use exit::{CliError, ExitStatus};
+
+/// Parses `args`, runs the command and maps the outcome to the documented exit code:
+/// 0 success, 1 the operation failed, 2 usage or configuration error.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    output::init_logging(cli.global.debug);
+    match commands::dispatch(cli) {
+        Ok(()) => ExitStatus::Success.into(),
+        Err(err) => {
+            err.print();
+            err.status().into()
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Where output goes: results on stdout (text or JSON), human chatter and logs on stderr.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::exit::CliError;
+
+/// Sends `tracing` events to stderr: warnings by default, asiaq's own debug events and the
+/// SDK's per-call events with `--debug`.
+pub fn init_logging(debug: bool) {
+    let filter = if debug {
+        "warn,asiaq=debug,asiaq_aws=debug,asiaq_core=debug,asiaq_config=debug,aws_smithy_runtime=debug,aws_config=info"
+    } else {
+        "warn"
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ASIAQ_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(debug)
+        .try_init();
+}
+
+/// Prints a result: `text` renders the human form, JSON serializes `value`.
+pub fn emit<T: Serialize>(
+    format: OutputFormat,
+    value: &T,
+    text: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match format {
+        OutputFormat::Text => text(&mut out),
+        OutputFormat::Json => serde_json::to_writer_pretty(&mut out, value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out)),
+    };
+    match written {
+        Ok(()) => Ok(()),
+        // A closed pipe (`asiaq ... | head`) is not an error of ours.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::failed(format!("cannot write output: {e}"))),
+    }
+}
+
+/// Writes rows as aligned columns: each column padded to its widest cell plus two spaces.
+pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result<()> {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_pads_columns_to_widest_cell() {
+        let rows = vec![
+            vec!["a".to_string(), "bb".to_string(), "c".to_string()],
+            vec!["aaa".to_string(), "b".to_string(), "".to_string()],
+        ];
+        let mut out = Vec::new();
+        write_table(&mut out, &rows).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a    bb  c\naaa  b\n");
+    }
+}
