@@ -14,6 +14,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::accounting::RequestCounter;
 use crate::error::AwsError;
+use crate::fault::FaultInjector;
 
 /// Environment variable that caps SDK attempts per call (default 5).
 pub const MAX_ATTEMPTS_ENV: &str = "ASIAQ_MAX_ATTEMPTS";
@@ -37,10 +38,12 @@ macro_rules! clients {
                 #[doc = concat!("The shared `", stringify!($krate), "` client.")]
                 pub fn $field(&self) -> &$krate::Client {
                     self.clients.$field.get_or_init(|| {
-                        let conf = $krate::config::Builder::from(&self.sdk)
-                            .interceptor(self.counter.clone())
-                            .build();
-                        $krate::Client::from_conf(conf)
+                        let mut conf = $krate::config::Builder::from(&self.sdk)
+                            .interceptor(self.counter.clone());
+                        if let Some(fault) = &self.fault {
+                            conf = conf.interceptor(fault.clone());
+                        }
+                        $krate::Client::from_conf(conf.build())
                     })
                 }
             )*
@@ -71,6 +74,8 @@ clients! {
 pub struct AwsContext {
     sdk: SdkConfig,
     counter: RequestCounter,
+    /// Set only by `ASIAQ_INJECT_FAULT` (tests of rollback).
+    fault: Option<FaultInjector>,
     clients: Clients,
     s3: OnceLock<aws_sdk_s3::Client>,
 }
@@ -114,6 +119,7 @@ impl AwsContext {
         Ok(Self {
             sdk,
             counter: RequestCounter::new(),
+            fault: FaultInjector::from_env(),
             clients: Clients::default(),
             s3: OnceLock::new(),
         })
@@ -150,11 +156,13 @@ impl AwsContext {
     /// not by virtual host, so path style is forced whenever the endpoint is overridden.
     pub fn s3(&self) -> &aws_sdk_s3::Client {
         self.s3.get_or_init(|| {
-            let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+            let mut conf = aws_sdk_s3::config::Builder::from(&self.sdk)
                 .interceptor(self.counter.clone())
-                .force_path_style(self.service_endpoint("S3").is_some())
-                .build();
-            aws_sdk_s3::Client::from_conf(conf)
+                .force_path_style(self.service_endpoint("S3").is_some());
+            if let Some(fault) = &self.fault {
+                conf = conf.interceptor(fault.clone());
+            }
+            aws_sdk_s3::Client::from_conf(conf.build())
         })
     }
 }

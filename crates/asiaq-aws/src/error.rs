@@ -16,8 +16,20 @@ pub enum AwsError {
     Call {
         service: &'static str,
         operation: &'static str,
+        /// AWS's error code (`InvalidVpcID.NotFound`, ...), when the service answered.
+        code: Option<String>,
         detail: String,
     },
+    /// A wait ran out of time.
+    #[error("timed out after {waited} waiting for {what} (last state: {last_state})")]
+    Timeout {
+        what: String,
+        waited: String,
+        last_state: String,
+    },
+    /// AWS is not in a state the command can work with (e.g. two VPCs with one name).
+    #[error("{0}")]
+    State(String),
     /// A response lacked a field that AWS documents as always present.
     #[error("{service}:{operation} returned no {field}")]
     MissingField {
@@ -34,11 +46,32 @@ impl AwsError {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
+        let code = match &err {
+            SdkError::ServiceError(service) => service.err().code().map(str::to_string),
+            _ => None,
+        };
         AwsError::Call {
             service,
             operation,
+            code,
             detail: describe_sdk_error(&err),
         }
+    }
+
+    /// AWS's error code of a failed call.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Call { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True when AWS said the resource does not exist (`*.NotFound`, `NoSuch*`,
+    /// `*NotFound*`): deletes treat it as already done.
+    pub fn is_not_found(&self) -> bool {
+        self.code().is_some_and(|c| {
+            c.ends_with("NotFound") || c.starts_with("NoSuch") || c.contains("NotFoundException")
+        })
     }
 }
 

@@ -7,8 +7,12 @@
 mod accounting;
 mod context;
 mod error;
+pub mod fault;
 mod identity;
 mod probe;
+pub mod progress;
+pub mod tags;
+pub mod wait;
 
 pub use accounting::{ApiCallStats, OperationStats, RequestCounter};
 pub use context::{AwsContext, ContextOptions};

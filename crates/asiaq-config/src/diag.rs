@@ -130,6 +130,9 @@ mod tests {
         assert_eq!(d.to_string(), "x/disco_aws.ini: warning: hmm");
         let d = Diagnostic::syntax(Path::new("a.ini"), Some(1), SyntaxError::new("m", "e"));
         assert_eq!(d.to_string(), "a.ini:1: m (expected e)");
-        assert_eq!(d.prefixed("ctx").to_string(), "a.ini:1: ctx: m (expected e)");
+        assert_eq!(
+            d.prefixed("ctx").to_string(),
+            "a.ini:1: ctx: m (expected e)"
+        );
     }
 }

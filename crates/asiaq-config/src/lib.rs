@@ -1,1 +1,27 @@
+//! Reads an asiaq configuration directory exactly as the Python original did (spec §3),
+//! into typed models. Every problem is a [`Diagnostic`] naming the file, the line and what
+//! was expected; nothing here talks to AWS.
 
+pub mod acfg_metadata;
+pub mod alarms;
+pub mod app_auth;
+pub mod aws_ini;
+pub mod diag;
+pub mod dir;
+pub mod error;
+pub mod iam_tree;
+pub mod ini;
+pub mod kinds;
+pub mod pipeline;
+pub mod services;
+pub mod ssm_documents;
+pub mod validate;
+pub mod vpc_ini;
+
+pub use aws_ini::AwsIni;
+pub use diag::{Diagnostic, Severity};
+pub use dir::ConfigDir;
+pub use error::ConfigError;
+pub use ini::{IniFile, Value};
+pub use pipeline::{Pipeline, PipelineRow};
+pub use vpc_ini::{EnvironmentSpec, VpcIni};

@@ -157,6 +157,10 @@ pub enum ConfigCommand {
         /// Also check one pipeline file (relative to the configuration directory or absolute)
         #[arg(long, value_name = "FILE")]
         pipeline: Option<PathBuf>,
+
+        /// The environment type of --env (an [envtype:TYPE] section), to check its network
+        #[arg(long = "type", value_name = "TYPE", requires = "env")]
+        env_type: Option<String>,
     },
 }
 

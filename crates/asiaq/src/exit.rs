@@ -105,3 +105,16 @@ impl From<asiaq_aws::AwsError> for CliError {
         cli
     }
 }
+
+impl From<asiaq_config::ConfigError> for CliError {
+    /// A configuration problem: every diagnostic, then exit 2.
+    fn from(err: asiaq_config::ConfigError) -> Self {
+        CliError::usage(
+            err.diagnostics()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    }
+}
