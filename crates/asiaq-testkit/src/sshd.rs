@@ -84,7 +84,7 @@ impl SshHost {
             );
             let dir = base.join(name);
             // Another process may take the port before sshd binds it: then sshd exits and
-            // the next attempt picks another.
+            // the next attempt picks another port.
             let port = free_port();
             let log_path = client.path().join(format!("setup-{attempt}.log"));
             let log = fs::File::create(&log_path).expect("setup log file");
@@ -118,7 +118,11 @@ impl SshHost {
                 Err(why) => {
                     drop(sshd);
                     let log = fs::read_to_string(&log_path).unwrap_or_default();
+                    let retry = worth_retrying(&log);
                     failures.push(format!("attempt {attempt} (port {port}): {why}\n{log}"));
+                    if !retry {
+                        break;
+                    }
                 }
             }
         }
@@ -389,6 +393,18 @@ fn ancestors_fit_chroot(dir: &Path) -> bool {
     })
 }
 
+/// A start that failed on a port someone else took, or on a directory left by a run that was
+/// killed with its watchdog, may succeed with another port and name; others would not.
+fn worth_retrying(setup_log: &str) -> bool {
+    [
+        "Address already in use",
+        "Cannot bind any address",
+        "already exists",
+    ]
+    .iter()
+    .any(|sign| setup_log.contains(sign))
+}
+
 /// True when something on `port` speaks the SSH protocol.
 fn answers_ssh(port: u16) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -448,6 +464,19 @@ mod tests {
             "'ProxyCommand=nc 127.0.0.1 22'"
         );
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn only_port_and_leftover_failures_are_retried() {
+        assert!(worth_retrying(
+            "Bind to port 4022 on 127.0.0.1 failed: Address already in use.\nCannot bind any address."
+        ));
+        assert!(worth_retrying(
+            "sshd fixture: /srv/asiaq-sshd/7-0 already exists"
+        ));
+        assert!(!worth_retrying(
+            "sshd fixture: busybox not found: install busybox-static (scripts/setup.sh)"
+        ));
     }
 
     #[test]
