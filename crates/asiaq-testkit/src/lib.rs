@@ -6,10 +6,14 @@
 //! * [`AwsAccount`]: a fresh, isolated AWS account inside that server (moto keys state by
 //!   account; credentials from its STS AssumeRole belong to the role's account), so tests run
 //!   in parallel without resetting each other's state.
+//! * [`SshHost`]: a real OpenSSH server on loopback, confined to a chroot of its own, reached
+//!   under any address through a `ProxyCommand`; for code that works over SSH.
 
 mod moto;
+mod sshd;
 
-pub use moto::{AwsAccount, Moto};
+pub use moto::{AwsAccount, Moto, MOTO_SERVER_ENV, TEST_REGION};
+pub use sshd::{SshHost, SSHD_DIR_ENV};
 
 /// The workspace root (where `.venv/` and `examples/` live).
 pub fn workspace_root() -> std::path::PathBuf {
@@ -22,4 +26,12 @@ pub fn workspace_root() -> std::path::PathBuf {
 /// The example configuration directory shipped in the repository.
 pub fn examples_dir() -> std::path::PathBuf {
     workspace_root().join("examples")
+}
+
+/// A loopback port that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }

@@ -1,10 +1,12 @@
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use crate::free_port;
 
 /// Environment variable naming the moto_server executable to use.
 pub const MOTO_SERVER_ENV: &str = "ASIAQ_MOTO_SERVER";
@@ -126,13 +128,6 @@ fn moto_executable() -> PathBuf {
         return venv;
     }
     PathBuf::from("moto_server")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 fn http_post(endpoint: &str, path: &str) -> std::io::Result<String> {
