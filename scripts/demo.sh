@@ -13,9 +13,6 @@
 #
 # Environment:
 #   CARGO_TARGET_DIR   cargo target directory (default ~/.cache/asiaq-target)
-#   ASIAQ_DEMO_ALLOW_VALIDATE_FAILURE=1
-#                      TEMPORARY, until `asiaq config validate` is built: a failing validate
-#                      step is reported and the demo goes on. Remove with that step's landing.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -160,12 +157,7 @@ teardown() {
 }
 
 # --- what asiaq does today ----------------------------------------------------------------
-if [ "${ASIAQ_DEMO_ALLOW_VALIDATE_FAILURE:-}" = 1 ]; then
-    run_step "validate the configuration directory" config validate ||
-        say "demo: validate failed; going on because ASIAQ_DEMO_ALLOW_VALIDATE_FAILURE=1 (temporary)"
-else
-    step "validate the configuration directory" config validate
-fi
+step "validate the configuration directory" config validate
 step "show the AWS identity in use (moto's default account)" whoami
 step "one read-only call to every AWS service" doctor
 
