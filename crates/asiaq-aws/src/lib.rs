@@ -9,6 +9,7 @@ mod context;
 mod error;
 pub mod fault;
 mod identity;
+pub mod images;
 mod probe;
 pub mod progress;
 pub mod tags;
