@@ -7,3 +7,4 @@
 pub mod network;
 pub mod sg_rules;
 pub mod syntax;
+pub mod vpc;
