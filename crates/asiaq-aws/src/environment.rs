@@ -88,10 +88,7 @@ pub(crate) fn tag_map(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, Stri
         .collect()
 }
 
-pub(crate) fn parse_cidr(
-    operation: &'static str,
-    cidr: Option<&str>,
-) -> Result<Ipv4Net, AwsError> {
+pub(crate) fn parse_cidr(operation: &'static str, cidr: Option<&str>) -> Result<Ipv4Net, AwsError> {
     cidr.and_then(|c| c.parse::<Ipv4Net>().ok())
         .ok_or(AwsError::MissingField {
             service: "ec2",
