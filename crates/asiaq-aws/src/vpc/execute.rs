@@ -383,6 +383,30 @@ async fn call(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsEr
             None
         }
         Action::DeleteRouteTable { route_table } => {
+            // Explicit associations block the delete (AWS drops them with the subnet,
+            // emulators may not): remove what is left first.
+            let out = send!(
+                ec2.describe_route_tables().route_table_ids(route_table),
+                "DescribeRouteTables"
+            );
+            for a in out.route_tables().iter().flat_map(|t| t.associations()) {
+                if a.main() == Some(true) {
+                    continue;
+                }
+                if let Some(id) = a.route_table_association_id() {
+                    if let Err(e) = ec2
+                        .disassociate_route_table()
+                        .association_id(id)
+                        .send()
+                        .await
+                    {
+                        let e = AwsError::call("ec2", "DisassociateRouteTable", e);
+                        if !already_done(&e) {
+                            return Err(e);
+                        }
+                    }
+                }
+            }
             send!(
                 ec2.delete_route_table().route_table_id(route_table),
                 "DeleteRouteTable"

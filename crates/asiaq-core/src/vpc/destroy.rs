@@ -67,7 +67,10 @@ pub fn plan_destroy(
         ));
     }
     for name in &occ.classic_elbs {
-        gone.push(b.add(Action::DeleteClassicLoadBalancer { name: name.clone() }, &[]));
+        gone.push(b.add(
+            Action::DeleteClassicLoadBalancer { name: name.clone() },
+            &[],
+        ));
     }
     for (name, arn) in &occ.load_balancers {
         gone.push(b.add(
@@ -90,11 +93,9 @@ pub fn plan_destroy(
             &gone,
         );
         nats.push(del);
-        for a in state
-            .addresses
-            .iter()
-            .filter(|a| g.allocation_ids.contains(&a.allocation_id) && (a.is_dynamic() || owned(&a.tags)))
-        {
+        for a in state.addresses.iter().filter(|a| {
+            g.allocation_ids.contains(&a.allocation_id) && (a.is_dynamic() || owned(&a.tags))
+        }) {
             released.push(a.allocation_id.clone());
             b.add(
                 Action::ReleaseAddress {
@@ -134,7 +135,12 @@ pub fn plan_destroy(
     let mut peering_steps = Vec::new();
     for p in state.peerings.iter().filter(|p| p.is_live()) {
         let mut after = Vec::new();
-        for t in state.route_tables.iter().filter(|t| t.main).chain(peer_route_tables) {
+        for t in state
+            .route_tables
+            .iter()
+            .filter(|t| t.main)
+            .chain(peer_route_tables)
+        {
             for r in &t.routes {
                 if r.target == RouteTarget::Peering(p.id.clone()) {
                     after.push(b.add(
@@ -159,7 +165,10 @@ pub fn plan_destroy(
     let mut main_routes = Vec::new();
     for t in state.route_tables.iter().filter(|t| t.main) {
         for r in &t.routes {
-            if matches!(r.target, RouteTarget::Gateway(_) | RouteTarget::NatGateway(_)) {
+            if matches!(
+                r.target,
+                RouteTarget::Gateway(_) | RouteTarget::NatGateway(_)
+            ) {
                 main_routes.push(b.add(
                     Action::DeleteRoute {
                         route_table: t.id.clone(),
@@ -256,8 +265,7 @@ pub fn plan_destroy(
     let mut vgws = Vec::new();
     if let Some(vpc) = state.vpc_id() {
         for g in &state.vpn_gateways {
-            if g
-                .attachments
+            if g.attachments
                 .iter()
                 .any(|(v, s)| v == vpc && (s == "attached" || s == "attaching"))
             {

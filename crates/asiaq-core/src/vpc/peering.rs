@@ -154,7 +154,9 @@ mod tests {
     #[test]
     fn only_connections_of_one_vpc_and_reversed_duplicates_merge() {
         let c1 = parse_peering_connection("*:sandbox/intranet *:sandbox/intranet").unwrap();
-        let c2 = parse_peering_connection("mock-vpc-2:sandbox/intranet mock-vpc-1:sandbox/intranet").unwrap();
+        let c2 =
+            parse_peering_connection("mock-vpc-2:sandbox/intranet mock-vpc-1:sandbox/intranet")
+                .unwrap();
         let got = resolve_connections(&[c1, c2], &vpcs(), Some("vpc-1"));
         assert_eq!(
             pairs(&got),
@@ -180,7 +182,8 @@ mod tests {
 
     #[test]
     fn same_vpc_pairs_are_dropped() {
-        let c = parse_peering_connection("mock-vpc-1:sandbox/intranet mock-vpc-1:sandbox/tunnel").unwrap();
+        let c = parse_peering_connection("mock-vpc-1:sandbox/intranet mock-vpc-1:sandbox/tunnel")
+            .unwrap();
         assert!(resolve_connections(&[c], &vpcs(), None).is_empty());
     }
 }

@@ -37,8 +37,12 @@ pub enum Action {
         tags: TagList,
     },
     /// EnableDnsSupport and EnableDnsHostnames (two calls, independent of each other).
-    EnableDnsSupport { vpc: String },
-    EnableDnsHostnames { vpc: String },
+    EnableDnsSupport {
+        vpc: String,
+    },
+    EnableDnsHostnames {
+        vpc: String,
+    },
     CreateSubnet {
         key: String,
         vpc: String,
@@ -46,7 +50,9 @@ pub enum Action {
         availability_zone: String,
         tags: TagList,
     },
-    DeleteSubnet { subnet: String },
+    DeleteSubnet {
+        subnet: String,
+    },
     CreateSecurityGroup {
         key: String,
         vpc: String,
@@ -67,14 +73,21 @@ pub enum Action {
         group: String,
         permissions: Vec<Permission>,
     },
-    DeleteSecurityGroup { group: String },
+    DeleteSecurityGroup {
+        group: String,
+    },
     CreateRouteTable {
         key: String,
         vpc: String,
         tags: TagList,
     },
-    AssociateRouteTable { route_table: String, subnet: String },
-    DeleteRouteTable { route_table: String },
+    AssociateRouteTable {
+        route_table: String,
+        subnet: String,
+    },
+    DeleteRouteTable {
+        route_table: String,
+    },
     CreateRoute {
         route_table: String,
         destination: String,
@@ -89,16 +102,36 @@ pub enum Action {
         route_table: String,
         destination: String,
     },
-    CreateInternetGateway { key: String, tags: TagList },
-    AttachInternetGateway { gateway: String, vpc: String },
-    DetachInternetGateway { gateway: String, vpc: String },
-    DeleteInternetGateway { gateway: String },
+    CreateInternetGateway {
+        key: String,
+        tags: TagList,
+    },
+    AttachInternetGateway {
+        gateway: String,
+        vpc: String,
+    },
+    DetachInternetGateway {
+        gateway: String,
+        vpc: String,
+    },
+    DeleteInternetGateway {
+        gateway: String,
+    },
     /// Attaches the VPN gateway and waits until it is attached.
-    AttachVpnGateway { gateway: String, vpc: String },
+    AttachVpnGateway {
+        gateway: String,
+        vpc: String,
+    },
     /// Detaches the VPN gateway and waits until it is detached (it is never deleted).
-    DetachVpnGateway { gateway: String, vpc: String },
+    DetachVpnGateway {
+        gateway: String,
+        vpc: String,
+    },
     /// Allocates a VPC elastic IP; the key names its allocation id.
-    AllocateAddress { key: String, tags: TagList },
+    AllocateAddress {
+        key: String,
+        tags: TagList,
+    },
     ReleaseAddress {
         allocation_id: String,
         public_ip: String,
@@ -111,14 +144,21 @@ pub enum Action {
         tags: TagList,
     },
     /// Deletes a NAT gateway and waits until it is deleted.
-    DeleteNatGateway { nat_gateway: String },
+    DeleteNatGateway {
+        nat_gateway: String,
+    },
     CreateDhcpOptions {
         key: String,
         config: BTreeMap<String, Vec<String>>,
         tags: TagList,
     },
-    AssociateDhcpOptions { dhcp_options: String, vpc: String },
-    DeleteDhcpOptions { dhcp_options: String },
+    AssociateDhcpOptions {
+        dhcp_options: String,
+        vpc: String,
+    },
+    DeleteDhcpOptions {
+        dhcp_options: String,
+    },
     CreateNetworkInterface {
         key: String,
         subnet: String,
@@ -127,8 +167,12 @@ pub enum Action {
         description: String,
         tags: TagList,
     },
-    DetachNetworkInterface { attachment_id: String },
-    DeleteNetworkInterface { network_interface: String },
+    DetachNetworkInterface {
+        attachment_id: String,
+    },
+    DeleteNetworkInterface {
+        network_interface: String,
+    },
     CreateVpcEndpoint {
         key: String,
         vpc: String,
@@ -141,7 +185,9 @@ pub enum Action {
         add_route_tables: Vec<String>,
         remove_route_tables: Vec<String>,
     },
-    DeleteVpcEndpoint { endpoint: String },
+    DeleteVpcEndpoint {
+        endpoint: String,
+    },
     /// Requests a peering between two VPCs of this account and accepts it.
     CreatePeering {
         key: String,
@@ -150,14 +196,27 @@ pub enum Action {
         description: String,
         tags: TagList,
     },
-    DeletePeering { peering: String },
+    DeletePeering {
+        peering: String,
+    },
     /// Terminates instances and waits until they are terminated.
-    TerminateInstances { instances: Vec<String> },
+    TerminateInstances {
+        instances: Vec<String>,
+    },
     /// Force-deletes an autoscaling group (with its instances) and waits until it is gone.
-    DeleteAutoScalingGroup { name: String },
-    DeleteClassicLoadBalancer { name: String },
-    DeleteLoadBalancer { name: String, arn: String },
-    DeleteVpc { vpc: String },
+    DeleteAutoScalingGroup {
+        name: String,
+    },
+    DeleteClassicLoadBalancer {
+        name: String,
+    },
+    DeleteLoadBalancer {
+        name: String,
+        arn: String,
+    },
+    DeleteVpc {
+        vpc: String,
+    },
 }
 
 impl Action {
@@ -308,7 +367,10 @@ impl fmt::Display for Action {
                 route_table,
                 destination,
                 target,
-            } => write!(f, "replace route {destination} -> {target} in {route_table}"),
+            } => write!(
+                f,
+                "replace route {destination} -> {target} in {route_table}"
+            ),
             DeleteRoute {
                 route_table,
                 destination,

@@ -25,8 +25,8 @@ use super::peering::Connection;
 use super::plan::{new_ref, Action, Plan, PlanBuilder, TagList};
 use super::routes::diff_routes;
 use super::state::{
-    AddressInfo, GatewayInfo, Permission, PermissionSource, RouteTableInfo, RouteTarget,
-    VpcState, OWNER_TAG,
+    AddressInfo, GatewayInfo, Permission, PermissionSource, RouteTableInfo, RouteTarget, VpcState,
+    OWNER_TAG,
 };
 use crate::network::{self, NetworkError};
 use crate::sg_rules::{self, CustomerAccess, ObservedRule, RuleSource, SgRule, SgRuleError};
@@ -294,13 +294,9 @@ pub fn plan_environment<R: Rng + ?Sized>(
         None => {
             let cidr = match cfg.vpc_cidr {
                 VpcCidr::Static(c) => c,
-                VpcCidr::Random { ip_space, size } => network::choose_vpc_cidr(
-                    None,
-                    Some(ip_space),
-                    Some(size),
-                    &ctx.occupied,
-                    rng,
-                )?,
+                VpcCidr::Random { ip_space, size } => {
+                    network::choose_vpc_cidr(None, Some(ip_space), Some(size), &ctx.occupied, rng)?
+                }
             };
             b.add(
                 Action::CreateVpc {
@@ -348,7 +344,10 @@ pub fn plan_environment<R: Rng + ?Sized>(
                 ));
             }
         }
-        cfg.nets.iter().filter(|n| present.contains(&n.name)).collect()
+        cfg.nets
+            .iter()
+            .filter(|n| present.contains(&n.name))
+            .collect()
     };
     if creating {
         let configured: BTreeMap<MetaNetworkName, MetaNetworkCidr> =
@@ -365,7 +364,10 @@ pub fn plan_environment<R: Rng + ?Sized>(
                     description: n.name.sg_description().to_string(),
                     tags: merged(
                         &vec![tag(OWNER_TAG, env)],
-                        &[tag("Name", &format!("{env}_{net}")), tag("meta_network", net)],
+                        &[
+                            tag("Name", &format!("{env}_{net}")),
+                            tag("meta_network", net),
+                        ],
                     ),
                 },
                 &[],
@@ -434,7 +436,8 @@ pub fn plan_environment<R: Rng + ?Sized>(
                             .iter()
                             .filter(|o| {
                                 o.id != s.id
-                                    && state.route_table_of_subnet(&o.id).map(|x| &x.id) == Some(&t.id)
+                                    && state.route_table_of_subnet(&o.id).map(|x| &x.id)
+                                        == Some(&t.id)
                             })
                             .count()
                             > 0;
@@ -503,7 +506,10 @@ pub fn plan_environment<R: Rng + ?Sized>(
         let ip = match network::resolve_static_ip(&cidrs, req.ip) {
             Ok(ip) => ip,
             Err(e) => {
-                notes.push(format!("{}: no floating interface for ip_address {}: {e}", req.hostclass, req.ip));
+                notes.push(format!(
+                    "{}: no floating interface for ip_address {}: {e}",
+                    req.hostclass, req.ip
+                ));
                 continue;
             }
         };
@@ -514,7 +520,11 @@ pub fn plan_environment<R: Rng + ?Sized>(
             ));
             continue;
         };
-        if state.network_interfaces.iter().any(|e| e.private_ip == ip.to_string()) {
+        if state
+            .network_interfaces
+            .iter()
+            .any(|e| e.private_ip == ip.to_string())
+        {
             continue;
         }
         let net = req.metanetwork.as_str();
@@ -544,7 +554,12 @@ pub fn plan_environment<R: Rng + ?Sized>(
         let desired = sg_rules::expand_sg_rules(n.name, &n.sg_rules, &sg_ids, &cfg.customer)?;
         let current: Vec<ObservedRule> = state
             .security_group_of(n.name)
-            .map(|g| g.ingress.iter().filter_map(|p| to_observed(&g.id, p)).collect())
+            .map(|g| {
+                g.ingress
+                    .iter()
+                    .filter_map(|p| to_observed(&g.id, p))
+                    .collect()
+            })
             .unwrap_or_default();
         let diff = sg_rules::diff_sg_rules(&desired, &current);
         if !diff.to_add.is_empty() {
@@ -639,13 +654,24 @@ pub fn plan_environment<R: Rng + ?Sized>(
     // --- NAT gateways -----------------------------------------------------------------
     let nat_cfg: Vec<(MetaNetworkName, &NatGatewaySpec)> =
         nets.iter().map(|n| (n.name, &n.nat_gateways)).collect();
-    let nat = plan_nat(env, &base_tags, &nat_cfg, &slots, state, &ctx.static_eips, &mut b)?;
+    let nat = plan_nat(
+        env,
+        &base_tags,
+        &nat_cfg,
+        &slots,
+        state,
+        &ctx.static_eips,
+        &mut b,
+    )?;
 
     // --- Peerings: create the missing ones ----------------------------------------------
     let mut pcx_of: BTreeMap<String, String> = BTreeMap::new();
     let mut peering_deletes: Vec<(String, String)> = Vec::new();
     if let Some(p) = &ctx.peering {
-        let me = state.vpc_id().map(str::to_string).unwrap_or_else(|| new_ref("vpc"));
+        let me = state
+            .vpc_id()
+            .map(str::to_string)
+            .unwrap_or_else(|| new_ref("vpc"));
         let mut others: BTreeSet<String> = BTreeSet::new();
         for c in &p.connections {
             if let Some((_, o)) = c.sides(&me) {
@@ -689,7 +715,9 @@ pub fn plan_environment<R: Rng + ?Sized>(
     let nat_sources: BTreeMap<MetaNetworkName, MetaNetworkName> =
         cfg.nat_gateway_routes.iter().copied().collect();
     for n in &nets {
-        let Some(v) = slots.get(&n.name) else { continue };
+        let Some(v) = slots.get(&n.name) else {
+            continue;
+        };
         for slot in v {
             let mut desired: Vec<(Ipv4Net, RouteTarget)> = Vec::new();
             let mut after: Vec<usize> = Vec::new();
@@ -704,14 +732,21 @@ pub fn plan_environment<R: Rng + ?Sized>(
                 after.extend(attach);
             }
             if let Some(p) = &ctx.peering {
-                let me = state.vpc_id().map(str::to_string).unwrap_or_else(|| new_ref("vpc"));
+                let me = state
+                    .vpc_id()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| new_ref("vpc"));
                 for c in &p.connections {
-                    let Some((mine, other)) = c.sides(&me) else { continue };
+                    let Some((mine, other)) = c.sides(&me) else {
+                        continue;
+                    };
                     if mine.metanetwork != n.name {
                         continue;
                     }
                     if let (Some(cidr), Some(pcx)) = (
-                        p.peers.get(&other.vpc_id).and_then(|pv| pv.nets.get(&other.metanetwork)),
+                        p.peers
+                            .get(&other.vpc_id)
+                            .and_then(|pv| pv.nets.get(&other.metanetwork)),
                         pcx_of.get(&other.vpc_id),
                     ) {
                         desired.push((*cidr, RouteTarget::Peering(pcx.clone())));
@@ -723,7 +758,10 @@ pub fn plan_environment<R: Rng + ?Sized>(
                     if slot.shared_table {
                         return Err(PlanError::SharedRouteTable { net: n.name });
                     }
-                    desired.push(("0.0.0.0/0".parse().expect("cidr"), RouteTarget::NatGateway(target)));
+                    desired.push((
+                        "0.0.0.0/0".parse().expect("cidr"),
+                        RouteTarget::NatGateway(target),
+                    ));
                 }
             }
             if !done_tables.insert(slot.route_table.clone()) {
@@ -733,7 +771,12 @@ pub fn plan_environment<R: Rng + ?Sized>(
                 .route_tables
                 .iter()
                 .find(|t| t.id == slot.route_table)
-                .map(|t| t.routes.iter().map(|r| (r.destination, r.target.clone())).collect())
+                .map(|t| {
+                    t.routes
+                        .iter()
+                        .map(|r| (r.destination, r.target.clone()))
+                        .collect()
+                })
                 .unwrap_or_default();
             let diff = diff_routes(&current, &desired);
             for d in diff.delete {
@@ -770,16 +813,23 @@ pub fn plan_environment<R: Rng + ?Sized>(
 
     // --- Routes on the peers' side, and peerings to delete ---------------------------------
     if let Some(p) = &ctx.peering {
-        let me = state.vpc_id().map(str::to_string).unwrap_or_else(|| new_ref("vpc"));
+        let me = state
+            .vpc_id()
+            .map(str::to_string)
+            .unwrap_or_else(|| new_ref("vpc"));
         for c in &p.connections {
-            let Some((mine, other)) = c.sides(&me) else { continue };
-            let (Some(peer), Some(pcx)) = (p.peers.get(&other.vpc_id), pcx_of.get(&other.vpc_id)) else {
+            let Some((mine, other)) = c.sides(&me) else {
                 continue;
             };
-            let Some(my_cidr) = slots
-                .get(&mine.metanetwork)
-                .and_then(|v| network::metanetwork_cidr_from_subnets(&v.iter().map(|s| s.cidr).collect::<Vec<_>>()))
+            let (Some(peer), Some(pcx)) = (p.peers.get(&other.vpc_id), pcx_of.get(&other.vpc_id))
             else {
+                continue;
+            };
+            let Some(my_cidr) = slots.get(&mine.metanetwork).and_then(|v| {
+                network::metanetwork_cidr_from_subnets(
+                    &v.iter().map(|s| s.cidr).collect::<Vec<_>>(),
+                )
+            }) else {
                 continue;
             };
             for t in peer.tables_of(other.metanetwork) {
@@ -825,7 +875,12 @@ pub fn plan_environment<R: Rng + ?Sized>(
                     }
                 }
             }
-            b.add(Action::DeletePeering { peering: pcx.clone() }, &after);
+            b.add(
+                Action::DeletePeering {
+                    peering: pcx.clone(),
+                },
+                &after,
+            );
         }
     }
 
@@ -844,7 +899,13 @@ pub fn plan_environment<R: Rng + ?Sized>(
     }
 
     // --- S3 gateway endpoint on every route table --------------------------------------
-    let mut tables: Vec<String> = state.route_tables.iter().map(|t| t.id.clone()).collect();
+    // Every table that routes a subnet (the main table routes none: each subnet has its own).
+    let mut tables: Vec<String> = state
+        .route_tables
+        .iter()
+        .filter(|t| !t.main)
+        .map(|t| t.id.clone())
+        .collect();
     for v in slots.values() {
         for s in v {
             if !tables.contains(&s.route_table) {
@@ -852,11 +913,9 @@ pub fn plan_environment<R: Rng + ?Sized>(
             }
         }
     }
-    match state
-        .endpoints
-        .iter()
-        .find(|e| e.service_name == ctx.s3_service_name && e.state != "deleted" && e.state != "deleting")
-    {
+    match state.endpoints.iter().find(|e| {
+        e.service_name == ctx.s3_service_name && e.state != "deleted" && e.state != "deleting"
+    }) {
         None => {
             b.add(
                 Action::CreateVpcEndpoint {
@@ -870,7 +929,11 @@ pub fn plan_environment<R: Rng + ?Sized>(
             );
         }
         Some(e) => {
-            let add: Vec<String> = tables.iter().filter(|t| !e.route_table_ids.contains(t)).cloned().collect();
+            let add: Vec<String> = tables
+                .iter()
+                .filter(|t| !e.route_table_ids.contains(t))
+                .cloned()
+                .collect();
             let remove: Vec<String> = e
                 .route_table_ids
                 .iter()
@@ -910,12 +973,15 @@ impl NatPlan {
     /// The NAT that `dest`'s subnet in `az` routes through (the first AZ's, if `dest` has
     /// none in that AZ).
     pub fn target_for(&self, dest: MetaNetworkName, az: &str) -> Option<String> {
-        self.by_net_az.get(&(dest, az.to_string())).cloned().or_else(|| {
-            self.by_net_az
-                .iter()
-                .find(|((n, _), _)| *n == dest)
-                .map(|(_, id)| id.clone())
-        })
+        self.by_net_az
+            .get(&(dest, az.to_string()))
+            .cloned()
+            .or_else(|| {
+                self.by_net_az
+                    .iter()
+                    .find(|((n, _), _)| *n == dest)
+                    .map(|(_, id)| id.clone())
+            })
     }
 }
 

@@ -29,7 +29,10 @@ impl RouteDiff {
 /// wins (NAT routes are listed after gateway routes, as the original applied them after).
 /// Routes of `current` to targets asiaq does not manage (`local`, instances, …) are
 /// ignored, and so is a desired route whose destination holds such an unmanaged route.
-pub fn diff_routes(current: &[(Ipv4Net, RouteTarget)], desired: &[(Ipv4Net, RouteTarget)]) -> RouteDiff {
+pub fn diff_routes(
+    current: &[(Ipv4Net, RouteTarget)],
+    desired: &[(Ipv4Net, RouteTarget)],
+) -> RouteDiff {
     let unmanaged: Vec<Ipv4Net> = current
         .iter()
         .filter(|(_, t)| !t.is_managed())
@@ -104,9 +107,15 @@ mod tests {
         let a = n("0.0.0.0/0");
         let diff = diff_routes(
             &[],
-            &[(a, gw("igw-1")), (a, RouteTarget::NatGateway("nat-1".into()))],
+            &[
+                (a, gw("igw-1")),
+                (a, RouteTarget::NatGateway("nat-1".into())),
+            ],
         );
-        assert_eq!(diff.create, vec![(a, RouteTarget::NatGateway("nat-1".into()))]);
+        assert_eq!(
+            diff.create,
+            vec![(a, RouteTarget::NatGateway("nat-1".into()))]
+        );
     }
 
     #[test]

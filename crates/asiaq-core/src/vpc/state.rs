@@ -289,7 +289,10 @@ impl Occupants {
         );
         kind(
             "load balancer(s)",
-            self.load_balancers.iter().map(|(n, _)| n.as_str()).collect(),
+            self.load_balancers
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect(),
         );
         kind(
             "RDS instance(s)",

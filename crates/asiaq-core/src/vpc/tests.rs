@@ -32,8 +32,20 @@ fn config() -> EnvConfig {
         env_type: "sandbox".into(),
         vpc_cidr: VpcCidr::Static(net("10.101.0.0/16")),
         nets: vec![
-            n(Intranet, "10.101.0.0/20", "tcp all 0:65535", &[], NatGatewaySpec::None),
-            n(Tunnel, "10.101.16.0/20", "tcp all 80 443", &["0.0.0.0/0"], NatGatewaySpec::Auto),
+            n(
+                Intranet,
+                "10.101.0.0/20",
+                "tcp all 0:65535",
+                &[],
+                NatGatewaySpec::None,
+            ),
+            n(
+                Tunnel,
+                "10.101.16.0/20",
+                "tcp all 80 443",
+                &["0.0.0.0/0"],
+                NatGatewaySpec::Auto,
+            ),
         ],
         customer: CustomerAccess::default(),
         nat_gateway_routes: vec![(Intranet, Tunnel)],
@@ -64,7 +76,10 @@ fn ctx() -> PlanContext {
 }
 
 fn count(plan: &Plan, name: &str) -> usize {
-    plan.steps.iter().filter(|s| s.action.name() == name).count()
+    plan.steps
+        .iter()
+        .filter(|s| s.action.name() == name)
+        .count()
 }
 
 fn find(plan: &Plan, f: impl Fn(&Action) -> bool) -> usize {
@@ -108,12 +123,29 @@ fn create_plan_tags_and_names() {
     };
     assert_eq!(cidr, "10.101.0.0/16");
     let keys: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(keys, ["Name", "type", "create_date", "application", "team", OWNER_TAG]);
+    assert_eq!(
+        keys,
+        [
+            "Name",
+            "type",
+            "create_date",
+            "application",
+            "team",
+            OWNER_TAG
+        ]
+    );
     let sub = p
         .steps
         .iter()
         .find_map(|s| match &s.action {
-            Action::CreateSubnet { tags, cidr, availability_zone, .. } if availability_zone == "az-b" && cidr.starts_with("10.101.20.") => Some((tags.clone(), cidr.clone())),
+            Action::CreateSubnet {
+                tags,
+                cidr,
+                availability_zone,
+                ..
+            } if availability_zone == "az-b" && cidr.starts_with("10.101.20.") => {
+                Some((tags.clone(), cidr.clone()))
+            }
             _ => None,
         })
         .unwrap();
@@ -129,7 +161,9 @@ fn create_plan_tags_and_names() {
         .steps
         .iter()
         .find_map(|s| match &s.action {
-            Action::CreateSecurityGroup { name, description, .. } if name == "demo_intranet" => Some(description.clone()),
+            Action::CreateSecurityGroup {
+                name, description, ..
+            } if name == "demo_intranet" => Some(description.clone()),
             _ => None,
         })
         .unwrap();
@@ -148,7 +182,10 @@ fn create_plan_dhcp_ntp_by_offset_and_floating_ip() {
         })
         .unwrap();
     assert_eq!(config["ntp-servers"], vec!["10.101.16.5".to_string()]);
-    assert_eq!(config["domain-name-servers"], vec!["AmazonProvidedDNS".to_string()]);
+    assert_eq!(
+        config["domain-name-servers"],
+        vec!["AmazonProvidedDNS".to_string()]
+    );
     assert_eq!(config["domain-name"], vec!["example.internal".to_string()]);
     assert!(p.steps.iter().any(|s| matches!(&s.action,
         Action::CreateNetworkInterface { private_ip, description, subnet, .. }
@@ -165,21 +202,31 @@ fn create_plan_critical_path_is_short() {
     for s in &p.steps[1..] {
         let needs_vpc = !matches!(
             s.action,
-            Action::CreateInternetGateway { .. } | Action::AllocateAddress { .. } | Action::CreateDhcpOptions { .. }
+            Action::CreateInternetGateway { .. }
+                | Action::AllocateAddress { .. }
+                | Action::CreateDhcpOptions { .. }
         );
         assert_eq!(p.depends_on(s.id, vpc), needs_vpc, "{}", s.action);
     }
     // NAT routes go through the tunnel NAT of the same AZ.
-    let route = find(&p, |a| matches!(a, Action::CreateRoute { route_table, target: RouteTarget::NatGateway(n), .. }
-        if route_table == "${rt:intranet:az-c}" && n == "${nat:tunnel:az-c}"));
-    let nat = find(&p, |a| matches!(a, Action::CreateNatGateway { key, .. } if key == "nat:tunnel:az-c"));
+    let route = find(&p, |a| {
+        matches!(a, Action::CreateRoute { route_table, target: RouteTarget::NatGateway(n), .. }
+        if route_table == "${rt:intranet:az-c}" && n == "${nat:tunnel:az-c}")
+    });
+    let nat = find(
+        &p,
+        |a| matches!(a, Action::CreateNatGateway { key, .. } if key == "nat:tunnel:az-c"),
+    );
     assert!(p.depends_on(route, nat));
 }
 
 #[test]
 fn create_with_random_cidrs() {
     let mut cfg = config();
-    cfg.vpc_cidr = VpcCidr::Random { ip_space: net("10.0.0.0/24"), size: 26 };
+    cfg.vpc_cidr = VpcCidr::Random {
+        ip_space: net("10.0.0.0/24"),
+        size: 26,
+    };
     for n in &mut cfg.nets {
         n.cidr = MetaNetworkCidr::Auto;
     }
@@ -205,7 +252,10 @@ fn built_state() -> VpcState {
         vpc: Some(VpcInfo {
             id: "vpc-1".into(),
             cidr: net("10.101.0.0/16"),
-            tags: BTreeMap::from([("Name".into(), "demo".into()), ("type".into(), "sandbox".into())]),
+            tags: BTreeMap::from([
+                ("Name".into(), "demo".into()),
+                ("type".into(), "sandbox".into()),
+            ]),
             dhcp_options_id: Some("dopt-1".into()),
         }),
         ..VpcState::default()
@@ -216,7 +266,10 @@ fn built_state() -> VpcState {
         tags: Tags::new(),
         main: true,
         subnet_ids: vec![],
-        routes: vec![RouteInfo { destination: net("10.101.0.0/16"), target: RouteTarget::Local }],
+        routes: vec![RouteInfo {
+            destination: net("10.101.0.0/16"),
+            target: RouteTarget::Local,
+        }],
     });
     for (net_name, base) in [("intranet", 0), ("tunnel", 16)] {
         let gid = format!("sg-{net_name}");
@@ -240,9 +293,15 @@ fn built_state() -> VpcState {
                 cidr: net(&format!("10.101.{}.0/22", base + 4 * i)),
                 tags: tags(net_name, az),
             });
-            let mut routes = vec![RouteInfo { destination: net("10.101.0.0/16"), target: RouteTarget::Local }];
+            let mut routes = vec![RouteInfo {
+                destination: net("10.101.0.0/16"),
+                target: RouteTarget::Local,
+            }];
             if net_name == "tunnel" {
-                routes.push(RouteInfo { destination: net("0.0.0.0/0"), target: RouteTarget::Gateway("igw-1".into()) });
+                routes.push(RouteInfo {
+                    destination: net("0.0.0.0/0"),
+                    target: RouteTarget::Gateway("igw-1".into()),
+                });
                 s.addresses.push(AddressInfo {
                     allocation_id: format!("eipalloc-{az}"),
                     public_ip: format!("52.0.0.{i}"),
@@ -260,7 +319,10 @@ fn built_state() -> VpcState {
                     tags: tags(net_name, az),
                 });
             } else {
-                routes.push(RouteInfo { destination: net("0.0.0.0/0"), target: RouteTarget::NatGateway(format!("nat-{az}")) });
+                routes.push(RouteInfo {
+                    destination: net("0.0.0.0/0"),
+                    target: RouteTarget::NatGateway(format!("nat-{az}")),
+                });
             }
             s.route_tables.push(RouteTableInfo {
                 id: format!("rtb-{net_name}-{az}"),
@@ -278,7 +340,10 @@ fn built_state() -> VpcState {
         to_port: Some(to),
         source: PermissionSource::Group(src.into()),
     };
-    s.security_groups[0].ingress = vec![rule("sg-intranet", "sg-intranet", 0, 65535), rule("sg-intranet", "sg-tunnel", 0, 65535)];
+    s.security_groups[0].ingress = vec![
+        rule("sg-intranet", "sg-intranet", 0, 65535),
+        rule("sg-intranet", "sg-tunnel", 0, 65535),
+    ];
     s.security_groups[1].ingress = vec![
         rule("sg-tunnel", "sg-intranet", 80, 80),
         rule("sg-tunnel", "sg-tunnel", 80, 80),
@@ -293,8 +358,14 @@ fn built_state() -> VpcState {
     s.dhcp_options.push(DhcpOptionsInfo {
         id: "dopt-1".into(),
         config: BTreeMap::from([
-            ("domain-name".to_string(), vec!["example.internal".to_string()]),
-            ("domain-name-servers".to_string(), vec!["AmazonProvidedDNS".to_string()]),
+            (
+                "domain-name".to_string(),
+                vec!["example.internal".to_string()],
+            ),
+            (
+                "domain-name-servers".to_string(),
+                vec!["AmazonProvidedDNS".to_string()],
+            ),
             ("ntp-servers".to_string(), vec!["10.101.16.5".to_string()]),
         ]),
         tags: BTreeMap::from([("Name".to_string(), "demo".to_string())]),
@@ -335,8 +406,10 @@ fn update_sg_rule_added_and_removed() {
     cfg.nets[1].sg_rules = parse_sg_rules("tcp all 80, tcp intranet 22").unwrap();
     let p = update(&cfg, &built_state()).plan;
     assert_eq!(p.len(), 2, "{p}");
-    assert!(p.steps.iter().any(|s| matches!(&s.action, Action::AuthorizeIngress { group, permissions }
-        if group == "sg-tunnel" && permissions.len() == 1 && permissions[0].from_port == Some(22))));
+    assert!(p.steps.iter().any(
+        |s| matches!(&s.action, Action::AuthorizeIngress { group, permissions }
+        if group == "sg-tunnel" && permissions.len() == 1 && permissions[0].from_port == Some(22))
+    ));
     assert!(p.steps.iter().any(|s| matches!(&s.action, Action::RevokeIngress { group, permissions }
         if group == "sg-tunnel" && permissions.len() == 2 && permissions.iter().all(|p| p.from_port == Some(443)))));
 }
@@ -361,9 +434,18 @@ fn update_nat_toggled_off() {
     assert_eq!(count(&p, "DeleteNatGateway"), 3, "{p}");
     assert_eq!(count(&p, "ReleaseAddress"), 3, "{p}");
     assert_eq!(count(&p, "DeleteRoute"), 3, "{p}");
-    let route = find(&p, |a| matches!(a, Action::DeleteRoute { route_table, .. } if route_table == "rtb-intranet-az-a"));
-    let nat = find(&p, |a| matches!(a, Action::DeleteNatGateway { nat_gateway } if nat_gateway == "nat-az-a"));
-    let eip = find(&p, |a| matches!(a, Action::ReleaseAddress { allocation_id, .. } if allocation_id == "eipalloc-az-a"));
+    let route = find(
+        &p,
+        |a| matches!(a, Action::DeleteRoute { route_table, .. } if route_table == "rtb-intranet-az-a"),
+    );
+    let nat = find(
+        &p,
+        |a| matches!(a, Action::DeleteNatGateway { nat_gateway } if nat_gateway == "nat-az-a"),
+    );
+    let eip = find(
+        &p,
+        |a| matches!(a, Action::ReleaseAddress { allocation_id, .. } if allocation_id == "eipalloc-az-a"),
+    );
     assert!(p.depends_on(nat, route));
     assert!(p.depends_on(eip, nat));
 }
@@ -376,13 +458,17 @@ fn update_nat_toggled_on() {
     state.nat_gateways.clear();
     state.addresses.clear();
     for t in &mut state.route_tables {
-        t.routes.retain(|r| !matches!(r.target, RouteTarget::NatGateway(_)));
+        t.routes
+            .retain(|r| !matches!(r.target, RouteTarget::NatGateway(_)));
     }
     let p = update(&config(), &state).plan;
     assert_eq!(count(&p, "AllocateAddress"), 3, "{p}");
     assert_eq!(count(&p, "CreateNatGateway"), 3, "{p}");
     assert_eq!(count(&p, "CreateRoute"), 3, "{p}");
-    assert!(p.steps.iter().any(|s| matches!(&s.action, Action::AllocateAddress { tags, .. }
+    assert!(p
+        .steps
+        .iter()
+        .any(|s| matches!(&s.action, Action::AllocateAddress { tags, .. }
         if tags.iter().any(|(k, v)| k == "dynamic" && v == "true"))));
 }
 
@@ -391,28 +477,45 @@ fn update_nat_toggled_on() {
 fn nat_static_eips_checked() {
     let mut cfg = config();
     cfg.nets[1].nat_gateways = NatGatewaySpec::Static(vec!["52.1.1.1".parse().unwrap()]);
-    let err = plan_environment(&cfg, &built_state(), &ctx(), &mut StdRng::seed_from_u64(1)).unwrap_err();
-    assert!(matches!(err, PlanError::NatEipCount { eips: 1, subnets: 3, .. }), "{err}");
+    let err =
+        plan_environment(&cfg, &built_state(), &ctx(), &mut StdRng::seed_from_u64(1)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PlanError::NatEipCount {
+                eips: 1,
+                subnets: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
     cfg.nets[1].nat_gateways = NatGatewaySpec::Static(vec![
         "52.1.1.1".parse().unwrap(),
         "52.1.1.2".parse().unwrap(),
         "52.1.1.3".parse().unwrap(),
     ]);
-    let err = plan_environment(&cfg, &built_state(), &ctx(), &mut StdRng::seed_from_u64(1)).unwrap_err();
+    let err =
+        plan_environment(&cfg, &built_state(), &ctx(), &mut StdRng::seed_from_u64(1)).unwrap_err();
     assert!(matches!(err, PlanError::UnknownEip { .. }), "{err}");
     // With the EIPs known: the dynamic NATs are replaced by static ones.
     let mut c = ctx();
     for (i, ip) in ["52.1.1.1", "52.1.1.2", "52.1.1.3"].iter().enumerate() {
-        c.static_eips.insert(ip.parse().unwrap(), AddressInfo {
-            allocation_id: format!("eipalloc-s{i}"),
-            public_ip: ip.to_string(),
-            association_id: None,
-            instance_id: None,
-            network_interface_id: None,
-            tags: Tags::new(),
-        });
+        c.static_eips.insert(
+            ip.parse().unwrap(),
+            AddressInfo {
+                allocation_id: format!("eipalloc-s{i}"),
+                public_ip: ip.to_string(),
+                association_id: None,
+                instance_id: None,
+                network_interface_id: None,
+                tags: Tags::new(),
+            },
+        );
     }
-    let p = plan_environment(&cfg, &built_state(), &c, &mut StdRng::seed_from_u64(1)).unwrap().plan;
+    let p = plan_environment(&cfg, &built_state(), &c, &mut StdRng::seed_from_u64(1))
+        .unwrap()
+        .plan;
     assert_eq!(count(&p, "CreateNatGateway"), 3, "{p}");
     assert_eq!(count(&p, "DeleteNatGateway"), 3, "{p}");
     assert_eq!(count(&p, "ReleaseAddress"), 3, "{p}");
@@ -427,7 +530,10 @@ fn update_dhcp_changed_replaces_options() {
     let p = update(&cfg, &built_state()).plan;
     let create = find(&p, |a| matches!(a, Action::CreateDhcpOptions { .. }));
     let assoc = find(&p, |a| matches!(a, Action::AssociateDhcpOptions { .. }));
-    let delete = find(&p, |a| matches!(a, Action::DeleteDhcpOptions { dhcp_options } if dhcp_options == "dopt-1"));
+    let delete = find(
+        &p,
+        |a| matches!(a, Action::DeleteDhcpOptions { dhcp_options } if dhcp_options == "dopt-1"),
+    );
     assert!(p.depends_on(assoc, create));
     assert!(p.depends_on(delete, assoc));
     assert_eq!(p.len(), 3);
@@ -446,8 +552,16 @@ fn update_peering_added_and_removed() {
         status: "active".into(),
         tags: Tags::new(),
     });
-    state.route_tables[1].routes.push(RouteInfo { destination: net("10.50.0.0/20"), target: RouteTarget::Peering("pcx-old".into()) });
-    let end = |vpc: &str, name: &str, n| ResolvedEndpoint { vpc_id: vpc.into(), name: name.into(), env_type: "sandbox".into(), metanetwork: n };
+    state.route_tables[1].routes.push(RouteInfo {
+        destination: net("10.50.0.0/20"),
+        target: RouteTarget::Peering("pcx-old".into()),
+    });
+    let end = |vpc: &str, name: &str, n| ResolvedEndpoint {
+        vpc_id: vpc.into(),
+        name: name.into(),
+        env_type: "sandbox".into(),
+        metanetwork: n,
+    };
     let peer_rt = RouteTableInfo {
         id: "rtb-peer".into(),
         vpc_id: "vpc-2".into(),
@@ -462,26 +576,62 @@ fn update_peering_added_and_removed() {
         tags: Tags::new(),
         main: false,
         subnet_ids: vec![],
-        routes: vec![RouteInfo { destination: net("10.101.0.0/20"), target: RouteTarget::Peering("pcx-old".into()) }],
+        routes: vec![RouteInfo {
+            destination: net("10.101.0.0/20"),
+            target: RouteTarget::Peering("pcx-old".into()),
+        }],
     };
     let mut c = ctx();
     c.peering = Some(PeeringInputs {
-        connections: vec![Connection { a: end("vpc-1", "demo", Intranet), b: end("vpc-2", "build", Tunnel) }],
+        connections: vec![Connection {
+            a: end("vpc-1", "demo", Intranet),
+            b: end("vpc-2", "build", Tunnel),
+        }],
         peers: BTreeMap::from([
-            ("vpc-2".to_string(), PeerVpc { vpc_id: "vpc-2".into(), name: "build".into(), nets: BTreeMap::from([(Tunnel, net("10.100.16.0/20"))]), route_tables: vec![peer_rt] }),
-            ("vpc-gone".to_string(), PeerVpc { vpc_id: "vpc-gone".into(), name: "gone".into(), nets: BTreeMap::new(), route_tables: vec![old_rt] }),
+            (
+                "vpc-2".to_string(),
+                PeerVpc {
+                    vpc_id: "vpc-2".into(),
+                    name: "build".into(),
+                    nets: BTreeMap::from([(Tunnel, net("10.100.16.0/20"))]),
+                    route_tables: vec![peer_rt],
+                },
+            ),
+            (
+                "vpc-gone".to_string(),
+                PeerVpc {
+                    vpc_id: "vpc-gone".into(),
+                    name: "gone".into(),
+                    nets: BTreeMap::new(),
+                    route_tables: vec![old_rt],
+                },
+            ),
         ]),
     });
-    let p = plan_environment(&config(), &state, &c, &mut StdRng::seed_from_u64(1)).unwrap().plan;
-    let create = find(&p, |a| matches!(a, Action::CreatePeering { accepter_vpc, .. } if accepter_vpc == "vpc-2"));
+    let p = plan_environment(&config(), &state, &c, &mut StdRng::seed_from_u64(1))
+        .unwrap()
+        .plan;
+    let create = find(
+        &p,
+        |a| matches!(a, Action::CreatePeering { accepter_vpc, .. } if accepter_vpc == "vpc-2"),
+    );
     // intranet's 3 tables get a route to build's tunnel; build's tunnel table one back.
     let routes: Vec<usize> = p.steps.iter().filter(|s| matches!(&s.action, Action::CreateRoute { target: RouteTarget::Peering(x), .. } if x == "${pcx:vpc-2}")).map(|s| s.id).collect();
     assert_eq!(routes.len(), 4, "{p}");
     assert!(routes.iter().all(|r| p.depends_on(*r, create)));
     // The unconfigured peering goes, after its routes on both sides.
-    let del = find(&p, |a| matches!(a, Action::DeletePeering { peering } if peering == "pcx-old"));
-    let r1 = find(&p, |a| matches!(a, Action::DeleteRoute { route_table, .. } if route_table == "rtb-gone"));
-    let r2 = find(&p, |a| matches!(a, Action::DeleteRoute { route_table, destination } if route_table == "rtb-intranet-az-a" && destination == "10.50.0.0/20"));
+    let del = find(
+        &p,
+        |a| matches!(a, Action::DeletePeering { peering } if peering == "pcx-old"),
+    );
+    let r1 = find(
+        &p,
+        |a| matches!(a, Action::DeleteRoute { route_table, .. } if route_table == "rtb-gone"),
+    );
+    let r2 = find(
+        &p,
+        |a| matches!(a, Action::DeleteRoute { route_table, destination } if route_table == "rtb-intranet-az-a" && destination == "10.50.0.0/20"),
+    );
     assert!(p.depends_on(del, r1) && p.depends_on(del, r2));
 }
 
@@ -490,20 +640,32 @@ fn update_peering_added_and_removed() {
 #[test]
 fn destroy_order_follows_real_dependencies() {
     let mut state = built_state();
-    state.vpn_gateways.push(GatewayInfo { id: "vgw-1".into(), attachments: vec![("vpc-1".into(), "attached".into())], tags: Tags::new() });
+    state.vpn_gateways.push(GatewayInfo {
+        id: "vgw-1".into(),
+        attachments: vec![("vpc-1".into(), "attached".into())],
+        tags: Tags::new(),
+    });
     let p = plan_destroy(&state, &[], false).unwrap();
     let pos = |f: &dyn Fn(&Action) -> bool| find(&p, f);
-    let nat = pos(&|a| matches!(a, Action::DeleteNatGateway { nat_gateway } if nat_gateway == "nat-az-a"));
-    let eip = pos(&|a| matches!(a, Action::ReleaseAddress { allocation_id, .. } if allocation_id == "eipalloc-az-a"));
-    let subnet = pos(&|a| matches!(a, Action::DeleteSubnet { subnet } if subnet == "subnet-tunnel-az-a"));
+    let nat = pos(
+        &|a| matches!(a, Action::DeleteNatGateway { nat_gateway } if nat_gateway == "nat-az-a"),
+    );
+    let eip = pos(
+        &|a| matches!(a, Action::ReleaseAddress { allocation_id, .. } if allocation_id == "eipalloc-az-a"),
+    );
+    let subnet =
+        pos(&|a| matches!(a, Action::DeleteSubnet { subnet } if subnet == "subnet-tunnel-az-a"));
     let eni = pos(&|a| matches!(a, Action::DeleteNetworkInterface { .. }));
-    let revoke = pos(&|a| matches!(a, Action::RevokeIngress { group, .. } if group == "sg-intranet"));
+    let revoke =
+        pos(&|a| matches!(a, Action::RevokeIngress { group, .. } if group == "sg-intranet"));
     let sg = pos(&|a| matches!(a, Action::DeleteSecurityGroup { group } if group == "sg-tunnel"));
     let detach = pos(&|a| matches!(a, Action::DetachInternetGateway { .. }));
     let igw = pos(&|a| matches!(a, Action::DeleteInternetGateway { .. }));
     let vgw = pos(&|a| matches!(a, Action::DetachVpnGateway { .. }));
     let endpoint = pos(&|a| matches!(a, Action::DeleteVpcEndpoint { .. }));
-    let table = pos(&|a| matches!(a, Action::DeleteRouteTable { route_table } if route_table == "rtb-tunnel-az-a"));
+    let table = pos(
+        &|a| matches!(a, Action::DeleteRouteTable { route_table } if route_table == "rtb-tunnel-az-a"),
+    );
     let vpc = pos(&|a| matches!(a, Action::DeleteVpc { .. }));
     let dhcp = pos(&|a| matches!(a, Action::DeleteDhcpOptions { .. }));
     assert!(p.depends_on(eip, nat));
@@ -532,14 +694,20 @@ fn destroy_refuses_occupied_vpc_without_force() {
     state.occupants.instances = vec!["i-1".into()];
     state.occupants.classic_elbs = vec!["web".into()];
     let err = plan_destroy(&state, &[], false).unwrap_err();
-    assert!(matches!(&err, DestroyError::Occupied(lines) if lines.len() == 2), "{err}");
+    assert!(
+        matches!(&err, DestroyError::Occupied(lines) if lines.len() == 2),
+        "{err}"
+    );
     let p = plan_destroy(&state, &[], true).unwrap();
     let term = find(&p, |a| matches!(a, Action::TerminateInstances { .. }));
     let nat = find(&p, |a| matches!(a, Action::DeleteNatGateway { .. }));
     let sg = find(&p, |a| matches!(a, Action::DeleteSecurityGroup { .. }));
     assert!(p.depends_on(nat, term) && p.depends_on(sg, term));
     state.occupants.rds_instances = vec!["db".into()];
-    assert!(matches!(plan_destroy(&state, &[], true), Err(DestroyError::Unsupported(_))));
+    assert!(matches!(
+        plan_destroy(&state, &[], true),
+        Err(DestroyError::Unsupported(_))
+    ));
 }
 
 #[test]
@@ -560,10 +728,16 @@ fn destroy_deletes_peering_routes_on_both_sides_first() {
         tags: Tags::new(),
         main: false,
         subnet_ids: vec![],
-        routes: vec![RouteInfo { destination: net("10.101.0.0/20"), target: RouteTarget::Peering("pcx-1".into()) }],
+        routes: vec![RouteInfo {
+            destination: net("10.101.0.0/20"),
+            target: RouteTarget::Peering("pcx-1".into()),
+        }],
     };
     let p = plan_destroy(&state, &[peer], false).unwrap();
-    let route = find(&p, |a| matches!(a, Action::DeleteRoute { route_table, .. } if route_table == "rtb-peer"));
+    let route = find(
+        &p,
+        |a| matches!(a, Action::DeleteRoute { route_table, .. } if route_table == "rtb-peer"),
+    );
     let pcx = find(&p, |a| matches!(a, Action::DeletePeering { .. }));
     assert!(p.depends_on(pcx, route));
 }
@@ -581,8 +755,16 @@ fn destroy_of_leftovers_without_vpc() {
             network_interface_id: None,
             tags: BTreeMap::from([(OWNER_TAG.to_string(), "demo".to_string())]),
         }],
-        dhcp_options: vec![DhcpOptionsInfo { id: "dopt-9".into(), config: BTreeMap::new(), tags: BTreeMap::from([(OWNER_TAG.to_string(), "demo".to_string())]) }],
-        internet_gateways: vec![GatewayInfo { id: "igw-9".into(), attachments: vec![], tags: Tags::new() }],
+        dhcp_options: vec![DhcpOptionsInfo {
+            id: "dopt-9".into(),
+            config: BTreeMap::new(),
+            tags: BTreeMap::from([(OWNER_TAG.to_string(), "demo".to_string())]),
+        }],
+        internet_gateways: vec![GatewayInfo {
+            id: "igw-9".into(),
+            attachments: vec![],
+            tags: Tags::new(),
+        }],
         ..VpcState::default()
     };
     let p = plan_destroy(&state, &[], false).unwrap();
