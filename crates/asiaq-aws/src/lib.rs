@@ -6,6 +6,8 @@
 
 mod accounting;
 mod context;
+pub mod eip;
+pub mod environment;
 mod error;
 pub mod fault;
 mod identity;
@@ -13,10 +15,15 @@ pub mod images;
 mod probe;
 pub mod progress;
 pub mod tags;
+pub mod vpc;
 pub mod wait;
 
 pub use accounting::{ApiCallStats, OperationStats, RequestCounter};
 pub use context::{AwsContext, ContextOptions};
+pub use environment::{
+    find_environment, find_environment_by_vpc_id, ObservedEnvironment, ObservedMetaNetwork,
+    ObservedSubnet,
+};
 pub use error::{describe_sdk_error, AwsError};
 pub use identity::Identity;
 pub use probe::{probe_services, ProbeOutcome};

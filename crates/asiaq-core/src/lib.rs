@@ -8,3 +8,4 @@ pub mod ami;
 pub mod network;
 pub mod sg_rules;
 pub mod syntax;
+pub mod vpc;

@@ -99,9 +99,11 @@ pub enum Command {
     /// Machine images (disco_bake.py): bake, promote, listamis, cleanupamis, ...
     Bake(PendingGroup),
     /// Environments (disco_vpc_ui.py): create, list, update, destroy, peerings, show
-    Vpc(PendingGroup),
+    #[command(subcommand)]
+    Vpc(crate::commands::vpc::VpcCommand),
     /// Elastic IPs (disco_eip.py): list, allocate, release
-    Eip(PendingGroup),
+    #[command(subcommand)]
+    Eip(crate::commands::eip::EipCommand),
     /// IAM sync and keys (disco_iam.py)
     Iam(PendingGroup),
     /// Blue/green deployment of new images (disco_deploy.py)
@@ -178,8 +180,6 @@ impl Command {
         Some(match self {
             Command::Aws(_) => "aws",
             Command::Bake(_) => "bake",
-            Command::Vpc(_) => "vpc",
-            Command::Eip(_) => "eip",
             Command::Iam(_) => "iam",
             Command::Deploy(_) => "deploy",
             Command::Autoscale(_) => "autoscale",
@@ -204,6 +204,8 @@ impl Command {
             Command::Sandbox(_) => "sandbox",
             Command::Buckets(_) => "buckets",
             Command::Config(_)
+            | Command::Vpc(_)
+            | Command::Eip(_)
             | Command::Whoami
             | Command::Doctor
             | Command::Completions { .. }

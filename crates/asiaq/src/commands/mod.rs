@@ -3,7 +3,9 @@
 mod aws_session;
 mod config;
 mod doctor;
+pub mod eip;
 mod meta;
+pub mod vpc;
 mod whoami;
 
 use crate::cli::{Cli, Command};
@@ -23,6 +25,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Doctor => doctor::run(global),
         Command::Completions { shell } => meta::completions(*shell),
         Command::Man => meta::man(),
+        Command::Vpc(cmd) => vpc::run(global, cmd),
+        Command::Eip(cmd) => eip::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }
 }

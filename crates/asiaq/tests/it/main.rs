@@ -3,4 +3,5 @@
 
 mod config_validate;
 mod meta;
+mod vpc;
 mod whoami_doctor;
