@@ -4,6 +4,7 @@
 //! Nothing in this crate performs I/O: no AWS types, no files, no clocks (the current time
 //! is always a parameter), and randomness comes from an injected [`rand::Rng`].
 
+pub mod ec2_limits;
 pub mod network;
 pub mod sg_rules;
 pub mod syntax;
