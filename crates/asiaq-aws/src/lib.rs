@@ -5,13 +5,15 @@
 //! override variables); the pure decisions live in `asiaq-core`.
 
 mod accounting;
+pub mod budget;
 mod context;
 mod error;
 mod identity;
 mod probe;
 
 pub use accounting::{ApiCallStats, OperationStats, RequestCounter};
-pub use context::{AwsContext, ContextOptions};
+pub use budget::{Ec2Budget, EC2_BUDGET_SCALE_ENV};
+pub use context::{retry_partition, AwsContext, ContextOptions};
 pub use error::{describe_sdk_error, AwsError};
 pub use identity::Identity;
 pub use probe::{probe_services, ProbeOutcome};
