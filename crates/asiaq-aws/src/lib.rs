@@ -5,6 +5,7 @@
 //! override variables); the pure decisions live in `asiaq-core`.
 
 mod accounting;
+pub mod budget;
 mod context;
 pub mod eip;
 pub mod environment;
@@ -19,7 +20,8 @@ pub mod vpc;
 pub mod wait;
 
 pub use accounting::{ApiCallStats, OperationStats, RequestCounter};
-pub use context::{AwsContext, ContextOptions};
+pub use budget::{Ec2Budget, EC2_BUDGET_SCALE_ENV};
+pub use context::{retry_partition, AwsContext, ContextOptions};
 pub use environment::{
     find_environment, find_environment_by_vpc_id, ObservedEnvironment, ObservedMetaNetwork,
     ObservedSubnet,

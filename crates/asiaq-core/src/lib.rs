@@ -5,6 +5,7 @@
 //! is always a parameter), and randomness comes from an injected [`rand::Rng`].
 
 pub mod ami;
+pub mod ec2_limits;
 pub mod network;
 pub mod sg_rules;
 pub mod syntax;
