@@ -18,3 +18,11 @@ pub fn note(message: impl AsRef<str>) {
         let _ = writeln!(err, "{}", message.as_ref());
     }
 }
+
+/// Prints one warning on stderr, even when progress is silenced: a warning is something the
+/// operator may need to act on (a resource left in place, say).
+pub fn warn(message: impl AsRef<str>) {
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    let _ = writeln!(err, "warning: {}", message.as_ref());
+}

@@ -156,6 +156,17 @@ fn already_done(e: &AwsError) -> bool {
         )
 }
 
+/// A DHCP option set is deleted only after the environment's VPC has been moved to its
+/// replacement (update) or deleted (destroy), so a `DependencyViolation` can only mean that
+/// another VPC uses the set too: that is not a failure of this environment, and waiting would
+/// not change it. (moto also answers this for every set that was ever associated, see
+/// README "Decisions".)
+fn dhcp_options_shared(action: &Action, e: &AwsError) -> bool {
+    matches!(action, Action::DeleteDhcpOptions { .. })
+        && e.code() == Some("DependencyViolation")
+        && !is_injected(e)
+}
+
 fn is_delete(a: &Action) -> bool {
     let name = a.name();
     ["Delete", "Detach", "Revoke", "Release", "Terminate"]
@@ -187,6 +198,12 @@ async fn run(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsErr
             match call(ctx, action).await {
                 Ok(v) => Ok(Poll::Ready(Ok(v))),
                 Err(e) if deleting && already_done(&e) => Ok(Poll::Ready(Ok(None))),
+                Err(e) if dhcp_options_shared(action, &e) => {
+                    crate::progress::warn(format!(
+                        "{action}: still associated with another VPC, left in place ({e})"
+                    ));
+                    Ok(Poll::Ready(Ok(None)))
+                }
                 Err(e)
                     if (deleting && e.code() == Some("DependencyViolation"))
                         || (!deleting && e.is_not_found() && !is_injected(&e)) =>

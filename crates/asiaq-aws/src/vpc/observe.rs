@@ -472,9 +472,14 @@ pub async fn observe_state(
         .filter(|a| !state.addresses.iter().any(|x| &x.allocation_id == a))
         .collect();
     if !nat_allocs.is_empty() {
+        // A filter, not `AllocationIds`: a deleted gateway still names the addresses it had,
+        // and asking for a released one by id fails the whole call.
         let out = ec2
             .describe_addresses()
-            .set_allocation_ids(Some(nat_allocs))
+            .filters(filter(
+                "allocation-id",
+                &nat_allocs.iter().map(String::as_str).collect::<Vec<_>>(),
+            ))
             .send()
             .await
             .map_err(|e| AwsError::call("ec2", "DescribeAddresses", e))?;

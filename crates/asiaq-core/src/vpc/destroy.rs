@@ -13,7 +13,7 @@
 use thiserror::Error;
 
 use super::plan::{Action, Plan, PlanBuilder};
-use super::state::{RouteTableInfo, RouteTarget, VpcState, OWNER_TAG};
+use super::state::{AddressInfo, RouteTableInfo, RouteTarget, VpcState, OWNER_TAG};
 
 /// Why the environment cannot be destroyed as asked; nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -347,8 +347,18 @@ pub fn plan_destroy(
             &last,
         );
     }
+    // An address still associated with a gateway that is already deleted (a destroy
+    // interrupted after the deletion; the association can outlive the gateway) is free too.
+    let held_by_dead_nat = |a: &AddressInfo| {
+        state
+            .nat_gateways
+            .iter()
+            .any(|g| !g.is_live() && g.allocation_ids.contains(&a.allocation_id))
+    };
     for a in state.addresses.iter().filter(|a| {
-        owned(&a.tags) && a.association_id.is_none() && !released.contains(&a.allocation_id)
+        owned(&a.tags)
+            && (a.association_id.is_none() || held_by_dead_nat(a))
+            && !released.contains(&a.allocation_id)
     }) {
         b.add(
             Action::ReleaseAddress {

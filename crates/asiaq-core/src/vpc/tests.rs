@@ -778,3 +778,27 @@ fn destroy_of_leftovers_without_vpc() {
     assert_eq!(count(&p, "DeleteInternetGateway"), 1);
     assert_eq!(count(&p, "DeleteVpc"), 0);
 }
+
+#[test]
+fn destroy_rerun_releases_addresses_of_already_deleted_gateways() {
+    // A destroy interrupted after deleting the NAT gateways: the gateways are `deleted` but
+    // their owned EIPs may still report the association.
+    let mut state = built_state();
+    for g in &mut state.nat_gateways {
+        g.state = "deleted".into();
+    }
+    for a in &mut state.addresses {
+        a.tags.insert(OWNER_TAG.to_string(), "demo".to_string());
+    }
+    let p = plan_destroy(&state, &[], false).unwrap();
+    assert_eq!(count(&p, "DeleteNatGateway"), 0, "{p}");
+    assert_eq!(count(&p, "ReleaseAddress"), 3, "{p}");
+    // An owned address held by something live is not touched.
+    let mut live = built_state();
+    live.nat_gateways.clear();
+    for a in &mut live.addresses {
+        a.tags.insert(OWNER_TAG.to_string(), "demo".to_string());
+    }
+    let p = plan_destroy(&live, &[], false).unwrap();
+    assert_eq!(count(&p, "ReleaseAddress"), 0, "{p}");
+}
