@@ -8,6 +8,7 @@ mod accounting;
 mod context;
 mod error;
 pub mod fault;
+pub mod hosts;
 mod identity;
 pub mod images;
 mod probe;

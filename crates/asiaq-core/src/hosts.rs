@@ -212,6 +212,22 @@ pub fn exec_exit_code(codes: &[i32], concurrent: bool) -> i32 {
     }
 }
 
+/// `promoterunning`: the AMIs of running instances whose youngest instance has run longer
+/// than `hours`.
+pub fn long_running_amis(hosts: &[HostInfo], now: i64, hours: u32) -> Vec<String> {
+    let mut youngest: BTreeMap<&str, i64> = BTreeMap::new();
+    for h in hosts.iter().filter(|h| h.state == "running") {
+        let t = h.launch_time.unwrap_or(now);
+        let e = youngest.entry(h.image_id.as_str()).or_insert(t);
+        *e = (*e).max(t);
+    }
+    youngest
+        .into_iter()
+        .filter(|(_, t)| now - t > i64::from(hours) * 3600)
+        .map(|(id, _)| id.to_string())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +331,27 @@ mod tests {
         assert_eq!(exec_exit_code(&[0, 3, 1, 0], false), 1);
         assert_eq!(exec_exit_code(&[0, 0], false), 0);
         assert_eq!(exec_exit_code(&[], true), 0);
+    }
+
+    #[test]
+    fn long_running() {
+        let mut a = host("i-1", "running", None, None);
+        a.image_id = "ami-a".into();
+        a.launch_time = Some(0);
+        let mut b = host("i-2", "running", None, None);
+        b.image_id = "ami-a".into();
+        b.launch_time = Some(10 * 3600);
+        let mut c = host("i-3", "running", None, None);
+        c.image_id = "ami-c".into();
+        c.launch_time = Some(0);
+        let mut d = host("i-4", "stopped", None, None);
+        d.image_id = "ami-d".into();
+        d.launch_time = Some(0);
+        // At 12h with 3h: ami-a's youngest is 2h old (not yet), ami-c is 12h old.
+        assert_eq!(
+            long_running_amis(&[a, b, c, d], 12 * 3600, 3),
+            vec!["ami-c"]
+        );
     }
 
     #[test]

@@ -260,8 +260,6 @@ pub enum PlanError {
         hostclass: String,
         error: TooManyDevices,
     },
-    #[error("{hostclass}: the ELB needs a domain_name for its CNAME")]
-    NoDomain { hostclass: String },
 }
 
 /// Resolves a hostclass's static IPs against its metanetwork, with the subnet of each.
@@ -353,6 +351,77 @@ pub fn group_tags(
         }
     }
     tags
+}
+
+fn mappings_of(hc: &str, e: &ElbSettings) -> Result<Vec<elb::PortMapping>, PlanError> {
+    elb::port_mappings(&PortOptions {
+        elb_instance_port: e.instance_port.as_deref(),
+        elb_instance_protocol: e.instance_protocol.as_deref(),
+        elb_port: e.port.as_deref(),
+        elb_protocol: e.protocol.as_deref(),
+    })
+    .map_err(|error| PlanError::Elb {
+        hostclass: hc.to_string(),
+        error,
+    })
+}
+
+/// The classic load balancer of a hostclass with `elb=True` (spec §4.10), `None` without:
+/// listeners from the port matrix, subnets and security group of `elb_meta_network` (else
+/// the hostclass's metanetwork), CNAME `<hostclass>[-test]-<env>.<domain>`, tags
+/// `hostclass`, `is_testing`, `environment`, `productline`.
+pub fn elb_plan(
+    hc: &str,
+    testing: bool,
+    settings: &HostclassSettings,
+    env: &EnvironmentFacts,
+) -> Result<Option<ElbPlan>, PlanError> {
+    let Some(e) = &settings.elb else {
+        return Ok(None);
+    };
+    let mappings = mappings_of(hc, e)?;
+    let net_name = e.meta_network.unwrap_or(settings.meta_network);
+    let net = env
+        .metanetwork(net_name)
+        .ok_or_else(|| PlanError::NoMetaNetwork {
+            hostclass: hc.to_string(),
+            network: net_name,
+            env: env.env.clone(),
+        })?;
+    let human = elb::human_name(&env.env, hc, testing).map_err(|error| PlanError::Elb {
+        hostclass: hc.to_string(),
+        error,
+    })?;
+    let cname = settings
+        .domain_name
+        .as_deref()
+        .map(|d| elb::cname(hc, &env.env, d, testing));
+    let alias = match (&e.dns_alias, &settings.domain_name) {
+        (Some(a), Some(d)) if !testing => Some(format!("{a}.{d}")),
+        _ => None,
+    };
+    Ok(Some(ElbPlan {
+        name: elb::elb_id(&human),
+        human_name: human,
+        certificate_name: e.cert_name.clone().or_else(|| cname.clone()),
+        cname,
+        alias,
+        health_check_target: elb::health_check_target(&mappings, e.health_check_url.as_deref()),
+        listeners: elb::listeners(&mappings),
+        internal: !e.public,
+        subnet_ids: net.subnets.iter().map(|s| s.id.clone()).collect(),
+        security_group_ids: vec![net.security_group_id.clone()],
+        idle_timeout: e.idle_timeout,
+        connection_draining: e.connection_draining,
+        cross_zone: e.cross_zone,
+        stickiness: Stickiness::from_option(e.sticky_app_cookie.as_deref()),
+        tags: vec![
+            ("hostclass".into(), hc.to_string()),
+            ("is_testing".into(), if testing { "1" } else { "0" }.into()),
+            ("environment".into(), env.env.clone()),
+            ("productline".into(), settings.product_line.clone()),
+        ],
+    }))
 }
 
 /// Plans one hostclass. `now` (unix seconds) names a new group.
@@ -470,81 +539,22 @@ pub fn plan_hostclass(
     let scheduled_actions =
         schedule::scaling_schedule(&group_name, &req.min_size, &req.desired_size, &req.max_size);
 
-    let lb_tags: Vec<(String, String)> = vec![
-        ("hostclass".into(), hc.clone()),
-        (
-            "is_testing".into(),
-            if req.testing { "1" } else { "0" }.into(),
-        ),
-        ("environment".into(), env.env.clone()),
-        ("productline".into(), settings.product_line.clone()),
-    ];
-    let elb_err = |error| PlanError::Elb {
-        hostclass: hc.clone(),
-        error,
-    };
-    let mut elb_plan = None;
-    let mut target_group = None;
-    if let Some(e) = &settings.elb {
-        let mappings = elb::port_mappings(&PortOptions {
-            elb_instance_port: e.instance_port.as_deref(),
-            elb_instance_protocol: e.instance_protocol.as_deref(),
-            elb_port: e.port.as_deref(),
-            elb_protocol: e.protocol.as_deref(),
-        })
-        .map_err(elb_err)?;
-        let elb_net = match e.meta_network {
-            Some(n) => env.metanetwork(n).ok_or_else(|| PlanError::NoMetaNetwork {
-                hostclass: hc.clone(),
-                network: n,
-                env: env.env.clone(),
-            })?,
-            None => net,
+    let elb_plan = elb_plan(hc, req.testing, settings, env)?;
+    let target_group = if settings.target_group {
+        let mappings = match &settings.elb {
+            Some(e) => mappings_of(hc, e)?,
+            None => Vec::new(),
         };
-        let human = elb::human_name(&env.env, hc, req.testing).map_err(elb_err)?;
-        let cname = settings
-            .domain_name
-            .as_deref()
-            .map(|d| elb::cname(hc, &env.env, d, req.testing));
-        let alias = match (&e.dns_alias, &settings.domain_name) {
-            (Some(a), Some(d)) if !req.testing => Some(format!("{a}.{d}")),
-            _ => None,
-        };
-        elb_plan = Some(ElbPlan {
-            name: elb::elb_id(&human),
-            human_name: human,
-            certificate_name: e.cert_name.clone().or_else(|| cname.clone()),
-            cname,
-            alias,
-            health_check_target: elb::health_check_target(&mappings, e.health_check_url.as_deref()),
-            listeners: elb::listeners(&mappings),
-            internal: !e.public,
-            subnet_ids: elb_net.subnets.iter().map(|s| s.id.clone()).collect(),
-            security_group_ids: vec![elb_net.security_group_id.clone()],
-            idle_timeout: e.idle_timeout,
-            connection_draining: e.connection_draining,
-            cross_zone: e.cross_zone,
-            stickiness: Stickiness::from_option(e.sticky_app_cookie.as_deref()),
-            tags: lb_tags.clone(),
-        });
-        if settings.target_group {
-            target_group = Some(elb::target_group_plan(
-                &env.env,
-                hc,
-                &mappings,
-                e.health_check_url.as_deref(),
-                tags.clone(),
-            ));
-        }
-    } else if settings.target_group {
-        target_group = Some(elb::target_group_plan(
+        Some(elb::target_group_plan(
             &env.env,
             hc,
-            &[],
-            None,
+            &mappings,
+            settings.elb.as_ref().and_then(|e| e.health_check_url.as_deref()),
             tags.clone(),
-        ));
-    }
+        ))
+    } else {
+        None
+    };
 
     Ok(HostclassPlan {
         hostclass: hc.clone(),
@@ -683,7 +693,7 @@ mod tests {
         assert_eq!(p.security_group_id, "sg-intranet");
         assert_eq!(p.instance_type, "m5.large");
         assert!(p.ebs_optimized);
-        assert_eq!(p.block_devices.len(), 2);
+        assert_eq!(p.block_devices.len(), 1);
         assert_eq!(p.termination_policies, vec!["OldestLaunchTemplate"]);
         assert_eq!(p.policies.len(), 2);
         assert!(p.scheduled_actions.is_empty());

@@ -57,8 +57,8 @@ fn extra_device_names() -> impl Iterator<Item = String> {
 #[error("{0} volumes do not fit the 25 device names /dev/sdb../dev/sdz")]
 pub struct TooManyDevices(pub usize);
 
-/// The mapping, in order: root (delete on termination; `8 + extra_space` GB when
-/// extra_space is given), the latest hostclass snapshot (its size; io1 with iops), the
+/// The mapping, in order: the root (only with `extra_space`: `8 + extra_space` GB, delete
+/// on termination), the latest hostclass snapshot (its size; io1 with iops), the
 /// `extra_disk` volume (io1 with iops; encrypted), then `ephemeral0..N-1`.
 pub fn block_device_mappings(req: &StorageRequest) -> Result<Vec<BlockDevice>, TooManyDevices> {
     let root_name = if req.ami_maps_sda {
@@ -69,18 +69,24 @@ pub fn block_device_mappings(req: &StorageRequest) -> Result<Vec<BlockDevice>, T
             .unwrap_or_else(|| "/dev/sda1".to_string())
     };
     let io = |iops: Option<u32>| (iops.map(|_| "io1".to_string()), iops);
-    let mut out = vec![BlockDevice {
-        device_name: root_name,
-        ebs: Some(EbsVolume {
-            size_gb: req.extra_space.map(|x| 8 + x),
-            snapshot_id: None,
-            volume_type: None,
-            iops: None,
-            delete_on_termination: true,
-            encrypted: None,
-        }),
-        virtual_name: None,
-    }];
+    // The root is mapped only to resize it: a mapping without size or snapshot is refused
+    // by some endpoints, and without extra_space the AMI's own root mapping (size,
+    // delete-on-termination) is what the original's mapping amounted to.
+    let mut out = Vec::new();
+    if let Some(x) = req.extra_space {
+        out.push(BlockDevice {
+            device_name: root_name,
+            ebs: Some(EbsVolume {
+                size_gb: Some(8 + x),
+                snapshot_id: None,
+                volume_type: None,
+                iops: None,
+                delete_on_termination: true,
+                encrypted: None,
+            }),
+            virtual_name: None,
+        });
+    }
     let mut extra: Vec<(Option<EbsVolume>, Option<String>)> = Vec::new();
     if let Some((id, size)) = &req.snapshot {
         let (volume_type, iops) = io(req.iops);
@@ -246,17 +252,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn root_only() {
-        let m = block_device_mappings(&StorageRequest {
+    fn root_only_when_resized() {
+        let req = StorageRequest {
             ami_root_device: Some("/dev/xvda".into()),
             ..Default::default()
+        };
+        assert!(block_device_mappings(&req).unwrap().is_empty());
+        let m = block_device_mappings(&StorageRequest {
+            extra_space: Some(4),
+            ..req
         })
         .unwrap();
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].device_name, "/dev/xvda");
         let ebs = m[0].ebs.as_ref().unwrap();
         assert!(ebs.delete_on_termination);
-        assert_eq!(ebs.size_gb, None);
+        assert_eq!(ebs.size_gb, Some(12));
     }
 
     #[test]
@@ -303,8 +314,8 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(m[0].device_name, "/dev/sda1");
-        let extra = m[1].ebs.as_ref().unwrap();
+        assert_eq!(m[0].device_name, "/dev/sdb");
+        let extra = m[0].ebs.as_ref().unwrap();
         assert_eq!((extra.volume_type.clone(), extra.iops), (None, None));
     }
 

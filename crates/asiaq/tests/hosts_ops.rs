@@ -1,0 +1,378 @@
+//! Operations on running hosts against moto (and a confined sshd): isready, tag, stop,
+//! terminate, exec over ssh, autoscale commands, snapshots, purge-snapshots and chaos.
+
+mod hosts_support;
+
+use std::collections::BTreeMap;
+
+use asiaq_testkit::SshHost;
+use hosts_support::*;
+
+/// The first sequence of the example (mhcntp, mhcadminproxy) plus mhcapp and mhcworker.
+fn small_pipeline(w: &World) {
+    w.write_pipeline(
+        "small.csv",
+        "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\
+         1,mhcntp,1,1,1,t2.micro,no\n\
+         1,mhcadminproxy,1,1,1,t2.micro,no\n\
+         1,mhcapp,2,2,2,t2.small,no\n\
+         1,mhcworker,3,3,3,t2.small,no\n",
+    );
+}
+
+fn ids_of(w: &World, hostclass: &str) -> Vec<String> {
+    w.instances()
+        .iter()
+        .filter(|i| tag_value(i.tags(), "hostclass") == Some(hostclass))
+        .filter(|i| {
+            i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated")
+        })
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect()
+}
+
+fn state_of(w: &World, id: &str) -> String {
+    let ec2 = w.ec2();
+    let out = w
+        .rt
+        .block_on(ec2.describe_instances().instance_ids(id).send())
+        .unwrap();
+    out.reservations()[0].instances()[0]
+        .state()
+        .and_then(|s| s.name())
+        .map(|n| n.as_str().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn isready_tag_stop_terminate() {
+    let w = World::new();
+    demo_world(&w);
+    small_pipeline(&w);
+    w.ok(&["aws", "spinup", "--pipeline", "pipelines/small.csv"]);
+    let ntp = ids_of(&w, "mhcntp");
+    assert_eq!(ntp.len(), 1);
+
+    // Not tagged smoketest yet: not ready, exit 1.
+    let out = w.run(&["aws", "isready", "--hostclass", "mhcntp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains(&format!("...{} is NOT ready", ntp[0])));
+    // tag sets it (what the instance would do); then it is ready.
+    w.ok(&["aws", "tag", "--instance", &ntp[0], "--key", "smoketest", "--value", "tested"]);
+    let out = w.ok(&["aws", "isready", "--hostclass", "mhcntp"]);
+    assert!(out.contains(&format!("...{} is ready", ntp[0])), "{out}");
+    let ec2 = w.ec2();
+    let tags = w
+        .rt
+        .block_on(ec2.describe_instances().instance_ids(&ntp[0]).send())
+        .unwrap();
+    assert_eq!(
+        tag_value(tags.reservations()[0].instances()[0].tags(), "smoketest"),
+        Some("tested")
+    );
+    // tag without a value removes it.
+    w.ok(&["aws", "tag", "--instance", &ntp[0], "--key", "smoketest"]);
+    assert_eq!(w.run(&["aws", "isready", "--instance", &ntp[0]]).status.code(), Some(1));
+
+    // Selectors are mutually exclusive and one is required.
+    assert_eq!(
+        w.run(&["aws", "terminate", "--hostclass", "mhcapp", "--instance", &ntp[0]])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(w.run(&["aws", "terminate"]).status.code(), Some(2));
+
+    // stop, then terminate by hostclass (repeatable selector).
+    let app = ids_of(&w, "mhcapp");
+    let out = w.ok(&["aws", "stop", "--instance", &app[0]]);
+    assert!(out.starts_with("Stopped: "), "{out}");
+    assert_eq!(state_of(&w, &app[0]), "stopped");
+    let dry = w.ok(&["aws", "terminate", "--hostclass", "mhcapp", "--dry-run"]);
+    assert!(dry.contains("Would be terminated"), "{dry}");
+    assert_eq!(state_of(&w, &app[1]), "running");
+    let out = w.ok(&["aws", "terminate", "--hostclass", "mhcapp", "--hostclass", "mhcntp"]);
+    assert!(out.starts_with("Terminated: "), "{out}");
+    for id in app.iter().chain(ntp.iter()) {
+        assert_eq!(state_of(&w, id), "terminated", "{id}");
+    }
+    assert_eq!(ids_of(&w, "mhcadminproxy").len(), 1);
+}
+
+#[test]
+fn exec_runs_commands_over_ssh_and_returns_remote_exit_codes() {
+    let host = SshHost::start();
+    let w = World::new();
+    demo_world(&w);
+    small_pipeline(&w);
+    w.ok(&["aws", "spinup", "--pipeline", "pipelines/small.csv"]);
+    // The route: a ProxyCommand from disco_aws.ini; the key from an ssh config file.
+    w.set_aws_option("disco_aws", &format!("ssh_proxy_command={}", host.proxy_command()));
+    let ssh_config = w.config_path().join("ssh_config");
+    std::fs::write(
+        &ssh_config,
+        format!(
+            "Host *\n    IdentityFile {}\n    IdentitiesOnly yes\n",
+            host.private_key().display()
+        ),
+    )
+    .unwrap();
+    let exec = |args: &[&str]| {
+        w.asiaq()
+            .args(["aws", "exec"])
+            .args(args)
+            .env("ASIAQ_SSH_CONFIG", &ssh_config)
+            .output()
+            .unwrap()
+    };
+    let out = exec(&["--hostclass", "mhcntp", "--user", "root", "--command", "echo hello from $(hostname -s 2>/dev/null || echo box)"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stderr), host.log());
+    assert!(text(&out.stdout).contains("hello from"), "{}", text(&out.stdout));
+    // The remote exit code comes back; over two instances, serially and concurrently.
+    let out = exec(&["--hostclass", "mhcntp", "--user", "root", "--command", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let out = exec(&["--hostclass", "mhcapp", "--user", "root", "--command", "exit 4"]);
+    assert_eq!(out.status.code(), Some(4));
+    let out = exec(&[
+        "--hostclass", "mhcapp", "--user", "root", "--concurrent", "--command",
+        "echo concurrent; exit 5",
+    ]);
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(text(&out.stdout).matches("concurrent").count(), 2);
+    // The command really ran on the host: it leaves a file in the chroot.
+    let out = exec(&["--instance", &ids_of(&w, "mhcntp")[0], "--user", "root", "--command", "echo ran > /tmp/asiaq-exec"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(host.path("/tmp/asiaq-exec")).unwrap().trim(),
+        "ran"
+    );
+}
+
+#[test]
+fn autoscale_groups_configs_and_policies() {
+    let w = World::new();
+    demo_world(&w);
+    small_pipeline(&w);
+    w.ok(&["aws", "spinup", "--pipeline", "pipelines/small.csv"]);
+    let groups = w.ok(&["autoscale", "listgroups"]);
+    assert_eq!(groups.lines().count(), 4, "{groups}");
+    let app = w.group_of("mhcapp");
+    let app_name = app.auto_scaling_group_name().unwrap().to_string();
+    let line = groups.lines().find(|l| l.starts_with(&app_name)).unwrap();
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(&cols[2..], ["2", "2", "2", "2", "asg", "n"], "{line}");
+    let configs = w.ok(&["autoscale", "listconfigs"]);
+    assert_eq!(configs.lines().count(), 4, "{configs}");
+
+    // Policies.
+    w.ok(&[
+        "autoscale", "createpolicy", "--group-name", &app_name, "--policy-name", "steps",
+        "--policy-type", "StepScaling", "--adjustment-type", "ChangeInCapacity",
+        "--step-adjustments", "MetricIntervalLowerBound=0,ScalingAdjustment=2",
+    ]);
+    let listed = w.ok(&["autoscale", "listpolicies", "--group-name", &app_name]);
+    assert!(listed.contains("steps"), "{listed}");
+    let asg = w.autoscaling();
+    let names = |w: &World| -> Vec<String> {
+        let mut v: Vec<String> = w
+            .rt
+            .block_on(asg.describe_policies().auto_scaling_group_name(&app_name).send())
+            .unwrap()
+            .scaling_policies()
+            .iter()
+            .filter_map(|p| p.policy_name().map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&w), vec!["down", "steps", "up"]);
+    w.ok(&["autoscale", "deletepolicy", "--policy_name", "steps", "--group_name", &app_name]);
+    assert_eq!(names(&w), vec!["down", "up"]);
+    // Bad step adjustments: usage error, nothing sent.
+    assert_eq!(
+        w.run(&[
+            "autoscale", "createpolicy", "--group-name", &app_name, "--policy-name", "bad",
+            "--policy-type", "StepScaling", "--adjustment-type", "ChangeInCapacity",
+            "--step-adjustments", "Cooldown=3,ScalingAdjustment=1",
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+
+    // deletegroup refuses a group with instances unless --force.
+    assert_eq!(
+        w.run(&["autoscale", "deletegroup", "--hostclass", "mhcapp"]).status.code(),
+        Some(1)
+    );
+    w.ok(&["autoscale", "deletegroup", "--hostclass", "mhcapp", "--force"]);
+    assert_eq!(w.groups().len(), 3);
+    assert_eq!(w.launch_templates().len(), 3, "the group's template goes with it");
+
+    // cleanconfigs deletes templates no group uses; cleangroups only empty groups.
+    let ec2 = w.ec2();
+    w.rt.block_on(
+        ec2.create_launch_template()
+            .launch_template_name("demo_mhcold_1")
+            .launch_template_data(
+                aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                    .image_id("ami-12345678")
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let out = w.ok(&["autoscale", "cleanconfigs"]);
+    assert_eq!(out.trim(), "deleted demo_mhcold_1");
+    assert_eq!(w.launch_templates().len(), 3);
+    let out = w.ok(&["autoscale", "cleangroups"]);
+    assert!(out.trim().is_empty(), "{out}");
+    assert_eq!(w.groups().len(), 3);
+}
+
+#[test]
+fn snapshots_map_into_new_groups_and_are_cleaned_up() {
+    let w = World::new();
+    demo_world(&w);
+    // create: a tagged, encrypted snapshot of an empty volume; the volume is gone again.
+    let first = w.ok(&["snapshot", "create", "--size", "10", "--hostclass", "mhcworker"]);
+    let first = first.trim().to_string();
+    // Start times have one-second resolution: the second must be newer.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = w.ok(&["snapshot", "create", "--size", "20", "--hostclass", "mhcworker"]);
+    let second = second.trim().to_string();
+    let ec2 = w.ec2();
+    let snaps = w
+        .rt
+        .block_on(ec2.describe_snapshots().owner_ids("self").send())
+        .unwrap();
+    let s = snaps
+        .snapshots()
+        .iter()
+        .find(|s| s.snapshot_id() == Some(first.as_str()))
+        .unwrap();
+    let tags: BTreeMap<&str, &str> = s
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .collect();
+    assert_eq!(tags["hostclass"], "mhcworker");
+    assert_eq!(tags["env"], "demo");
+    assert_eq!(tags["productline"], "platform");
+    assert_eq!(s.encrypted(), Some(true));
+    let vols = w.rt.block_on(ec2.describe_volumes().send()).unwrap();
+    assert!(vols.volumes().is_empty(), "temporary volumes are deleted");
+    let list = w.ok(&["snapshot", "list", "--hostclass", "mhcworker"]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(list.lines().all(|l| l.starts_with("mhcworker ")), "{list}");
+
+    // provision maps the latest snapshot of the hostclass.
+    w.ok(&[
+        "aws", "provision", "--hostclass", "mhcworker", "--min-size", "0", "--desired-size",
+        "0", "--max-size", "1", "--no-smoke-test",
+    ]);
+    let g = w.group_of("mhcworker");
+    let name = g.auto_scaling_group_name().unwrap().to_string();
+    let snap_device = |w: &World| {
+        w.template_data(&name)
+            .block_device_mappings()
+            .iter()
+            .find(|m| m.device_name() == Some("/dev/sdb"))
+            .and_then(|m| m.ebs())
+            .map(|e| (e.snapshot_id().unwrap_or_default().to_string(), e.volume_size()))
+    };
+    assert_eq!(snap_device(&w), Some((second.clone(), Some(20))));
+    // update points the group at another snapshot.
+    w.ok(&["snapshot", "update", "--hostclass", "mhcworker", "--snapshot-id", &first]);
+    assert_eq!(snap_device(&w), Some((first.clone(), Some(10))));
+
+    // cleanup keeps the newest; delete refuses snapshots of other environments.
+    let out = w.ok(&["snapshot", "cleanup", "--keep", "1"]);
+    assert_eq!(out.trim(), format!("deleted {first}"));
+    let foreign = w
+        .rt
+        .block_on(ec2.create_volume().availability_zone("us-west-2a").size(1).send())
+        .unwrap()
+        .volume_id
+        .unwrap();
+    let foreign_snap = w
+        .rt
+        .block_on(ec2.create_snapshot().volume_id(&foreign).send())
+        .unwrap()
+        .snapshot_id
+        .unwrap();
+    let out = w.run(&["snapshot", "delete", "--snapshot", &foreign_snap, "--snapshot", &second]);
+    assert_eq!(out.status.code(), Some(1));
+    let left: Vec<String> = w
+        .rt
+        .block_on(ec2.describe_snapshots().owner_ids("self").send())
+        .unwrap()
+        .snapshots()
+        .iter()
+        .filter_map(|s| s.snapshot_id().map(str::to_string))
+        .collect();
+    assert!(left.contains(&foreign_snap));
+    assert!(!left.contains(&second));
+
+    // purge-snapshots: the untagged, undescribed one is "no metadata".
+    let dry = w.ok(&["purge-snapshots", "--no-metadata", "--dry-run"]);
+    assert!(dry.contains(&format!("would delete {foreign_snap} (no description and no tags)")), "{dry}");
+    w.ok(&["purge-snapshots", "--no-metadata"]);
+    let left = w
+        .rt
+        .block_on(ec2.describe_snapshots().owner_ids("self").send())
+        .unwrap();
+    assert!(left.snapshots().is_empty());
+    assert_eq!(w.run(&["purge-snapshots", "--keep-num", "0"]).status.code(), Some(2));
+}
+
+#[test]
+fn chaos_respects_retainage_and_opt_outs() {
+    let w = World::new();
+    demo_world(&w);
+    small_pipeline(&w);
+    w.ok(&["aws", "spinup", "--pipeline", "pipelines/small.csv"]);
+    let before: BTreeMap<&str, Vec<String>> = ["mhcntp", "mhcadminproxy", "mhcapp", "mhcworker"]
+        .iter()
+        .map(|hc| (*hc, ids_of(&w, hc)))
+        .collect();
+    // Dry run: victims printed, nothing terminated. Level 100, retainage 50: per group at
+    // most floor(desired/2): mhcapp 1 of 2, mhcworker 1 of 3; mhcntp/mhcadminproxy opt out.
+    let dry = w.ok(&["chaos", "--level", "100", "--retainage", "50", "--dry-run"]);
+    assert_eq!(dry.lines().count(), 2, "{dry}");
+    assert!(dry.lines().all(|l| l.starts_with("mhcapp ") || l.starts_with("mhcworker ")), "{dry}");
+    for ids in before.values() {
+        for id in ids {
+            assert_eq!(state_of(&w, id), "running");
+        }
+    }
+    let out = w.ok(&["chaos", "--level", "100", "--retainage", "50"]);
+    let killed: Vec<String> = out
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(killed.len(), 2);
+    for id in &killed {
+        assert_eq!(state_of(&w, id), "terminated");
+    }
+    let count_killed = |hc: &str| before[hc].iter().filter(|id| killed.contains(id)).count();
+    assert_eq!(count_killed("mhcapp"), 1);
+    assert_eq!(count_killed("mhcworker"), 1);
+    assert_eq!(count_killed("mhcntp") + count_killed("mhcadminproxy"), 0);
+
+    // --hostclass and --az: only that hostclass, only that zone (the zone of a live
+    // mhcworker instance, as the autoscaling API reports it).
+    let worker = w.group_of("mhcworker");
+    let live = worker
+        .instances()
+        .iter()
+        .find(|i| !killed.iter().any(|k| Some(k.as_str()) == i.instance_id()))
+        .unwrap();
+    let zone = live.availability_zone().unwrap().to_string();
+    let out = w.ok(&["chaos", "--hostclass", "mhcworker", "--az", &zone, "--dry-run"]);
+    assert!(out.lines().count() >= 1, "{out}");
+    assert!(out.lines().all(|l| l.starts_with("mhcworker ")), "{out}");
+    let out = w.ok(&["chaos", "--az", "us-west-2z", "--dry-run"]);
+    assert!(out.trim().is_empty(), "{out}");
+    assert_eq!(w.run(&["chaos", "--level", "0"]).status.code(), Some(2));
+}
