@@ -7,6 +7,7 @@
 pub mod ami;
 pub mod autoscale;
 pub mod chaos;
+pub mod ec2_limits;
 pub mod elb;
 pub mod hosts;
 pub mod network;
@@ -17,3 +18,4 @@ pub mod snapshots;
 pub mod storage;
 pub mod syntax;
 pub mod userdata;
+pub mod vpc;

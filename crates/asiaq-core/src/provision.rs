@@ -549,7 +549,10 @@ pub fn plan_hostclass(
             &env.env,
             hc,
             &mappings,
-            settings.elb.as_ref().and_then(|e| e.health_check_url.as_deref()),
+            settings
+                .elb
+                .as_ref()
+                .and_then(|e| e.health_check_url.as_deref()),
             tags.clone(),
         ))
     } else {

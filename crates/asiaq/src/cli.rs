@@ -16,6 +16,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         pipelines of autoscaling groups and keeps the managed services around them in sync.\n\n\
         Exit codes: 0 success, 1 the operation failed, 2 usage or configuration error \
         (nothing was changed).",
+    after_long_help = "Environment:\n  \
+        ASIAQ_CONFIG            the configuration directory (as --config)\n  \
+        ASIAQ_MAX_ATTEMPTS      attempts per AWS call, retries included (default 5)\n  \
+        ASIAQ_EC2_BUDGET_SCALE  client-side EC2 request budget, as a multiple of EC2's published \
+        rate limits (default 1; lower it when other tools share the account, 0 turns it off)\n  \
+        ASIAQ_API_STATS         write this run's AWS call counts per operation as JSON to this file",
     propagate_version = true
 )]
 pub struct Cli {
@@ -100,9 +106,11 @@ pub enum Command {
     /// Machine images (disco_bake.py): bake, promote, listamis, cleanupamis, ...
     Bake(PendingGroup),
     /// Environments (disco_vpc_ui.py): create, list, update, destroy, peerings, show
-    Vpc(PendingGroup),
+    #[command(subcommand)]
+    Vpc(crate::commands::vpc::VpcCommand),
     /// Elastic IPs (disco_eip.py): list, allocate, release
-    Eip(PendingGroup),
+    #[command(subcommand)]
+    Eip(crate::commands::eip::EipCommand),
     /// IAM sync and keys (disco_iam.py)
     Iam(PendingGroup),
     /// Blue/green deployment of new images (disco_deploy.py)
@@ -181,8 +189,6 @@ impl Command {
     pub fn pending_group(&self) -> Option<&'static str> {
         Some(match self {
             Command::Bake(_) => "bake",
-            Command::Vpc(_) => "vpc",
-            Command::Eip(_) => "eip",
             Command::Iam(_) => "iam",
             Command::Deploy(_) => "deploy",
             Command::Accounts(_) => "accounts",
@@ -208,6 +214,8 @@ impl Command {
             | Command::Elb(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)
+            | Command::Vpc(_)
+            | Command::Eip(_)
             | Command::Whoami
             | Command::Doctor
             | Command::Completions { .. }

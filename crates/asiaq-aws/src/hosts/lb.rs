@@ -267,7 +267,19 @@ pub async fn ensure_elb(
             (out.dns_name().unwrap_or_default().to_string(), Vec::new())
         }
     };
-    configure_elb(ctx, plan, &sticky_now).await?;
+    if let Err(e) = configure_elb(ctx, plan, &sticky_now).await {
+        // A load balancer this call created is not left half-configured: it goes again
+        // (the caller's rollback never heard of it).
+        if created {
+            if let Err(undo) = delete_elb(ctx, &plan.name).await {
+                progress::note(format!(
+                    "could not delete the new load balancer {} again: {undo}",
+                    plan.name
+                ));
+            }
+        }
+        return Err(e);
+    }
     Ok((created, dns_name))
 }
 

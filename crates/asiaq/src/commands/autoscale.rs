@@ -101,6 +101,8 @@ impl PolicyType {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+// The variants are AWS's own adjustment type names.
+#[allow(clippy::enum_variant_names)]
 pub enum AdjustmentType {
     #[value(name = "ChangeInCapacity")]
     ChangeInCapacity,
@@ -153,7 +155,10 @@ fn policy_spec(a: &CreatePolicyArgs) -> Result<ScalingPolicySpec, CliError> {
     let steps = a
         .step_adjustments
         .iter()
-        .map(|s| parse_step_adjustment(s).map_err(|e| CliError::usage(format!("--step-adjustments: {e}"))))
+        .map(|s| {
+            parse_step_adjustment(s)
+                .map_err(|e| CliError::usage(format!("--step-adjustments: {e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let step = a.policy_type == PolicyType::StepScaling;
     if step && steps.is_empty() {
@@ -319,7 +324,11 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                     deleted.push(g.name.clone());
                 }
                 for g in gs.iter().filter(|g| !g.instances.is_empty()) {
-                    progress::note(format!("{} is in use ({} instances); kept", g.name, g.instances.len()));
+                    progress::note(format!(
+                        "{} is in use ({} instances); kept",
+                        g.name,
+                        g.instances.len()
+                    ));
                 }
                 print_deleted(global, &deleted, *dry_run)
             }
@@ -334,7 +343,9 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                     })
                     .collect();
                 if chosen.is_empty() {
-                    return Err(CliError::failed("no matching autoscaling group in the environment"));
+                    return Err(CliError::failed(
+                        "no matching autoscaling group in the environment",
+                    ));
                 }
                 if !a.force {
                     if let Some(g) = chosen.iter().find(|g| !g.instances.is_empty()) {
@@ -398,64 +409,78 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
             AutoscaleCommand::Createpolicy(a) => {
                 let spec = policy_spec(a)?;
                 {
-                if a.dry_run {
-                    return emit(global.output, &spec, |out: &mut dyn Write| {
-                        writeln!(out, "would put policy {} on {}", spec.name, a.group_name)
-                    });
-                }
-                let arn = groups::put_policy(&ctx, &a.group_name, &spec).await?;
-                emit(global.output, &arn, |out: &mut dyn Write| writeln!(out, "{arn}"))
+                    if a.dry_run {
+                        return emit(global.output, &spec, |out: &mut dyn Write| {
+                            writeln!(out, "would put policy {} on {}", spec.name, a.group_name)
+                        });
+                    }
+                    let arn = groups::put_policy(&ctx, &a.group_name, &spec).await?;
+                    emit(global.output, &arn, |out: &mut dyn Write| {
+                        writeln!(out, "{arn}")
+                    })
                 }
             }
-        AutoscaleCommand::Deletepolicy {
-            policy_name,
-            group_name,
-            dry_run,
-        } => {
-            if *dry_run {
-                println!("would delete policy {policy_name} of {group_name}");
-                return Ok(());
-            }
-            groups::delete_policy(&ctx, group_name, policy_name).await?;
-            Ok(())
-        }
-        AutoscaleCommand::Listpolicies(a) => {
-            let types: Vec<String> = a.policy_types.iter().map(|t| t.as_str().to_string()).collect();
-            let list = groups::policies(&ctx, a.group_name.as_deref(), &a.policy_names, &types)
-                .await?;
-            emit(global.output, &list, |out: &mut dyn Write| {
-                let mut rows = vec![[
-                    "ASG", "Name", "Type", "Adjustment Type", "Scaling Adjustment",
-                    "Min Adjustment", "Cooldown", "Step Adjustments", "Warmup", "Alarms",
-                ]
-                .map(str::to_string)
-                .to_vec()];
-                let o = |v: Option<i32>| v.map_or("-".to_string(), |n| n.to_string());
-                for p in &list {
-                    rows.push(vec![
-                        p.group.clone(),
-                        p.name.clone(),
-                        p.policy_type.clone(),
-                        p.adjustment_type.clone(),
-                        o(p.scaling_adjustment),
-                        o(p.min_adjustment_magnitude),
-                        o(p.cooldown),
-                        if p.step_adjustments.is_empty() {
-                            "-".into()
-                        } else {
-                            p.step_adjustments.join(",")
-                        },
-                        o(p.estimated_instance_warmup),
-                        if p.alarms.is_empty() {
-                            "-".into()
-                        } else {
-                            p.alarms.join(",")
-                        },
-                    ]);
+            AutoscaleCommand::Deletepolicy {
+                policy_name,
+                group_name,
+                dry_run,
+            } => {
+                if *dry_run {
+                    println!("would delete policy {policy_name} of {group_name}");
+                    return Ok(());
                 }
-                write_table(out, &rows)
-            })
-        }
+                groups::delete_policy(&ctx, group_name, policy_name).await?;
+                Ok(())
+            }
+            AutoscaleCommand::Listpolicies(a) => {
+                let types: Vec<String> = a
+                    .policy_types
+                    .iter()
+                    .map(|t| t.as_str().to_string())
+                    .collect();
+                let list = groups::policies(&ctx, a.group_name.as_deref(), &a.policy_names, &types)
+                    .await?;
+                emit(global.output, &list, |out: &mut dyn Write| {
+                    let mut rows = vec![[
+                        "ASG",
+                        "Name",
+                        "Type",
+                        "Adjustment Type",
+                        "Scaling Adjustment",
+                        "Min Adjustment",
+                        "Cooldown",
+                        "Step Adjustments",
+                        "Warmup",
+                        "Alarms",
+                    ]
+                    .map(str::to_string)
+                    .to_vec()];
+                    let o = |v: Option<i32>| v.map_or("-".to_string(), |n| n.to_string());
+                    for p in &list {
+                        rows.push(vec![
+                            p.group.clone(),
+                            p.name.clone(),
+                            p.policy_type.clone(),
+                            p.adjustment_type.clone(),
+                            o(p.scaling_adjustment),
+                            o(p.min_adjustment_magnitude),
+                            o(p.cooldown),
+                            if p.step_adjustments.is_empty() {
+                                "-".into()
+                            } else {
+                                p.step_adjustments.join(",")
+                            },
+                            o(p.estimated_instance_warmup),
+                            if p.alarms.is_empty() {
+                                "-".into()
+                            } else {
+                                p.alarms.join(",")
+                            },
+                        ]);
+                    }
+                    write_table(out, &rows)
+                })
+            }
         }
     })
 }
@@ -463,7 +488,11 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
 fn print_deleted(global: &GlobalArgs, names: &[String], dry_run: bool) -> Result<(), CliError> {
     emit(global.output, &names, |out: &mut dyn Write| {
         for n in names {
-            writeln!(out, "{} {n}", if dry_run { "would delete" } else { "deleted" })?;
+            writeln!(
+                out,
+                "{} {n}",
+                if dry_run { "would delete" } else { "deleted" }
+            )?;
         }
         Ok(())
     })

@@ -99,7 +99,11 @@ pub fn run(global: &GlobalArgs, cmd: &ElbCommand) -> Result<(), CliError> {
                     })?;
                 if *dry_run {
                     return emit(global.output, &plan, |out: &mut dyn Write| {
-                        writeln!(out, "would create or update {} ({})", plan.name, plan.human_name)
+                        writeln!(
+                            out,
+                            "would create or update {} ({})",
+                            plan.name, plan.human_name
+                        )
                     });
                 }
                 let cert = if plan.needs_certificate() {

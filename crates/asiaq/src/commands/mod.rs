@@ -6,11 +6,13 @@ mod aws_session;
 pub mod chaos;
 mod config;
 mod doctor;
+pub mod eip;
 pub mod elb;
 mod hosts_env;
 mod meta;
 pub mod purge_snapshots;
 pub mod snapshot;
+pub mod vpc;
 mod whoami;
 
 use crate::cli::{Cli, Command};
@@ -36,6 +38,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Elb(cmd) => elb::run(global, cmd),
         Command::Snapshot(cmd) => snapshot::run(global, cmd),
         Command::PurgeSnapshots(args) => purge_snapshots::run(global, args),
+        Command::Vpc(cmd) => vpc::run(global, cmd),
+        Command::Eip(cmd) => eip::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }
 }

@@ -102,7 +102,9 @@ pub fn run(global: &GlobalArgs, a: &PurgeSnapshotsArgs) -> Result<(), CliError> 
             Ok(())
         })?;
         if failures > 0 {
-            Err(CliError::failed(format!("{failures} snapshot(s) could not be deleted")))
+            Err(CliError::failed(format!(
+                "{failures} snapshot(s) could not be deleted"
+            )))
         } else {
             Ok(())
         }

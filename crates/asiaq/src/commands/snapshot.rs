@@ -133,10 +133,18 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                     return Ok(());
                 }
                 let id = snapshots::create_empty(
-                    &ctx, &zone, *size, &hc, env, &productline, *unencrypted,
+                    &ctx,
+                    &zone,
+                    *size,
+                    &hc,
+                    env,
+                    &productline,
+                    *unencrypted,
                 )
                 .await?;
-                emit(global.output, &id, |out: &mut dyn Write| writeln!(out, "{id}"))
+                emit(global.output, &id, |out: &mut dyn Write| {
+                    writeln!(out, "{id}")
+                })
             }
             SnapshotCommand::List { hostclass } => {
                 let mut list = snapshots::env_snapshots(&ctx, env, hostclass).await?;
@@ -181,10 +189,14 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
             SnapshotCommand::Delete { snapshot, dry_run } => {
                 let list = snapshots::env_snapshots(&ctx, env, &[]).await?;
                 let mine: BTreeSet<&str> = list.iter().map(|s| s.id.as_str()).collect();
-                let (ok, foreign): (Vec<String>, Vec<String>) =
-                    snapshot.iter().cloned().partition(|s| mine.contains(s.as_str()));
+                let (ok, foreign): (Vec<String>, Vec<String>) = snapshot
+                    .iter()
+                    .cloned()
+                    .partition(|s| mine.contains(s.as_str()));
                 for f in &foreign {
-                    progress::note(format!("{f} is not a snapshot of environment {env}; skipped"));
+                    progress::note(format!(
+                        "{f} is not a snapshot of environment {env}; skipped"
+                    ));
                 }
                 if !dry_run {
                     for id in &ok {
@@ -204,7 +216,9 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
             SnapshotCommand::Capture(a) => {
                 if let Some(vol) = &a.volume_id {
                     let id = snapshots::capture_volume(&ctx, vol, &extra_tags).await?;
-                    return emit(global.output, &id, |out: &mut dyn Write| writeln!(out, "{id}"));
+                    return emit(global.output, &id, |out: &mut dyn Write| {
+                        writeln!(out, "{id}")
+                    });
                 }
                 let sel = Selectors {
                     instance: a.instance.clone(),
@@ -223,9 +237,10 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                 };
                 let mut failed = Vec::new();
                 for h in hosts.iter().filter(|h| h.state == "running") {
-                    let r = remote::exec(&route, h, "snapshot", "sudo /opt/wgen/bin/take_snapshot.sh")
-                        .await
-                        .map_err(|e| CliError::failed(format!("cannot run ssh: {e}")))?;
+                    let r =
+                        remote::exec(&route, h, "snapshot", "sudo /opt/wgen/bin/take_snapshot.sh")
+                            .await
+                            .map_err(|e| CliError::failed(format!("cannot run ssh: {e}")))?;
                     std::io::stdout().write_all(&r.output).ok();
                     if r.code != 0 {
                         failed.push(format!("{} (exit {})", h.id, r.code));
@@ -234,7 +249,10 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                 if failed.is_empty() {
                     Ok(())
                 } else {
-                    Err(CliError::failed(format!("snapshot script failed on {}", failed.join(", "))))
+                    Err(CliError::failed(format!(
+                        "snapshot script failed on {}",
+                        failed.join(", ")
+                    )))
                 }
             }
             SnapshotCommand::Update {
@@ -242,7 +260,8 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                 snapshot_id,
                 dry_run,
             } => {
-                let list = snapshots::env_snapshots(&ctx, env, std::slice::from_ref(hostclass)).await?;
+                let list =
+                    snapshots::env_snapshots(&ctx, env, std::slice::from_ref(hostclass)).await?;
                 let snap = match snapshot_id {
                     Some(id) => list.iter().find(|s| &s.id == id).cloned().ok_or_else(|| {
                         CliError::failed(format!(
@@ -258,15 +277,24 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                 let mine = groups_of_hostclass(&names, env, hostclass);
                 let name = existing_group(&mine, hostclass, false)
                     .map_err(|e| CliError::failed(e.to_string()))?
-                    .ok_or_else(|| CliError::failed(format!("{hostclass} has no group in {env}")))?;
+                    .ok_or_else(|| {
+                        CliError::failed(format!("{hostclass} has no group in {env}"))
+                    })?;
                 let g = all.iter().find(|g| g.name == name).expect("listed");
                 if *dry_run {
-                    println!("would point {} at {} ({} GB)", g.name, snap.id, snap.size_gb);
+                    println!(
+                        "would point {} at {} ({} GB)",
+                        g.name, snap.id, snap.size_gb
+                    );
                     return Ok(());
                 }
                 let version = snapshots::point_group_at_snapshot(&ctx, g, &snap).await?;
                 emit(global.output, &version, |out: &mut dyn Write| {
-                    writeln!(out, "{} now uses {} (launch template version {version})", g.name, snap.id)
+                    writeln!(
+                        out,
+                        "{} now uses {} (launch template version {version})",
+                        g.name, snap.id
+                    )
                 })
             }
         }
@@ -276,7 +304,11 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
 fn print_deleted(global: &GlobalArgs, ids: &[String], dry_run: bool) -> Result<(), CliError> {
     emit(global.output, &ids, |out: &mut dyn Write| {
         for id in ids {
-            writeln!(out, "{} {id}", if dry_run { "would delete" } else { "deleted" })?;
+            writeln!(
+                out,
+                "{} {id}",
+                if dry_run { "would delete" } else { "deleted" }
+            )?;
         }
         Ok(())
     })

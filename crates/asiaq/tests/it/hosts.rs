@@ -2,11 +2,9 @@
 //! spindown, rollback of a failed hostclass, and bad pipelines; every effect is checked
 //! through the AWS API.
 
-mod hosts_support;
-
 use std::collections::BTreeMap;
 
-use hosts_support::*;
+use crate::hosts_support::*;
 
 fn asg_tags(g: &aws_sdk_autoscaling::types::AutoScalingGroup) -> BTreeMap<String, (String, bool)> {
     g.tags()
@@ -44,13 +42,43 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
     demo_pipeline_for_moto(&w);
 
     // Dry run: the plan, and nothing created.
-    let dry = w.ok(&["aws", "spinup", "--pipeline", "pipelines/demo_moto.csv", "--dry-run"]);
-    assert!(dry.contains("sequence 1 mhcntp: create group demo_mhcntp_"), "{dry}");
-    assert!(dry.contains("schedule 0 8 * * 1-5: min -, desired 2, max -"), "{dry}");
+    let dry = w.ok(&[
+        "aws",
+        "spinup",
+        "--pipeline",
+        "pipelines/demo_moto.csv",
+        "--dry-run",
+    ]);
+    assert!(
+        dry.contains("sequence 1 mhcntp: create group demo_mhcntp_"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("schedule 0 8 * * 1-5: min -, desired 2, max -"),
+        "{dry}"
+    );
     assert!(w.groups().is_empty() && w.launch_templates().is_empty());
 
     let tagger = w.smoke_tagger();
-    let out = w.ok(&["aws", "spinup", "--pipeline", "pipelines/demo_moto.csv"]);
+    let stats_file = w.config_path().join("spinup-stats.json");
+    let spun = w
+        .asiaq()
+        .env("ASIAQ_API_STATS", &stats_file)
+        .args(["aws", "spinup", "--pipeline", "pipelines/demo_moto.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(spun.status.code(), Some(0), "{}", text(&spun.stderr));
+    let out = text(&spun.stdout);
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats_file).unwrap()).unwrap();
+    // Two policies (up, down) per group. moto keys scaling policies by name alone (AWS
+    // keys them per group), so the groups' `up`/`down` overwrite one another there and
+    // only one group keeps them: the calls are counted here, the values checked below.
+    assert_eq!(
+        stats["operations"]["autoscaling:PutScalingPolicy"]["calls"],
+        serde_json::json!(10),
+        "{stats}"
+    );
     drop(tagger);
     for hc in DEMO_HOSTCLASSES {
         assert!(out.contains(&format!("{hc} demo_{hc}_")), "{out}");
@@ -87,11 +115,18 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
         ] {
             assert_eq!(tags.get(k), Some(&(v.to_string(), true)), "{name} tag {k}");
         }
-        let chaos = if matches!(hc, "mhcntp" | "mhcadminproxy") { "False" } else { "True" };
+        let chaos = if matches!(hc, "mhcntp" | "mhcadminproxy") {
+            "False"
+        } else {
+            "True"
+        };
         assert_eq!(tags["chaos"].0, chaos, "{name}");
-        let policies = w
-            .rt
-            .block_on(asg.describe_policies().auto_scaling_group_name(&name).send())
+        let policies =
+            w.rt.block_on(
+                asg.describe_policies()
+                    .auto_scaling_group_name(&name)
+                    .send(),
+            )
             .unwrap();
         let mut p: Vec<(String, i32, i32, i32)> = policies
             .scaling_policies()
@@ -106,10 +141,9 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
             })
             .collect();
         p.sort();
-        assert_eq!(
-            p,
-            vec![("down".into(), -10, 1, 600), ("up".into(), 10, 1, 600)],
-            "{name}"
+        assert!(
+            p.is_empty() || p == vec![("down".into(), -10, 1, 600), ("up".into(), 10, 1, 600)],
+            "{name}: {p:?}"
         );
         // Launch template data.
         let data = w.template_data(&name);
@@ -118,11 +152,18 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
             data.iam_instance_profile().and_then(|p| p.name()),
             Some("instance_example_common")
         );
-        assert_eq!(data.key_name(), None, "default_ssh_key_name=None means no key");
+        assert_eq!(
+            data.key_name(),
+            None,
+            "default_ssh_key_name=None means no key"
+        );
         let ud = user_data(&w, &name);
         assert_eq!(ud["hostclass"], format!("\"{hc}\""));
         assert_eq!(ud["environment_name"], "\"demo\"");
-        assert_eq!(ud["credential_buckets"], "\"us-west-2.example.credentials.demo\"");
+        assert_eq!(
+            ud["credential_buckets"],
+            "\"us-west-2.example.credentials.demo\""
+        );
         assert_eq!(ud["project_name"], "\"example\"");
         assert_eq!(ud["owner"], "\"tester\"");
         assert_eq!(
@@ -157,7 +198,11 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
         "10.101.48.0/22"
     );
     assert_eq!(
-        w.group_of("mhcapp").vpc_zone_identifier().unwrap().split(',').count(),
+        w.group_of("mhcapp")
+            .vpc_zone_identifier()
+            .unwrap()
+            .split(',')
+            .count(),
         3
     );
     let floating: Vec<String> = w
@@ -165,8 +210,14 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
         .iter()
         .filter_map(|n| n.private_ip_address().map(str::to_string))
         .collect();
-    assert!(floating.contains(&"10.101.16.5".to_string()), "{floating:?}");
-    assert!(floating.contains(&"10.101.48.10".to_string()), "{floating:?}");
+    assert!(
+        floating.contains(&"10.101.16.5".to_string()),
+        "{floating:?}"
+    );
+    assert!(
+        floating.contains(&"10.101.48.10".to_string()),
+        "{floating:?}"
+    );
     let ntp_name = ntp.auto_scaling_group_name().unwrap();
     let ud = user_data(&w, ntp_name);
     assert_eq!(ud["floating_ips"], "\"10.101.16.5\"");
@@ -192,9 +243,8 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
     // Scheduled sizes of mhcworker.
     let worker = w.group_of("mhcworker");
     let worker_name = worker.auto_scaling_group_name().unwrap().to_string();
-    let actions = w
-        .rt
-        .block_on(
+    let actions =
+        w.rt.block_on(
             asg.describe_scheduled_actions()
                 .auto_scaling_group_name(&worker_name)
                 .send(),
@@ -238,18 +288,22 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
     let hc = lb.health_check().unwrap();
     assert_eq!(hc.target(), "HTTP:80/health");
     assert_eq!(
-        (hc.interval(), hc.timeout(), hc.unhealthy_threshold(), hc.healthy_threshold()),
+        (
+            hc.interval(),
+            hc.timeout(),
+            hc.unhealthy_threshold(),
+            hc.healthy_threshold()
+        ),
         (5, 4, 2, 2)
     );
     let listener = lb.listener_descriptions()[0].listener().unwrap();
     assert_eq!(
         (listener.load_balancer_port(), listener.instance_port()),
-        (80, Some(80))
+        (80, 80)
     );
     let elb = w.elb();
-    let attrs = w
-        .rt
-        .block_on(
+    let attrs =
+        w.rt.block_on(
             elb.describe_load_balancer_attributes()
                 .load_balancer_name(&lb_name)
                 .send(),
@@ -261,13 +315,14 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
         Some(60)
     );
     assert_eq!(
-        attrs.connection_draining().map(|c| (c.enabled(), c.timeout())),
+        attrs
+            .connection_draining()
+            .map(|c| (c.enabled(), c.timeout())),
         Some((true, Some(30)))
     );
-    let lb_tags = w
-        .rt
-        .block_on(elb.describe_tags().load_balancer_names(&lb_name).send())
-        .unwrap();
+    let lb_tags =
+        w.rt.block_on(elb.describe_tags().load_balancer_names(&lb_name).send())
+            .unwrap();
     let lb_tags: BTreeMap<&str, &str> = lb_tags.tag_descriptions()[0]
         .tags()
         .iter()
@@ -278,7 +333,7 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
     assert_eq!(lb_tags["is_testing"], "0");
     assert_eq!(
         w.group_of("mhcweb").load_balancer_names(),
-        [lb_name.clone()]
+        std::slice::from_ref(&lb_name)
     );
 
     // Instances carry the propagated tags.
@@ -305,27 +360,38 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
     // Scale by provisioning again: the same group is updated; a plain size replaces the
     // schedule (recurring actions are deleted).
     w.ok(&[
-        "aws", "provision", "--hostclass", "mhcworker", "--min-size", "1", "--desired-size",
-        "1", "--max-size", "3", "--no-smoke-test",
+        "aws",
+        "provision",
+        "--hostclass",
+        "mhcworker",
+        "--min-size",
+        "1",
+        "--desired-size",
+        "1",
+        "--max-size",
+        "3",
+        "--no-smoke-test",
     ]);
     let worker = w.group_of("mhcworker");
     assert_eq!(worker.auto_scaling_group_name(), Some(worker_name.as_str()));
     assert_eq!(
-        (worker.min_size(), worker.desired_capacity(), worker.max_size()),
+        (
+            worker.min_size(),
+            worker.desired_capacity(),
+            worker.max_size()
+        ),
         (Some(1), Some(1), Some(3))
     );
-    let actions = w
-        .rt
-        .block_on(
+    let actions =
+        w.rt.block_on(
             asg.describe_scheduled_actions()
                 .auto_scaling_group_name(&worker_name)
                 .send(),
         )
         .unwrap();
     assert!(actions.scheduled_update_group_actions().is_empty());
-    let versions = w
-        .rt
-        .block_on(
+    let versions =
+        w.rt.block_on(
             ec2.describe_launch_templates()
                 .launch_template_names(&worker_name)
                 .send(),
@@ -338,8 +404,20 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
     );
 
     // Spindown: nothing of the pipeline is left.
-    let dry = w.ok(&["aws", "spindown", "--pipeline", "pipelines/demo_moto.csv", "--dry-run"]);
-    assert_eq!(dry.lines().filter(|l| l.starts_with("would delete group")).count(), 5, "{dry}");
+    let dry = w.ok(&[
+        "aws",
+        "spindown",
+        "--pipeline",
+        "pipelines/demo_moto.csv",
+        "--dry-run",
+    ]);
+    assert_eq!(
+        dry.lines()
+            .filter(|l| l.starts_with("would delete group"))
+            .count(),
+        5,
+        "{dry}"
+    );
     assert_eq!(w.groups().len(), 5);
     w.ok(&["aws", "spindown", "--pipeline", "pipelines/demo_moto.csv"]);
     assert!(w.groups().is_empty());
@@ -357,8 +435,21 @@ fn provision_with_iops_and_a_target_group() {
     // An empty group: moto cannot launch instances with io1 volumes (see
     // demo_pipeline_for_moto), the template is what is checked here.
     w.ok(&[
-        "aws", "provision", "--hostclass", "mhcapp", "--extra-disk", "50", "--iops", "1000",
-        "--min-size", "0", "--desired-size", "0", "--max-size", "0", "--no-smoke-test",
+        "aws",
+        "provision",
+        "--hostclass",
+        "mhcapp",
+        "--extra-disk",
+        "50",
+        "--iops",
+        "1000",
+        "--min-size",
+        "0",
+        "--desired-size",
+        "0",
+        "--max-size",
+        "0",
+        "--no-smoke-test",
     ]);
     let g = w.group_of("mhcapp");
     let data = w.template_data(g.auto_scaling_group_name().unwrap());
@@ -371,16 +462,30 @@ fn provision_with_iops_and_a_target_group() {
     assert_eq!(ebs.volume_type().map(|t| t.as_str()), Some("io1"));
     assert_eq!(ebs.iops(), Some(1000));
 
-    w.ok(&["aws", "provision", "--hostclass", "mhcweb", "--no-smoke-test", "--testing"]);
+    w.ok(&[
+        "aws",
+        "provision",
+        "--hostclass",
+        "mhcweb",
+        "--no-smoke-test",
+        "--testing",
+    ]);
     let web = w.group_of("mhcweb");
-    let tgs = w
-        .rt
-        .block_on(w.elbv2().describe_target_groups().names("demo-mhcweb").send())
+    let tgs =
+        w.rt.block_on(
+            w.elbv2()
+                .describe_target_groups()
+                .names("demo-mhcweb")
+                .send(),
+        )
         .unwrap();
     let tg = &tgs.target_groups()[0];
     assert_eq!(tg.port(), Some(80));
     assert_eq!(tg.health_check_path(), Some("/health"));
-    assert_eq!(web.target_group_arns(), [tg.target_group_arn().unwrap().to_string()]);
+    assert_eq!(
+        web.target_group_arns(),
+        [tg.target_group_arn().unwrap().to_string()]
+    );
     assert_eq!(asg_tags(&web)["is_testing"].0, "1");
     // The testing load balancer: -test in its (hashed) name.
     let elbs = w.elbs();
@@ -396,10 +501,22 @@ fn bad_pipelines_fail_before_any_aws_change() {
     let w = World::new();
     demo_world(&w);
     let cases = [
-        ("sequence,hostclass,min_size\n1,mhcnope,1\n", "bad.csv:2: hostclass: mhcnope has no [mhcnope] section"),
-        ("sequence,hostclass,min_size\n1,mhcapp,lots\n", "bad.csv:2: min_size:"),
-        ("sequence,hostclass,desired_size\n1,mhcapp,2@61 * * * *\n", "bad.csv:2: desired_size:"),
-        ("hostclass,min_size\nmhcapp,1\n", "bad.csv:2: hostclass mhcapp has no sequence"),
+        (
+            "sequence,hostclass,min_size\n1,mhcnope,1\n",
+            "bad.csv:2: hostclass: mhcnope has no [mhcnope] section",
+        ),
+        (
+            "sequence,hostclass,min_size\n1,mhcapp,lots\n",
+            "bad.csv:2: min_size:",
+        ),
+        (
+            "sequence,hostclass,desired_size\n1,mhcapp,2@61 * * * *\n",
+            "bad.csv:2: desired_size:",
+        ),
+        (
+            "hostclass,min_size\nmhcapp,1\n",
+            "bad.csv:2: hostclass mhcapp has no sequence",
+        ),
     ];
     for (csv, expected) in cases {
         w.write_pipeline("bad.csv", csv);
@@ -411,7 +528,11 @@ fn bad_pipelines_fail_before_any_aws_change() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{csv}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).contains(expected), "{csv}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{csv}: {}",
+            text(&out.stderr)
+        );
     }
     // A pipeline row whose static IP is outside its metanetwork: found while planning,
     // after observing, still before any change.
@@ -424,7 +545,11 @@ fn bad_pipelines_fail_before_any_aws_change() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("[mhcworker] ip_address: 10.9.9.9 is not in any subnet"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("[mhcworker] ip_address: 10.9.9.9 is not in any subnet"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(w.groups().is_empty());
     assert!(w.launch_templates().is_empty());
     assert!(w.floating_interfaces().is_empty());
@@ -438,7 +563,12 @@ fn a_failed_hostclass_is_rolled_back_at_every_step() {
     let w = World::new();
     demo_world(&w);
     w.set_aws_option("mhcweb", "target_group=True");
-    w.write_pipeline("web.csv", "sequence,hostclass,min_size,desired_size,max_size,smoke_test\n1,mhcweb,1,1,1,no\n");
+    w.write_pipeline(
+        "web.csv",
+        // t2.small: the default m3.large maps an ephemeral disk, and moto fails to launch
+        // a group's instances from a template with a non-EBS mapping (KeyError 'Ebs').
+        "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n1,mhcweb,1,1,1,t2.small,no\n",
+    );
     // Mutating calls: CreateLoadBalancer, ConfigureHealthCheck, ModifyLoadBalancerAttributes,
     // AddTags, CreateTargetGroup, CreateLaunchTemplate, CreateAutoScalingGroup,
     // PutScalingPolicy x2.
@@ -452,18 +582,29 @@ fn a_failed_hostclass_is_rolled_back_at_every_step() {
             .env("ASIAQ_API_STATS", &stats)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(1), "mutating:{n}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "mutating:{n}: {}",
+            text(&out.stderr)
+        );
         let stdout = text(&out.stdout);
         assert!(stdout.contains("mhcweb FAILED"), "mutating:{n}: {stdout}");
         assert!(stdout.contains("fault injected"), "mutating:{n}: {stdout}");
         assert!(w.groups().is_empty(), "mutating:{n}: group left");
-        assert!(w.launch_templates().is_empty(), "mutating:{n}: template left");
+        assert!(
+            w.launch_templates().is_empty(),
+            "mutating:{n}: template left\n{stdout}\n{}",
+            text(&out.stderr)
+        );
         assert!(w.elbs().is_empty(), "mutating:{n}: load balancer left");
-        let tgs = w
-            .rt
-            .block_on(w.elbv2().describe_target_groups().send())
-            .unwrap();
-        assert!(tgs.target_groups().is_empty(), "mutating:{n}: target group left");
+        let tgs =
+            w.rt.block_on(w.elbv2().describe_target_groups().send())
+                .unwrap();
+        assert!(
+            tgs.target_groups().is_empty(),
+            "mutating:{n}: target group left"
+        );
     }
     // One more than the sweep: it succeeds.
     let out = w
@@ -496,11 +637,15 @@ fn failed_spinup_reports_up_and_failed() {
         assert!(stdout.contains(&format!("{hc} demo_{hc}_")), "{stdout}");
     }
     assert!(stdout.contains("mhcweb FAILED"), "{stdout}");
-    assert!(text(&out.stderr).contains("spinup failed: 4 up, 1 failed"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("spinup failed: 4 up, 1 failed"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(w.groups().len(), 4);
     assert!(w.elbs().is_empty());
-    assert!(!w
-        .launch_templates()
-        .iter()
-        .any(|t| t.launch_template_name().unwrap_or_default().contains("mhcweb")));
+    assert!(!w.launch_templates().iter().any(|t| t
+        .launch_template_name()
+        .unwrap_or_default()
+        .contains("mhcweb")));
 }

@@ -1,0 +1,11 @@
+//! Integration tests of the `asiaq` binary, in one test binary (each area is a module): one
+//! link of the AWS SDK instead of one per file, and one shared moto_server per run.
+
+mod config_validate;
+mod hosts;
+mod hosts_bench;
+mod hosts_ops;
+mod hosts_support;
+mod meta;
+mod vpc;
+mod whoami_doctor;
