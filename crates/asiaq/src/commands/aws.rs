@@ -1071,6 +1071,13 @@ fn promote_running(global: &GlobalArgs, a: &PromoteArgs) -> Result<(), CliError>
     let cfg = HostsConfig::load(global)?;
     let prod_accounts = cfg.aws.list("bake", "prod_account_ids");
     let final_stage = cfg.aws.ami_stages().last().cloned().unwrap_or_default();
+    // Only images made by the production baker (`[bake] prod_baker`, tag `baker`) are
+    // shared, as the example configuration documents.
+    let prod_baker = cfg
+        .aws
+        .ini()
+        .get("bake", "prod_baker")
+        .map(|v| v.text.clone());
     aws_session::run(global, |ctx| async move {
         let network = hosts_env::environment(&ctx, &cfg.env).await?;
         let hosts = instances::describe(&ctx, &network.vpc_id, None).await?;
@@ -1086,7 +1093,9 @@ fn promote_running(global: &GlobalArgs, a: &PromoteArgs) -> Result<(), CliError>
             )
             .await?;
             for img in imgs {
-                if img.stage() != Some(final_stage.as_str()) {
+                if img.stage() != Some(final_stage.as_str())
+                    || img.tag("baker") != prod_baker.as_deref()
+                {
                     continue;
                 }
                 let shared = img

@@ -562,3 +562,131 @@ fn chaos_respects_retainage_and_opt_outs() {
     assert!(out.trim().is_empty(), "{out}");
     assert_eq!(w.run(&["chaos", "--level", "0"]).status.code(), Some(2));
 }
+
+/// `gethostclassoption` reads the configuration; `promoterunning` shares the final-stage,
+/// production-baked images of running instances with the production accounts; and
+/// `spindownandup` replaces every group of the environment with the pipeline's.
+#[test]
+fn gethostclassoption_promoterunning_and_spindownandup() {
+    let w = World::new();
+    demo_world(&w);
+    let opt = |o: &str| {
+        w.ok(&[
+            "aws",
+            "gethostclassoption",
+            "--hostclass",
+            "mhcntp",
+            "--option",
+            o,
+        ])
+    };
+    assert_eq!(opt("public_ip").trim(), "True");
+    assert_eq!(
+        opt("nope").trim(),
+        "Hostclass mhcntp doesn't have option nope."
+    );
+
+    // Production accounts, and the production baker's tag on mhcntp's image only.
+    let ini = w.config_path().join("disco_aws.ini");
+    let text_ini = std::fs::read_to_string(&ini).unwrap();
+    assert!(text_ini.contains("\nprod_account_ids=\n"));
+    std::fs::write(
+        &ini,
+        text_ini.replace("\nprod_account_ids=\n", "\nprod_account_ids=123456789012\n"),
+    )
+    .unwrap();
+    let ec2 = w.ec2();
+    let images =
+        w.rt.block_on(ec2.describe_images().owners("self").send())
+            .unwrap();
+    let image_of = |hc: &str| -> String {
+        images
+            .images()
+            .iter()
+            .find(|i| i.name().is_some_and(|n| n.starts_with(&format!("{hc} "))))
+            .and_then(|i| i.image_id())
+            .unwrap()
+            .to_string()
+    };
+    let (ntp_ami, app_ami) = (image_of("mhcntp"), image_of("mhcapp"));
+    w.rt.block_on(
+        ec2.create_tags()
+            .resources(&ntp_ami)
+            .tags(tag("baker", "jenkins"))
+            .send(),
+    )
+    .unwrap();
+    w.write_pipeline(
+        "two.csv",
+        "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\
+         1,mhcntp,1,1,1,t2.micro,no\n\
+         1,mhcapp,1,1,1,t2.small,no\n",
+    );
+    w.ok(&[
+        "aws",
+        "spinup",
+        "--pipeline",
+        "pipelines/two.csv",
+        "--no-smoke-test",
+    ]);
+    // Instances must be older than --hours (0 here): launch times have 1 s resolution.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let dry = w.ok(&["aws", "promoterunning", "--hours", "0", "--dry-run"]);
+    assert_eq!(dry.trim(), format!("would promote {ntp_ami} to production"));
+    let shared_with = |ami: &str| -> Vec<String> {
+        w.rt.block_on(
+            ec2.describe_image_attribute()
+                .image_id(ami)
+                .attribute(aws_sdk_ec2::types::ImageAttributeName::LaunchPermission)
+                .send(),
+        )
+        .unwrap()
+        .launch_permissions()
+        .iter()
+        .filter_map(|p| p.user_id().map(str::to_string))
+        .collect()
+    };
+    assert!(shared_with(&ntp_ami).is_empty(), "dry run shares nothing");
+    let out = w.ok(&["aws", "promoterunning", "--hours", "0"]);
+    assert_eq!(out.trim(), format!("promoted {ntp_ami} to production"));
+    assert_eq!(shared_with(&ntp_ami), ["123456789012"]);
+    assert!(
+        shared_with(&app_ami).is_empty(),
+        "not the production baker's"
+    );
+    // Shared already: nothing more to do.
+    assert_eq!(w.ok(&["aws", "promoterunning", "--hours", "0"]).trim(), "");
+
+    // spindownandup: every group of the environment goes (mhcapp too), the pipeline's come.
+    w.write_pipeline(
+        "one.csv",
+        "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\
+         1,mhcworker,0,0,1,t2.small,no\n",
+    );
+    let before: Vec<String> = w
+        .groups()
+        .iter()
+        .filter_map(|g| g.auto_scaling_group_name().map(str::to_string))
+        .collect();
+    assert_eq!(before.len(), 2);
+    w.ok(&[
+        "aws",
+        "spindownandup",
+        "--pipeline",
+        "pipelines/one.csv",
+        "--no-smoke-test",
+    ]);
+    let after: Vec<String> = w
+        .groups()
+        .iter()
+        .filter_map(|g| g.auto_scaling_group_name().map(str::to_string))
+        .collect();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert!(after[0].starts_with("demo_mhcworker_"), "{after:?}");
+    let templates: Vec<String> = w
+        .launch_templates()
+        .iter()
+        .filter_map(|t| t.launch_template_name().map(str::to_string))
+        .collect();
+    assert_eq!(templates, after, "the old groups' templates went with them");
+}
