@@ -690,3 +690,71 @@ fn gethostclassoption_promoterunning_and_spindownandup() {
         .collect();
     assert_eq!(templates, after, "the old groups' templates went with them");
 }
+
+/// `elb update` creates (then updates) a hostclass's load balancer and its CNAME in the
+/// environment's hosted zone; `elb list` shows it by its human name.
+#[test]
+fn elb_update_and_list() {
+    let w = World::new();
+    demo_world(&w);
+    let r53 = w.route53();
+    let zone =
+        w.rt.block_on(
+            r53.create_hosted_zone()
+                .name("sandbox.example.com")
+                .caller_reference("asiaq-test")
+                .send(),
+        )
+        .unwrap()
+        .hosted_zone
+        .unwrap()
+        .id;
+    let dry = w.ok(&["elb", "update", "--hostclass", "mhcweb", "--dry-run"]);
+    assert!(dry.starts_with("would create or update "), "{dry}");
+    assert!(w.elbs().is_empty(), "dry run creates nothing");
+    let out = w.ok(&["elb", "update", "--hostclass", "mhcweb"]);
+    assert!(out.starts_with("created "), "{out}");
+    let elbs = w.elbs();
+    assert_eq!(elbs.len(), 1);
+    let lb = &elbs[0];
+    let id = lb.load_balancer_name().unwrap().to_string();
+    assert_eq!(id.len(), 32);
+    let listener = lb.listener_descriptions()[0].listener().unwrap();
+    assert_eq!(
+        (
+            listener.protocol(),
+            listener.load_balancer_port(),
+            listener.instance_port()
+        ),
+        ("HTTP", 80, 80)
+    );
+    let records =
+        w.rt.block_on(r53.list_resource_record_sets().hosted_zone_id(&zone).send())
+            .unwrap();
+    let cname = records
+        .resource_record_sets()
+        .iter()
+        .find(|r| r.name() == "mhcweb-demo.sandbox.example.com.")
+        .expect("the hostclass's CNAME");
+    assert_eq!(cname.r#type().as_str(), "CNAME");
+    assert_eq!(cname.ttl(), Some(5));
+    assert_eq!(cname.resource_records()[0].value(), lb.dns_name().unwrap());
+    // Again: the same load balancer, updated.
+    let out = w.ok(&["elb", "update", "--hostclass", "mhcweb"]);
+    assert!(out.starts_with("updated "), "{out}");
+    assert_eq!(w.elbs().len(), 1);
+    let list = w.ok(&["elb", "list"]);
+    let line = list.lines().next().expect("one load balancer");
+    assert!(line.starts_with("demo-mhcweb "), "{list}");
+    assert!(line.ends_with(&id), "{list}");
+    let json: serde_json::Value =
+        serde_json::from_str(&w.ok(&["elb", "list", "--output", "json"])).unwrap();
+    assert_eq!(json[0]["id"], serde_json::json!(id));
+    // A hostclass without elb=True: usage error.
+    assert_eq!(
+        w.run(&["elb", "update", "--hostclass", "mhcntp"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
