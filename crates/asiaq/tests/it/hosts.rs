@@ -649,3 +649,73 @@ fn failed_spinup_reports_up_and_failed() {
         .unwrap_or_default()
         .contains("mhcweb")));
 }
+
+/// Hosts go into an environment made by `asiaq vpc create` (not the SDK-made one of the
+/// other tests): the static-IP hostclass gets its floating interface at its address in the
+/// tunnel metanetwork, the groups use that metanetwork's subnets, and spindown removes them.
+#[test]
+fn spinup_into_an_environment_made_by_vpc_create() {
+    let w = World::new();
+    w.ok(&["vpc", "create", "--type", "sandbox", "--name", "demo"]);
+    for hc in ["mhcntp", "mhcadminproxy"] {
+        w.create_ami(hc, 1_700_000_000, "tested");
+    }
+    w.write_pipeline(
+        "edge.csv",
+        "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\
+         1,mhcntp,1,1,1,t2.micro,no\n\
+         1,mhcadminproxy,1,1,1,t2.micro,no\n",
+    );
+    w.ok(&[
+        "aws",
+        "spinup",
+        "--pipeline",
+        "pipelines/edge.csv",
+        "--no-smoke-test",
+    ]);
+    let ec2 = w.ec2();
+    let tunnel: Vec<String> =
+        w.rt.block_on(
+            ec2.describe_subnets()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("tag:meta_network")
+                        .values("tunnel")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap()
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .collect();
+    assert!(!tunnel.is_empty());
+    let ntp = w.group_of("mhcntp");
+    let zones: Vec<&str> = ntp
+        .vpc_zone_identifier()
+        .unwrap_or_default()
+        .split(',')
+        .collect();
+    assert!(
+        zones.iter().all(|s| tunnel.iter().any(|t| t == s)),
+        "{zones:?} not in tunnel {tunnel:?}"
+    );
+    let floating = w.floating_interfaces();
+    assert!(
+        floating
+            .iter()
+            .any(|n| n.private_ip_address() == Some("10.101.16.5")),
+        "{floating:?}"
+    );
+    // mhcadminproxy's `ip_address=+10`: offset from the start of maintenance.
+    assert!(
+        floating
+            .iter()
+            .any(|n| n.private_ip_address() == Some("10.101.48.10")),
+        "{floating:?}"
+    );
+    w.ok(&["aws", "spindown", "--pipeline", "pipelines/edge.csv"]);
+    assert!(w.groups().is_empty());
+    assert!(w.launch_templates().is_empty());
+}
