@@ -11,6 +11,7 @@ pub mod eip;
 pub mod environment;
 mod error;
 pub mod fault;
+pub mod hosts;
 mod identity;
 pub mod images;
 mod probe;

@@ -9,6 +9,7 @@ pub mod aws_ini;
 pub mod diag;
 pub mod dir;
 pub mod error;
+pub mod hostclass;
 pub mod iam_tree;
 pub mod ini;
 pub mod kinds;

@@ -5,8 +5,17 @@
 //! is always a parameter), and randomness comes from an injected [`rand::Rng`].
 
 pub mod ami;
+pub mod autoscale;
+pub mod chaos;
 pub mod ec2_limits;
+pub mod elb;
+pub mod hosts;
 pub mod network;
+pub mod provision;
+pub mod schedule;
 pub mod sg_rules;
+pub mod snapshots;
+pub mod storage;
 pub mod syntax;
+pub mod userdata;
 pub mod vpc;

@@ -101,7 +101,8 @@ pub enum Command {
     // Tool groups of the original, one per disco_<tool>.py script. They are listed here so
     // that `asiaq --help` shows the whole tool; the ones not built yet say so and exit 2.
     /// Instances and pipelines (disco_aws.py): provision, spinup, spindown, listhosts, ...
-    Aws(PendingGroup),
+    #[command(subcommand)]
+    Aws(crate::commands::aws::AwsCommand),
     /// Machine images (disco_bake.py): bake, promote, listamis, cleanupamis, ...
     Bake(PendingGroup),
     /// Environments (disco_vpc_ui.py): create, list, update, destroy, peerings, show
@@ -115,7 +116,8 @@ pub enum Command {
     /// Blue/green deployment of new images (disco_deploy.py)
     Deploy(PendingGroup),
     /// Autoscaling groups, launch configurations and policies (disco_autoscale.py)
-    Autoscale(PendingGroup),
+    #[command(subcommand)]
+    Autoscale(crate::commands::autoscale::AutoscaleCommand),
     /// OS user accounts stored in S3 (disco_accounts.py)
     Accounts(PendingGroup),
     /// Credentials in the environment's credential bucket (disco_creds.py)
@@ -123,11 +125,12 @@ pub enum Command {
     /// Application passwords (disco_app_auth.py)
     AppAuth(PendingGroup),
     /// Terminate random instances of an environment (disco_chaos.py)
-    Chaos(PendingGroup),
+    Chaos(crate::commands::chaos::ChaosArgs),
     /// DynamoDB tables (disco_dynamodb.py)
     Dynamodb(PendingGroup),
     /// Classic load balancers of hostclasses (disco_elb.py)
-    Elb(PendingGroup),
+    #[command(subcommand)]
+    Elb(crate::commands::elb::ElbCommand),
     /// Route53 zones and records (disco_route53.py)
     Route53(PendingGroup),
     /// ElastiCache Redis clusters (disco_elasticache.py)
@@ -143,9 +146,10 @@ pub enum Command {
     /// CloudWatch Logs metric filters (disco_log_metrics.py)
     LogMetrics(PendingGroup),
     /// EBS snapshots of hostclasses (disco_snapshot.py)
-    Snapshot(PendingGroup),
+    #[command(subcommand)]
+    Snapshot(crate::commands::snapshot::SnapshotCommand),
     /// Delete stray and old EBS snapshots (disco_purge_snapshots.py)
-    PurgeSnapshots(PendingGroup),
+    PurgeSnapshots(crate::commands::purge_snapshots::PurgeSnapshotsArgs),
     /// Upload host metrics to CloudWatch, run on an instance (disco_metrics.py)
     Metrics(PendingGroup),
     /// SSH to a host of an environment, through the jump host if needed (disco_ssh.py)
@@ -184,17 +188,13 @@ impl Command {
     /// The name a user typed for this group (`log-metrics`, `app-auth`, ...).
     pub fn pending_group(&self) -> Option<&'static str> {
         Some(match self {
-            Command::Aws(_) => "aws",
             Command::Bake(_) => "bake",
             Command::Iam(_) => "iam",
             Command::Deploy(_) => "deploy",
-            Command::Autoscale(_) => "autoscale",
             Command::Accounts(_) => "accounts",
             Command::Creds(_) => "creds",
             Command::AppAuth(_) => "app-auth",
-            Command::Chaos(_) => "chaos",
             Command::Dynamodb(_) => "dynamodb",
-            Command::Elb(_) => "elb",
             Command::Route53(_) => "route53",
             Command::Elasticache(_) => "elasticache",
             Command::Elasticsearch(_) => "elasticsearch",
@@ -202,14 +202,18 @@ impl Command {
             Command::Ssm(_) => "ssm",
             Command::Alarms(_) => "alarms",
             Command::LogMetrics(_) => "log-metrics",
-            Command::Snapshot(_) => "snapshot",
-            Command::PurgeSnapshots(_) => "purge-snapshots",
             Command::Metrics(_) => "metrics",
             Command::Ssh(_) => "ssh",
             Command::Acfg(_) => "acfg",
             Command::Sandbox(_) => "sandbox",
             Command::Buckets(_) => "buckets",
             Command::Config(_)
+            | Command::Aws(_)
+            | Command::PurgeSnapshots(_)
+            | Command::Snapshot(_)
+            | Command::Elb(_)
+            | Command::Chaos(_)
+            | Command::Autoscale(_)
             | Command::Vpc(_)
             | Command::Eip(_)
             | Command::Whoami

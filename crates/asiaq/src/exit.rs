@@ -11,6 +11,8 @@ pub enum ExitStatus {
     Failure,
     /// 2: bad usage or configuration; nothing was changed.
     Usage,
+    /// The exit status of remote commands (`aws exec`), passed through.
+    Remote(u8),
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -19,6 +21,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::Usage => 2,
+            ExitStatus::Remote(code) => code,
         })
     }
 }
@@ -52,6 +55,16 @@ impl CliError {
             message: message.into(),
             hint: None,
             already_reported: false,
+        }
+    }
+
+    /// Ends with the exit status of remote commands; the details are already printed.
+    pub fn remote(code: u8) -> Self {
+        Self {
+            status: ExitStatus::Remote(code),
+            message: String::new(),
+            hint: None,
+            already_reported: true,
         }
     }
 

@@ -1,10 +1,17 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod autoscale;
+pub mod aws;
 mod aws_session;
+pub mod chaos;
 mod config;
 mod doctor;
 pub mod eip;
+pub mod elb;
+mod hosts_env;
 mod meta;
+pub mod purge_snapshots;
+pub mod snapshot;
 pub mod vpc;
 mod whoami;
 
@@ -25,6 +32,12 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Doctor => doctor::run(global),
         Command::Completions { shell } => meta::completions(*shell),
         Command::Man => meta::man(),
+        Command::Aws(cmd) => aws::run(global, cmd),
+        Command::Autoscale(cmd) => autoscale::run(global, cmd),
+        Command::Chaos(args) => chaos::run(global, args),
+        Command::Elb(cmd) => elb::run(global, cmd),
+        Command::Snapshot(cmd) => snapshot::run(global, cmd),
+        Command::PurgeSnapshots(args) => purge_snapshots::run(global, args),
         Command::Vpc(cmd) => vpc::run(global, cmd),
         Command::Eip(cmd) => eip::run(global, cmd),
         _ => unreachable!("every pending group returned above"),

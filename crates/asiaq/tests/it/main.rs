@@ -2,6 +2,10 @@
 //! link of the AWS SDK instead of one per file, and one shared moto_server per run.
 
 mod config_validate;
+mod hosts;
+mod hosts_bench;
+mod hosts_ops;
+mod hosts_support;
 mod meta;
 mod vpc;
 mod whoami_doctor;

@@ -68,7 +68,7 @@ fn no_command_is_a_usage_error() {
 fn groups_not_built_yet_exit_2_with_a_plain_message() {
     for (args, group) in [
         (&["app-auth", "update", "--force"][..], "app-auth"),
-        (&["purge-snapshots", "--dry-run"][..], "purge-snapshots"),
+        (&["acfg", "src", "dst", "--dry"][..], "acfg"),
         (&["--env", "demo", "metrics", "upload"][..], "metrics"),
     ] {
         let out = run(args);

@@ -1,0 +1,551 @@
+//! Spinup and spindown of pipelines (spec §4.7).
+//!
+//! Spinup observes everything first (environment, images, groups, snapshots,
+//! certificates: one describe per kind, for the whole pipeline), plans every hostclass in
+//! `asiaq_core`, and only then changes anything. Sequences run in ascending order; within a
+//! sequence every hostclass is provisioned concurrently (bounded), then the smoke-tested
+//! ones are waited for before the next sequence starts (the original provisioned one
+//! hostclass after another).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use asiaq_core::ami::{find_ami, AmiInfo};
+use asiaq_core::autoscale::{existing_group, groups_of_hostclass, TooManyGroups};
+use asiaq_core::elb;
+use asiaq_core::hosts::SmokeStatus;
+use asiaq_core::provision::{AmiFacts, ExistingGroup, HostclassPlan, ProvisionRequest};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+
+use super::groups::{self, GroupInfo};
+use super::provision::{self, ApplyOptions, ProvisionFailure, Provisioned};
+use super::{instances, lb, snapshots};
+use crate::context::AwsContext;
+use crate::error::AwsError;
+use crate::progress;
+use crate::wait::{wait_for, Backoff, Poll};
+
+/// An image with what provisioning needs beyond [`AmiInfo`].
+#[derive(Debug, Clone)]
+pub struct ImageFacts {
+    pub info: AmiInfo,
+    pub facts: AmiFacts,
+}
+
+fn image_facts(img: &aws_sdk_ec2::types::Image) -> ImageFacts {
+    let info = crate::images::ami_info(img);
+    ImageFacts {
+        facts: AmiFacts {
+            id: info.id.clone(),
+            name: info.name.clone(),
+            root_device_name: img.root_device_name().map(str::to_string),
+            maps_sda: img
+                .block_device_mappings()
+                .iter()
+                .any(|m| m.device_name() == Some("/dev/sda")),
+        },
+        info,
+    }
+}
+
+/// Chooses the image of each request (spec §4.9 `find_ami`, private images excluded):
+/// explicit ids in one call, the rest by name `<hostclass> *` in one call. A request whose
+/// image cannot be found is an error naming it.
+pub async fn choose_images(
+    ctx: &AwsContext,
+    requests: &[ProvisionRequest],
+    stages: &[String],
+    trusted_account_ids: &[String],
+) -> Result<BTreeMap<String, ImageFacts>, AwsError> {
+    let mut owners = vec!["self".to_string()];
+    owners.extend(trusted_account_ids.iter().cloned());
+    let explicit: Vec<String> = requests.iter().filter_map(|r| r.ami.clone()).collect();
+    let by_name: Vec<String> = requests
+        .iter()
+        .filter(|r| r.ami.is_none())
+        .map(|r| format!("{} *", r.hostclass))
+        .collect();
+    let mut images: Vec<ImageFacts> = Vec::new();
+    if !explicit.is_empty() {
+        let out = ctx
+            .ec2()
+            .describe_images()
+            .set_image_ids(Some(explicit.clone()))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("ec2", "DescribeImages", e))?;
+        images.extend(out.images().iter().map(image_facts));
+    }
+    if !by_name.is_empty() {
+        let out = ctx
+            .ec2()
+            .describe_images()
+            .set_owners(Some(owners))
+            .filters(super::filter(
+                "name",
+                &by_name.iter().map(String::as_str).collect::<Vec<_>>(),
+            ))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("ec2", "DescribeImages", e))?;
+        images.extend(out.images().iter().map(image_facts));
+    }
+    let infos: Vec<AmiInfo> = images.iter().map(|i| i.info.clone()).collect();
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    for r in requests {
+        let chosen = match &r.ami {
+            Some(id) => images.iter().find(|i| &i.info.id == id),
+            None => find_ami(&infos, stages, Some(&r.hostclass), false)
+                .and_then(|a| images.iter().find(|i| i.info.id == a.id)),
+        };
+        match chosen {
+            Some(i) => {
+                if i.info.hostclass() != r.hostclass {
+                    return Err(AwsError::State(format!(
+                        "{}: image {} ({}) is of hostclass {}, not {}",
+                        r.hostclass,
+                        i.info.id,
+                        i.info.name,
+                        i.info.hostclass(),
+                        r.hostclass
+                    )));
+                }
+                out.insert(r.hostclass.clone(), i.clone());
+            }
+            None => missing.push(match &r.ami {
+                Some(id) => format!("{} (image {id} not found)", r.hostclass),
+                None => format!(
+                    "{} (no image named \"{} <timestamp>\"{})",
+                    r.hostclass,
+                    r.hostclass,
+                    if stages.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in stage {}", stages.join(" or "))
+                    }
+                ),
+            }),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(AwsError::State(format!(
+            "couldn't find an AMI for {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(out)
+}
+
+/// The existing group of each hostclass (at most one; two or more is an error), with its
+/// instance type when `need_type` says the plan may need it.
+pub async fn existing_groups(
+    ctx: &AwsContext,
+    env: &str,
+    hostclasses: &[(String, bool)],
+) -> Result<BTreeMap<String, ExistingGroup>, AwsError> {
+    let all = groups::env_groups(ctx, env).await?;
+    let names: Vec<&str> = all.iter().map(|g| g.name.as_str()).collect();
+    let mut out = BTreeMap::new();
+    for (hc, need_type) in hostclasses {
+        let mine = groups_of_hostclass(&names, env, hc);
+        let chosen = existing_group(&mine, hc, false)
+            .map_err(|e: TooManyGroups| AwsError::State(e.to_string()))?;
+        let Some(name) = chosen else { continue };
+        let g = all.iter().find(|g| g.name == name).expect("listed");
+        let instance_type = if *need_type {
+            group_instance_type(ctx, g).await?
+        } else {
+            None
+        };
+        out.insert(
+            hc.clone(),
+            ExistingGroup {
+                name: g.name.clone(),
+                launch_template_id: g.launch_template_id.clone(),
+                launch_template_name: g.launch_template_name.clone(),
+                launch_configuration: g.launch_configuration.clone(),
+                instance_type,
+                load_balancers: g.load_balancers.clone(),
+                target_group_arns: g.target_group_arns.clone(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+async fn group_instance_type(ctx: &AwsContext, g: &GroupInfo) -> Result<Option<String>, AwsError> {
+    if let Some(id) = &g.launch_template_id {
+        return Ok(groups::launch_template_data(ctx, id)
+            .await?
+            .and_then(|d| d.instance_type().map(|t| t.as_str().to_string())));
+    }
+    if let Some(lc) = &g.launch_configuration {
+        let out = ctx
+            .autoscaling()
+            .describe_launch_configurations()
+            .launch_configuration_names(lc)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("autoscaling", "DescribeLaunchConfigurations", e))?;
+        return Ok(out
+            .launch_configurations()
+            .first()
+            .and_then(|c| c.instance_type())
+            .map(str::to_string));
+    }
+    Ok(None)
+}
+
+/// The latest snapshot (id, size) of each hostclass in the environment, waiting for it to
+/// complete when it is still being taken.
+pub async fn latest_snapshots(
+    ctx: &AwsContext,
+    env: &str,
+    hostclasses: &[String],
+) -> Result<BTreeMap<String, (String, u32)>, AwsError> {
+    let all = snapshots::env_snapshots(ctx, env, &[]).await?;
+    let mut out = BTreeMap::new();
+    for hc in hostclasses {
+        if let Some(s) = asiaq_core::snapshots::latest(&all, hc) {
+            if s.state != "completed" {
+                snapshots::wait_completed(ctx, &s.id).await?;
+            }
+            out.insert(hc.clone(), (s.id.clone(), s.size_gb));
+        }
+    }
+    Ok(out)
+}
+
+/// The certificate ARN of each plan whose load balancer has HTTPS/SSL listeners; a missing
+/// certificate is an error before anything is created.
+pub async fn certificates(
+    ctx: &AwsContext,
+    plans: &[HostclassPlan],
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut out = BTreeMap::new();
+    for p in plans {
+        let Some(e) = &p.elb else { continue };
+        if !e.needs_certificate() {
+            continue;
+        }
+        let name = e.certificate_name.clone().unwrap_or_default();
+        match lb::find_certificate(ctx, &name).await? {
+            Some(arn) => {
+                out.insert(p.hostclass.clone(), arn);
+            }
+            None => {
+                return Err(AwsError::State(format!(
+                    "{}: no TLS certificate for {name:?} in ACM or IAM (set elb_cert_name, or import one)",
+                    p.hostclass
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Options of [`run`].
+#[derive(Debug, Clone)]
+pub struct SpinupOptions {
+    pub no_smoke_test: bool,
+    /// Hostclasses provisioned at once within a sequence.
+    pub max_parallel: usize,
+    pub keep_on_failure: bool,
+}
+
+/// The outcome of a spinup.
+#[derive(Debug, Default, Serialize)]
+pub struct SpinupReport {
+    /// Provisioned (and smoke-tested when asked).
+    pub up: Vec<Provisioned>,
+    /// `(hostclass, why)`.
+    pub failed: Vec<(String, String)>,
+    /// Hostclasses of later sequences that were not started.
+    pub not_started: Vec<String>,
+}
+
+impl SpinupReport {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// Runs the plans sequence by sequence.
+pub async fn run(
+    ctx: &AwsContext,
+    plans: &[HostclassPlan],
+    vpc_id: &str,
+    certs: &BTreeMap<String, String>,
+    opts: &SpinupOptions,
+) -> SpinupReport {
+    let mut report = SpinupReport::default();
+    let sequences: BTreeSet<u32> = plans.iter().map(|p| p.sequence).collect();
+    let apply_opts = ApplyOptions {
+        keep_on_failure: opts.keep_on_failure,
+    };
+    for seq in sequences {
+        if !report.ok() {
+            report.not_started.extend(
+                plans
+                    .iter()
+                    .filter(|p| p.sequence == seq)
+                    .map(|p| p.hostclass.clone()),
+            );
+            continue;
+        }
+        let batch: Vec<&HostclassPlan> = plans.iter().filter(|p| p.sequence == seq).collect();
+        progress::note(format!(
+            "sequence {seq}: provisioning {}",
+            batch
+                .iter()
+                .map(|p| p.hostclass.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let results: Vec<Result<Provisioned, ProvisionFailure>> = stream::iter(batch.iter())
+            .map(|p| {
+                provision::apply(
+                    ctx,
+                    p,
+                    vpc_id,
+                    certs.get(&p.hostclass).map(String::as_str),
+                    &apply_opts,
+                )
+            })
+            .buffer_unordered(opts.max_parallel.max(1))
+            .collect()
+            .await;
+        let mut provisioned = Vec::new();
+        for r in results {
+            match r {
+                Ok(p) => provisioned.push(p),
+                Err(f) => {
+                    progress::note(format!("FAILED {f}"));
+                    report.failed.push((f.hostclass.clone(), f.to_string()));
+                }
+            }
+        }
+        provisioned.sort_by(|a, b| a.hostclass.cmp(&b.hostclass));
+        let smoke: Vec<&HostclassPlan> = if opts.no_smoke_test {
+            Vec::new()
+        } else {
+            batch
+                .iter()
+                .copied()
+                .filter(|p| p.smoke_test && provisioned.iter().any(|x| x.hostclass == p.hostclass))
+                .collect()
+        };
+        if !smoke.is_empty() {
+            if let Err(failures) = smoke_test(ctx, &smoke).await {
+                for (hc, why) in failures {
+                    provisioned.retain(|p| p.hostclass != hc);
+                    report.failed.push((hc, why));
+                }
+            }
+        }
+        report.up.extend(provisioned);
+    }
+    report
+}
+
+/// Waits until each group has at least its minimum number of instances, then until every
+/// one of them passes its smoke test. Failures are `(hostclass, why)`, naming the instance
+/// and its state.
+pub async fn smoke_test(
+    ctx: &AwsContext,
+    plans: &[&HostclassPlan],
+) -> Result<(), Vec<(String, String)>> {
+    let names: Vec<String> = plans.iter().map(|p| p.group_name.clone()).collect();
+    let what = format!(
+        "instances of {}",
+        plans
+            .iter()
+            .map(|p| p.hostclass.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let members = wait_for(
+        &what,
+        Backoff::new(
+            Duration::from_secs(15),
+            Duration::from_secs(15),
+            Duration::from_secs(300),
+        ),
+        || async {
+            let gs = groups::describe(ctx, &names).await?;
+            let mut short = Vec::new();
+            let mut members: Vec<(String, String)> = Vec::new();
+            for p in plans {
+                let have: Vec<&groups::GroupInstance> = gs
+                    .iter()
+                    .find(|g| g.name == p.group_name)
+                    .map(|g| g.instances.iter().collect())
+                    .unwrap_or_default();
+                if (have.len() as u32) < p.min_instances {
+                    short.push(format!(
+                        "{}: {} of {}",
+                        p.hostclass,
+                        have.len(),
+                        p.min_instances
+                    ));
+                }
+                members.extend(have.iter().map(|i| (p.hostclass.clone(), i.id.clone())));
+            }
+            Ok(if short.is_empty() {
+                Poll::Ready(members)
+            } else {
+                Poll::Pending(short.join(", "))
+            })
+        },
+    )
+    .await
+    .map_err(|e| {
+        plans
+            .iter()
+            .map(|p| (p.hostclass.clone(), e.to_string()))
+            .collect::<Vec<_>>()
+    })?;
+    let ids: Vec<String> = members.iter().map(|(_, id)| id.clone()).collect();
+    let result = wait_for(
+        &format!("smoke tests of {what}"),
+        Backoff::new(
+            Duration::from_secs(15),
+            Duration::from_secs(15),
+            Duration::from_secs(1200),
+        ),
+        || async {
+            let statuses = instances::smoke_statuses(ctx, &ids).await?;
+            let failed: Vec<(String, String)> = statuses
+                .iter()
+                .filter_map(|(id, s)| match s {
+                    SmokeStatus::Failed(state) => Some((id.clone(), state.clone())),
+                    _ => None,
+                })
+                .collect();
+            if !failed.is_empty() {
+                return Ok(Poll::Ready(Err(failed)));
+            }
+            let waiting: Vec<String> = statuses
+                .iter()
+                .filter_map(|(id, s)| match s {
+                    SmokeStatus::NotReady(why) => Some(format!("{id} {why}")),
+                    _ => None,
+                })
+                .collect();
+            Ok(if waiting.is_empty() {
+                Poll::Ready(Ok(()))
+            } else {
+                Poll::Pending(waiting.join("; "))
+            })
+        },
+    )
+    .await;
+    let hostclass_of = |id: &str| {
+        members
+            .iter()
+            .find(|(_, i)| i == id)
+            .map(|(hc, _)| hc.clone())
+            .unwrap_or_default()
+    };
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(failed)) => Err(failed
+            .into_iter()
+            .map(|(id, state)| {
+                (
+                    hostclass_of(&id),
+                    format!("smoke test failed: instance {id} is {state}"),
+                )
+            })
+            .collect()),
+        Err(e) => Err(plans
+            .iter()
+            .map(|p| (p.hostclass.clone(), format!("smoke test: {e}")))
+            .collect()),
+    }
+}
+
+/// What a spindown deletes.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SpindownPlan {
+    pub groups: Vec<GroupInfo>,
+    /// `(hostclass, load balancer name, DNS name)`.
+    pub load_balancers: Vec<(String, String, String)>,
+    /// `(hostclass, target group name, ARN)`.
+    pub target_groups: Vec<(String, String, String)>,
+}
+
+/// Observes what spinning down `hostclasses` of `env` deletes: their groups, their load
+/// balancers (normal and testing) and target groups.
+pub async fn spindown_plan(
+    ctx: &AwsContext,
+    env: &str,
+    hostclasses: &[String],
+) -> Result<SpindownPlan, AwsError> {
+    let groups: Vec<GroupInfo> = groups::env_groups(ctx, env)
+        .await?
+        .into_iter()
+        .filter(|g| hostclasses.contains(&g.hostclass))
+        .collect();
+    let mut load_balancers = Vec::new();
+    let mut target_groups = Vec::new();
+    for hc in hostclasses {
+        for testing in [false, true] {
+            let Ok(human) = elb::human_name(env, hc, testing) else {
+                continue;
+            };
+            let name = elb::elb_id(&human);
+            if let Some(e) = lb::describe_elb(ctx, &name).await? {
+                load_balancers.push((hc.clone(), name, e.dns_name));
+            }
+        }
+        let tg = elb::target_group_name(env, hc);
+        if let Some(arn) = lb::target_group_arn(ctx, &tg).await? {
+            target_groups.push((hc.clone(), tg, arn));
+        }
+    }
+    Ok(SpindownPlan {
+        groups,
+        load_balancers,
+        target_groups,
+    })
+}
+
+/// Deletes what [`spindown_plan`] found: groups concurrently (bounded; forced, waited for,
+/// then their launch templates), then the CNAMEs pointing at the load balancers, the load
+/// balancers and the target groups. Every step tolerates what is already gone, so an
+/// interrupted spindown can be re-run.
+pub async fn spindown(
+    ctx: &AwsContext,
+    plan: &SpindownPlan,
+    max_parallel: usize,
+) -> Result<(), AwsError> {
+    let results: Vec<Result<(), AwsError>> = stream::iter(plan.groups.iter())
+        .map(|g| groups::delete_group(ctx, g, true))
+        .buffer_unordered(max_parallel.max(1))
+        .collect()
+        .await;
+    if let Some(e) = results.into_iter().find_map(Result::err) {
+        return Err(e);
+    }
+    let dns: Vec<String> = plan
+        .load_balancers
+        .iter()
+        .map(|(_, _, d)| d.clone())
+        .filter(|d| !d.is_empty())
+        .collect();
+    for name in lb::delete_cnames_to(ctx, &dns).await? {
+        progress::note(format!("deleted DNS record {name}"));
+    }
+    for (hc, name, _) in &plan.load_balancers {
+        progress::note(format!("deleting load balancer {name} of {hc}"));
+        lb::delete_elb(ctx, name).await?;
+    }
+    for (hc, name, arn) in &plan.target_groups {
+        progress::note(format!("deleting target group {name} of {hc}"));
+        lb::delete_target_group(ctx, arn).await?;
+    }
+    Ok(())
+}
