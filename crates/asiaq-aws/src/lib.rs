@@ -5,6 +5,7 @@
 //! override variables); the pure decisions live in `asiaq-core`.
 
 mod accounting;
+pub mod bake;
 mod context;
 pub mod eip;
 pub mod environment;
@@ -14,6 +15,7 @@ mod identity;
 pub mod images;
 mod probe;
 pub mod progress;
+pub mod remote;
 pub mod tags;
 pub mod vpc;
 pub mod wait;

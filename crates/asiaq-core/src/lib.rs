@@ -4,8 +4,10 @@
 //! Nothing in this crate performs I/O: no AWS types, no files, no clocks (the current time
 //! is always a parameter), and randomness comes from an injected [`rand::Rng`].
 
+pub mod acfg;
 pub mod ami;
 pub mod network;
 pub mod sg_rules;
+pub mod ssh;
 pub mod syntax;
 pub mod vpc;

@@ -97,7 +97,8 @@ pub enum Command {
     /// Instances and pipelines (disco_aws.py): provision, spinup, spindown, listhosts, ...
     Aws(PendingGroup),
     /// Machine images (disco_bake.py): bake, promote, listamis, cleanupamis, ...
-    Bake(PendingGroup),
+    #[command(subcommand)]
+    Bake(crate::commands::bake::BakeCommand),
     /// Environments (disco_vpc_ui.py): create, list, update, destroy, peerings, show
     #[command(subcommand)]
     Vpc(crate::commands::vpc::VpcCommand),
@@ -145,7 +146,7 @@ pub enum Command {
     /// SSH to a host of an environment, through the jump host if needed (disco_ssh.py)
     Ssh(PendingGroup),
     /// Overlay discoroot/ onto a host, run on the baked host (acfg1.py)
-    Acfg(PendingGroup),
+    Acfg(crate::commands::acfg::AcfgArgs),
     /// Create or update a sandbox environment and spin up its pipeline (asiaq sandbox)
     Sandbox(PendingGroup),
     /// Create and configure the S3 buckets described by iam/s3/<account>/
@@ -179,7 +180,6 @@ impl Command {
     pub fn pending_group(&self) -> Option<&'static str> {
         Some(match self {
             Command::Aws(_) => "aws",
-            Command::Bake(_) => "bake",
             Command::Iam(_) => "iam",
             Command::Deploy(_) => "deploy",
             Command::Autoscale(_) => "autoscale",
@@ -200,10 +200,11 @@ impl Command {
             Command::PurgeSnapshots(_) => "purge-snapshots",
             Command::Metrics(_) => "metrics",
             Command::Ssh(_) => "ssh",
-            Command::Acfg(_) => "acfg",
             Command::Sandbox(_) => "sandbox",
             Command::Buckets(_) => "buckets",
             Command::Config(_)
+            | Command::Bake(_)
+            | Command::Acfg(_)
             | Command::Vpc(_)
             | Command::Eip(_)
             | Command::Whoami

@@ -1,6 +1,8 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod acfg;
 mod aws_session;
+pub mod bake;
 mod config;
 mod doctor;
 pub mod eip;
@@ -27,6 +29,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Man => meta::man(),
         Command::Vpc(cmd) => vpc::run(global, cmd),
         Command::Eip(cmd) => eip::run(global, cmd),
+        Command::Bake(cmd) => bake::run(global, cmd),
+        Command::Acfg(args) => acfg::run(global, args),
         _ => unreachable!("every pending group returned above"),
     }
 }
