@@ -6,6 +6,7 @@
 
 mod accounting;
 pub mod bake;
+pub mod budget;
 mod context;
 pub mod eip;
 pub mod environment;
@@ -21,7 +22,8 @@ pub mod vpc;
 pub mod wait;
 
 pub use accounting::{ApiCallStats, OperationStats, RequestCounter};
-pub use context::{AwsContext, ContextOptions};
+pub use budget::{Ec2Budget, EC2_BUDGET_SCALE_ENV};
+pub use context::{retry_partition, AwsContext, ContextOptions};
 pub use environment::{
     find_environment, find_environment_by_vpc_id, ObservedEnvironment, ObservedMetaNetwork,
     ObservedSubnet,

@@ -6,6 +6,7 @@
 
 pub mod acfg;
 pub mod ami;
+pub mod ec2_limits;
 pub mod network;
 pub mod sg_rules;
 pub mod ssh;

@@ -16,6 +16,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         pipelines of autoscaling groups and keeps the managed services around them in sync.\n\n\
         Exit codes: 0 success, 1 the operation failed, 2 usage or configuration error \
         (nothing was changed).",
+    after_long_help = "Environment:\n  \
+        ASIAQ_CONFIG            the configuration directory (as --config)\n  \
+        ASIAQ_MAX_ATTEMPTS      attempts per AWS call, retries included (default 5)\n  \
+        ASIAQ_EC2_BUDGET_SCALE  client-side EC2 request budget, as a multiple of EC2's published \
+        rate limits (default 1; lower it when other tools share the account, 0 turns it off)\n  \
+        ASIAQ_API_STATS         write this run's AWS call counts per operation as JSON to this file",
     propagate_version = true
 )]
 pub struct Cli {

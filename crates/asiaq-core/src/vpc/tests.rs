@@ -379,7 +379,12 @@ fn built_state() -> VpcState {
         requester_managed: false,
         tags: Tags::new(),
     });
-    let mut tables: Vec<String> = s.route_tables.iter().map(|t| t.id.clone()).collect();
+    let mut tables: Vec<String> = s
+        .route_tables
+        .iter()
+        .filter(|t| !t.main)
+        .map(|t| t.id.clone())
+        .collect();
     tables.sort();
     s.endpoints.push(EndpointInfo {
         id: "vpce-1".into(),
