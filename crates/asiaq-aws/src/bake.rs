@@ -141,7 +141,10 @@ pub enum BakeOutcome {
         source_ami: String,
     },
     /// `--no-destroy`: the init script ran; the instance is left running.
-    LeftRunning { instance_id: String, address: String },
+    LeftRunning {
+        instance_id: String,
+        address: String,
+    },
 }
 
 /// Reads what the bake needs: the bakery environment's tunnel metanetwork, the source
@@ -175,16 +178,21 @@ pub async fn prepare(ctx: &AwsContext, s: &BakeSettings) -> Result<Prepared, Bak
         Ok::<_, BakeError>((
             env.vpc_id.clone(),
             tunnel.security_group_id.clone(),
-            tunnel.subnets.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+            tunnel
+                .subnets
+                .iter()
+                .map(|s| s.id.clone())
+                .collect::<Vec<_>>(),
             repo_ip,
         ))
     };
     let source = async {
         match &s.identity.source {
             BakeSource::Given { ami } => Ok(ami.clone()),
-            BakeSource::Upstream { section } => s.upstream_ami.clone().ok_or_else(|| {
-                BakeError::State(format!("no bake_ami for [{section}]"))
-            }),
+            BakeSource::Upstream { section } => s
+                .upstream_ami
+                .clone()
+                .ok_or_else(|| BakeError::State(format!("no bake_ami for [{section}]"))),
             BakeSource::LatestPhase1 { name } => {
                 let amis = images::describe_images(
                     ctx,
@@ -220,12 +228,7 @@ pub async fn prepare(ctx: &AwsContext, s: &BakeSettings) -> Result<Prepared, Bak
         s.destination.trim_end_matches('/'),
         s.identity.phase
     );
-    let init_command = shell_command(&[
-        &script,
-        &s.identity.init_hostclass,
-        &repo_ip,
-        &s.bake_id,
-    ]);
+    let init_command = shell_command(&[&script, &s.identity.init_hostclass, &repo_ip, &s.bake_id]);
     Ok(Prepared {
         vpc_id,
         security_group_id,
@@ -304,7 +307,10 @@ pub async fn execute(
         instance_left: None,
         leftovers: Vec::new(),
     })?;
-    note(format!("bake {}: instance {instance_id} launched", s.image_name));
+    note(format!(
+        "bake {}: instance {instance_id} launched",
+        s.image_name
+    ));
     let progress = Mutex::new(Progress::default());
     let result = tokio::select! {
         r = steps(ctx, s, p, remote, &instance_id, &progress) => r,
@@ -313,7 +319,14 @@ pub async fn execute(
     let progress = progress.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut leftovers = Vec::new();
     if result.is_err() && progress.image_requested {
-        cleanup_image(ctx, s, &instance_id, progress.image_id.as_deref(), &mut leftovers).await;
+        cleanup_image(
+            ctx,
+            s,
+            &instance_id,
+            progress.image_id.as_deref(),
+            &mut leftovers,
+        )
+        .await;
     }
     let mut instance_left = None;
     if s.no_destroy {
@@ -325,7 +338,10 @@ pub async fn execute(
             ));
         }
     } else {
-        note(format!("bake {}: terminating instance {instance_id}", s.image_name));
+        note(format!(
+            "bake {}: terminating instance {instance_id}",
+            s.image_name
+        ));
         if let Err(e) = terminate(ctx, &instance_id).await {
             leftovers.push(format!(
                 "instance {instance_id} could not be terminated ({e}); terminate it by hand"
@@ -358,7 +374,10 @@ async fn launch(ctx: &AwsContext, s: &BakeSettings, p: &Prepared) -> Result<Stri
         .cloned()
         .unwrap_or_default();
     let tags = [
-        ("hostclass".to_string(), format!("bake_{}", s.identity.init_hostclass)),
+        (
+            "hostclass".to_string(),
+            format!("bake_{}", s.identity.init_hostclass),
+        ),
         (OWNER_TAG.to_string(), s.bake_id.clone()),
     ];
     let mut req = ctx
@@ -411,7 +430,9 @@ async fn steps(
 ) -> Result<BakeOutcome, BakeError> {
     let name = &s.image_name;
     let address = wait_running(ctx, instance_id, s.use_local_ip).await?;
-    note(format!("bake {name}: {instance_id} is running at {address}"));
+    note(format!(
+        "bake {name}: {instance_id} is running at {address}"
+    ));
 
     let user = wait_ssh(remote, &address, &s.login_users).await?;
     if user != "root" {
@@ -424,7 +445,9 @@ async fn steps(
 
     let dest = s.destination.trim_end_matches('/').to_string();
     let asiaq_dest = format!("{dest}/asiaq");
-    note(format!("bake {name}: copying the configuration to {address}:{dest}"));
+    note(format!(
+        "bake {name}: copying the configuration to {address}:{dest}"
+    ));
     remote
         .ssh_ok(
             "creating the data directory",
@@ -452,7 +475,14 @@ async fn steps(
         );
         note(format!("bake {name}: installing asiaq as {bin}/asiaq"));
         remote
-            .ssh_ok("installing asiaq", "root", &address, &command, false, Some(binary))
+            .ssh_ok(
+                "installing asiaq",
+                "root",
+                &address,
+                &command,
+                false,
+                Some(binary),
+            )
             .await?;
     }
 
@@ -478,7 +508,9 @@ async fn steps(
         });
     }
 
-    note(format!("bake {name}: removing root's authorized keys and shutting down"));
+    note(format!(
+        "bake {name}: removing root's authorized keys and shutting down"
+    ));
     // The connection drops as the host goes down: the exit status means nothing.
     let _ = remote
         .ssh(
@@ -501,7 +533,9 @@ async fn steps(
     wait_stopped(ctx, instance_id).await?;
 
     if s.enhanced_networking {
-        note(format!("bake {name}: enabling enhanced networking (sriovNetSupport=simple)"));
+        note(format!(
+            "bake {name}: enabling enhanced networking (sriovNetSupport=simple)"
+        ));
         ctx.ec2()
             .modify_instance_attribute()
             .instance_id(instance_id)
@@ -523,11 +557,14 @@ async fn steps(
         .send()
         .await
         .map_err(|e| AwsError::call("ec2", "CreateImage", e))?;
-    let image_id = out.image_id().map(str::to_string).ok_or(AwsError::MissingField {
-        service: "ec2",
-        operation: "CreateImage",
-        field: "ImageId",
-    })?;
+    let image_id = out
+        .image_id()
+        .map(str::to_string)
+        .ok_or(AwsError::MissingField {
+            service: "ec2",
+            operation: "CreateImage",
+            field: "ImageId",
+        })?;
     lock(progress).image_id = Some(image_id.clone());
     note(format!("bake {name}: waiting for image {image_id}"));
     images::wait_available(ctx, &image_id, s.available_timeout).await?;
@@ -595,7 +632,11 @@ async fn wait_running(ctx: &AwsContext, id: &str, use_local_ip: bool) -> Result<
                     None => Err(AwsError::State(format!(
                         "instance {id} has no {} IP address to ssh to{}",
                         if use_local_ip { "private" } else { "public" },
-                        if use_local_ip { "" } else { " (bake from inside the VPC with --use-local-ip)" }
+                        if use_local_ip {
+                            ""
+                        } else {
+                            " (bake from inside the VPC with --use-local-ip)"
+                        }
                     ))),
                 }
             }
@@ -722,13 +763,15 @@ async fn terminate(ctx: &AwsContext, id: &str) -> Result<(), AwsError> {
         Ok(()) => Ok(()),
         Err(first) => {
             note(format!("terminating {id} failed ({first}); retrying"));
-            tokio::time::sleep(Backoff::new(
-                Duration::from_secs(2),
-                Duration::from_secs(2),
-                Duration::from_secs(2),
+            tokio::time::sleep(
+                Backoff::new(
+                    Duration::from_secs(2),
+                    Duration::from_secs(2),
+                    Duration::from_secs(2),
+                )
+                .scaled()
+                .initial,
             )
-            .scaled()
-            .initial)
             .await;
             once().await
         }

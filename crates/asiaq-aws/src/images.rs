@@ -275,21 +275,30 @@ pub async fn wait_available(
     use crate::wait::{wait_for, Backoff, Poll};
     use std::time::Duration;
     let backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(20), timeout);
-    wait_for(&format!("image {image_id} to be available"), backoff, || async {
-        let found = get_image(ctx, image_id, &[]).await?;
-        match found {
-            Some(a) if a.state == "available" => Ok(Poll::Ready(a)),
-            Some(a) if matches!(a.state.as_str(), "failed" | "error" | "invalid" | "deregistered") => {
-                Err(AwsError::State(format!(
-                    "image {image_id} became {} instead of available",
-                    a.state
-                )))
+    wait_for(
+        &format!("image {image_id} to be available"),
+        backoff,
+        || async {
+            let found = get_image(ctx, image_id, &[]).await?;
+            match found {
+                Some(a) if a.state == "available" => Ok(Poll::Ready(a)),
+                Some(a)
+                    if matches!(
+                        a.state.as_str(),
+                        "failed" | "error" | "invalid" | "deregistered"
+                    ) =>
+                {
+                    Err(AwsError::State(format!(
+                        "image {image_id} became {} instead of available",
+                        a.state
+                    )))
+                }
+                Some(a) => Ok(Poll::Pending(a.state)),
+                // Eventual consistency: a new image may not be visible yet.
+                None => Ok(Poll::Pending("not visible yet".into())),
             }
-            Some(a) => Ok(Poll::Pending(a.state)),
-            // Eventual consistency: a new image may not be visible yet.
-            None => Ok(Poll::Pending("not visible yet".into())),
-        }
-    })
+        },
+    )
     .await
 }
 

@@ -151,18 +151,24 @@ impl Remote {
 
 /// Runs `argv` (program first) with merged output; `stdin` is a file fed to it (else
 /// nothing).
-pub async fn run(argv: &[String], stdin: Option<&Path>, stream: bool) -> Result<Finished, RemoteError> {
+pub async fn run(
+    argv: &[String],
+    stdin: Option<&Path>,
+    stream: bool,
+) -> Result<Finished, RemoteError> {
     let (program, args) = argv.split_first().ok_or_else(|| RemoteError::Spawn {
         program: String::new(),
         source: std::io::Error::other("empty command line"),
     })?;
     let input = match stdin {
-        Some(path) => Stdio::from(std::fs::File::open(path).map_err(|source| {
-            RemoteError::Input {
-                path: path.display().to_string(),
-                source,
-            }
-        })?),
+        Some(path) => {
+            Stdio::from(
+                std::fs::File::open(path).map_err(|source| RemoteError::Input {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+            )
+        }
         None => Stdio::null(),
     };
     tracing::debug!("running {}", argv.join(" "));
@@ -185,7 +191,11 @@ pub async fn run(argv: &[String], stdin: Option<&Path>, stream: bool) -> Result<
         program: program.clone(),
         source,
     })?;
-    let tail = tail.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+    let tail = tail
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain(..)
+        .collect();
     Ok(Finished {
         code: status.code(),
         tail,

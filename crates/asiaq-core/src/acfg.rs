@@ -3,7 +3,7 @@
 //! and how missing owners and groups are created. Pure: the binary walks the tree, asks
 //! these functions, and does the copying.
 //!
-//! Decisions (also in `docs/decisions.md`, "Images"):
+//! Decisions (also in README.md, "Decisions", "Images"):
 //! * A name is split at its **first** `~`, as the original's `str.partition("~")`:
 //!   `a~b~c` is a variant of `a` for hostclass `b~c` (which never matches).
 //! * A file whose name ends in `~` (`motd~`, an editor backup) is skipped. The original read
@@ -127,7 +127,10 @@ pub struct MetadataRule {
 /// The entries to apply: per path, the one of the best hostclass priority (the first of
 /// equals); entries of inactive hostclasses are dropped. In line order. Whether the path
 /// exists at the destination is for the caller to check.
-pub fn select_metadata<'a>(rules: &'a [MetadataRule], hostclasses: &[String]) -> Vec<&'a MetadataRule> {
+pub fn select_metadata<'a>(
+    rules: &'a [MetadataRule],
+    hostclasses: &[String],
+) -> Vec<&'a MetadataRule> {
     let mut best: std::collections::BTreeMap<&str, (usize, &MetadataRule)> =
         std::collections::BTreeMap::new();
     for rule in rules {
@@ -223,9 +226,35 @@ pub fn user_commands(user: &str, group: &str, gid: u32) -> Vec<Vec<String>> {
             NOLOGIN_SHELL,
             user,
         ]),
-        v(&["useradd", "-r", "--gid", &gid, "--shell", NOLOGIN_SHELL, user]),
-        v(&["adduser", "-r", "--gid", &gid, "--shell", NOLOGIN_SHELL, user]),
-        v(&["adduser", "-S", "-D", "-H", "-G", group, "-s", NOLOGIN_SHELL, user]),
+        v(&[
+            "useradd",
+            "-r",
+            "--gid",
+            &gid,
+            "--shell",
+            NOLOGIN_SHELL,
+            user,
+        ]),
+        v(&[
+            "adduser",
+            "-r",
+            "--gid",
+            &gid,
+            "--shell",
+            NOLOGIN_SHELL,
+            user,
+        ]),
+        v(&[
+            "adduser",
+            "-S",
+            "-D",
+            "-H",
+            "-G",
+            group,
+            "-s",
+            NOLOGIN_SHELL,
+            user,
+        ]),
     ]
 }
 
@@ -369,7 +398,13 @@ mod tests {
     fn metadata_selection_by_priority() {
         let rules = vec![
             rule("/etc/sudoers", None, 0o440, "root", 1),
-            rule("/home/jenkins/.ssh/id_rsa", Some("mhcdiscojenkins"), 0o600, "jenkins", 2),
+            rule(
+                "/home/jenkins/.ssh/id_rsa",
+                Some("mhcdiscojenkins"),
+                0o600,
+                "jenkins",
+                2,
+            ),
             rule("/etc/motd", None, 0o644, "root", 3),
             rule("/etc/motd", Some("mhcadminproxy"), 0o600, "proxy", 4),
             rule("/etc/motd", Some("mhcother"), 0o666, "other", 5),
@@ -385,7 +420,10 @@ mod tests {
             .collect();
         assert_eq!(chosen, vec![(1, "root"), (4, "proxy"), (7, "b")]);
         // Without any active hostclass only plain entries apply.
-        let chosen: Vec<usize> = select_metadata(&rules, &[]).iter().map(|r| r.line).collect();
+        let chosen: Vec<usize> = select_metadata(&rules, &[])
+            .iter()
+            .map(|r| r.line)
+            .collect();
         assert_eq!(chosen, vec![1, 3, 8]);
     }
 
@@ -398,7 +436,10 @@ mod tests {
 
     #[test]
     fn hostclass_file_first_line() {
-        assert_eq!(hostclass_from_file("mhcweb\nx\n").as_deref(), Some("mhcweb"));
+        assert_eq!(
+            hostclass_from_file("mhcweb\nx\n").as_deref(),
+            Some("mhcweb")
+        );
         assert_eq!(hostclass_from_file("  mhcweb  ").as_deref(), Some("mhcweb"));
         assert_eq!(hostclass_from_file("\nmhcweb"), None);
         assert_eq!(hostclass_from_file(""), None);
@@ -406,7 +447,8 @@ mod tests {
 
     #[test]
     fn id_files() {
-        let passwd = "root:x:0:0:root:/root:/bin/sh\n+nis\nbad line\nnobody:x:65534:65534::/:/bin/false\n";
+        let passwd =
+            "root:x:0:0:root:/root:/bin/sh\n+nis\nbad line\nnobody:x:65534:65534::/:/bin/false\n";
         let e = parse_id_file(passwd);
         assert_eq!(lookup_id(&e, "root"), Some(0));
         assert_eq!(lookup_id(&e, "nobody"), Some(65534));
@@ -438,7 +480,15 @@ mod tests {
         let u = user_commands("u", "g", 7);
         assert_eq!(
             u[0],
-            vec!["adduser", "--system", "--gid", "7", "--shell", "/sbin/nologin", "u"]
+            vec![
+                "adduser",
+                "--system",
+                "--gid",
+                "7",
+                "--shell",
+                "/sbin/nologin",
+                "u"
+            ]
         );
         assert_eq!(u.last().unwrap()[..5], ["adduser", "-S", "-D", "-H", "-G"]);
         assert!(valid_account_name("jenkins"));

@@ -238,7 +238,12 @@ pub fn stragglers<'a>(
         .filter(|hc| {
             find_ami(amis, &stage, Some(hc), false).is_none_or(|a| a.timestamp() < cutoff_unix)
         })
-        .map(|hc| (hc.to_string(), find_ami(amis, &first_stage, Some(hc), false)))
+        .map(|hc| {
+            (
+                hc.to_string(),
+                find_ami(amis, &first_stage, Some(hc), false),
+            )
+        })
         .collect()
 }
 
@@ -303,7 +308,9 @@ pub fn parse_utc_timestamp(text: &str) -> Option<u64> {
         return None;
     }
     let days = days_from_civil(y, m, day);
-    u64::try_from(days * 86_400).ok().map(|s| s + h * 3600 + min * 60 + sec)
+    u64::try_from(days * 86_400)
+        .ok()
+        .map(|s| s + h * 3600 + min * 60 + sec)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -463,7 +470,10 @@ pub fn table_lines(headers: &[&str], rows: &[Vec<String>], gap: usize) -> Vec<St
         out.trim_end().to_string()
     };
     std::iter::once(line(headers.to_vec()))
-        .chain(rows.iter().map(|r| line(r.iter().map(String::as_str).collect())))
+        .chain(
+            rows.iter()
+                .map(|r| line(r.iter().map(String::as_str).collect())),
+        )
         .collect()
 }
 
@@ -567,7 +577,9 @@ pub fn bake_identity(i: &BakeIdentityInputs<'_>) -> BakeIdentity {
 pub enum HostclassNameError {
     #[error("hostclass {0:?} does not start with \"mhc\"")]
     NoPrefix(String),
-    #[error("hostclass {0:?} may only contain letters, digits and \"_\" (it names an image and a file)")]
+    #[error(
+        "hostclass {0:?} may only contain letters, digits and \"_\" (it names an image and a file)"
+    )]
     BadCharacters(String),
 }
 
@@ -760,7 +772,10 @@ mod tests {
             .iter()
             .map(|(h, a)| (h.as_str(), a.map(|a| a.id.as_str())))
             .collect();
-        assert_eq!(got, vec![("mhcfoo", Some("ami-1")), ("mhcqux", Some("ami-5"))]);
+        assert_eq!(
+            got,
+            vec![("mhcfoo", Some("ami-1")), ("mhcqux", Some("ami-5"))]
+        );
         // No first-stage image: the hostclass is reported without one.
         let s = stragglers(&amis, "tested", "untested", 10_000);
         assert!(s.iter().any(|(h, a)| h == "mhcbar" && a.is_none()));
@@ -819,7 +834,10 @@ mod tests {
             parse_utc_timestamp("2016-06-15T12:34:56.000Z"),
             Some(1_465_994_096)
         );
-        assert_eq!(parse_utc_timestamp("2000-02-29T23:59:59Z"), Some(951_868_799));
+        assert_eq!(
+            parse_utc_timestamp("2000-02-29T23:59:59Z"),
+            Some(951_868_799)
+        );
         assert_eq!(parse_utc_timestamp("yesterday"), None);
         assert_eq!(parse_utc_timestamp("2016-13-01T00:00:00Z"), None);
         assert_eq!(format_utc(0), "1970-01-01 00:00:00");
@@ -871,13 +889,18 @@ mod tests {
         assert_eq!(row2.name, "hand made");
         assert_eq!(
             row2.cells(true, false),
-            vec!["ami-22", "-", "hand made", "pending", "-", "-", "-", "non-prod"]
+            vec![
+                "ami-22",
+                "-",
+                "hand made",
+                "pending",
+                "-",
+                "-",
+                "-",
+                "non-prod"
+            ]
         );
-        let lines = table_lines(
-            &AmiRow::headers(true, false),
-            &[row2.cells(true, false)],
-            4,
-        );
+        let lines = table_lines(&AmiRow::headers(true, false), &[row2.cells(true, false)], 4);
         assert_eq!(
             lines[0],
             "ID        Created    Name         State      Stage    Product Line    Age    Production"
@@ -904,11 +927,17 @@ mod tests {
         let a = bake_id(&mut rng);
         let b = bake_id(&mut rng);
         assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(a, b);
     }
 
-    fn inputs<'a>(hc: Option<&'a str>, phase: Option<u32>, src: Option<&'a str>) -> BakeIdentityInputs<'a> {
+    fn inputs<'a>(
+        hc: Option<&'a str>,
+        phase: Option<u32>,
+        src: Option<&'a str>,
+    ) -> BakeIdentityInputs<'a> {
         BakeIdentityInputs {
             hostclass: hc,
             hostclass_phase: phase,
@@ -957,7 +986,12 @@ mod tests {
         // --source-ami wins in every phase.
         let id = bake_identity(&inputs(Some("mhcweb"), Some(3), Some("ami-9")));
         assert_eq!(id.phase, 3);
-        assert_eq!(id.source, BakeSource::Given { ami: "ami-9".into() });
+        assert_eq!(
+            id.source,
+            BakeSource::Given {
+                ami: "ami-9".into()
+            }
+        );
     }
 
     #[test]

@@ -233,7 +233,9 @@ mod tests {
     #[test]
     fn defaults_leave_everything_to_the_users_configuration() {
         let a = SshOptions::default().ssh_argv("ubuntu", "10.0.0.5", false, true, "true");
-        assert!(!a.iter().any(|w| w.starts_with("ProxyCommand") || w == "-i" || w == "-F"));
+        assert!(!a
+            .iter()
+            .any(|w| w.starts_with("ProxyCommand") || w == "-i" || w == "-F"));
         assert!(a.contains(&"-tt".to_string()));
         let j = SshOptions {
             jump_host: Some("bastion.example.com".into()),
@@ -252,7 +254,13 @@ mod tests {
     #[test]
     fn rsync_argv_quotes_the_rsh_and_syncs_contents() {
         let a = opts()
-            .rsync_argv("/cfg/sandbox", "root", "54.1.2.3", "/opt/wgen/discoaws", true)
+            .rsync_argv(
+                "/cfg/sandbox",
+                "root",
+                "54.1.2.3",
+                "/opt/wgen/discoaws",
+                true,
+            )
             .unwrap();
         assert_eq!(a[..6], ["rsync", "-a", "-v", "-z", "--delete", "-e"]);
         assert_eq!(
@@ -295,7 +303,10 @@ mod tests {
 
     #[test]
     fn shell_quoting() {
-        assert_eq!(shell_quote("/opt/wgen/init/phase1.sh"), "/opt/wgen/init/phase1.sh");
+        assert_eq!(
+            shell_quote("/opt/wgen/init/phase1.sh"),
+            "/opt/wgen/init/phase1.sh"
+        );
         assert_eq!(shell_quote("#None"), "'#None'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");

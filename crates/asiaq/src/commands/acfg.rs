@@ -8,7 +8,6 @@
 //! does the copying. `acfg.metadata` is read and checked before anything is changed.
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -50,9 +49,16 @@ pub struct AcfgArgs {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 enum Action {
-    MakeDirectory { path: String },
-    Copy { source: String, dest: String },
-    Skip { source: String },
+    MakeDirectory {
+        path: String,
+    },
+    Copy {
+        source: String,
+        dest: String,
+    },
+    Skip {
+        source: String,
+    },
     Metadata {
         path: String,
         mode: String,
@@ -61,7 +67,10 @@ enum Action {
         /// Accounts that do not exist and are (or would be) created.
         creates: Vec<String>,
     },
-    MissingPath { path: String, line: usize },
+    MissingPath {
+        path: String,
+        line: usize,
+    },
 }
 
 impl std::fmt::Display for Action {
@@ -103,9 +112,8 @@ pub fn run(global: &GlobalArgs, args: &AcfgArgs) -> Result<(), CliError> {
                 acfg::HOSTCLASS_FILE
             ))
         })?;
-        vec![acfg::hostclass_from_file(&text).ok_or_else(|| {
-            CliError::usage(format!("{} is empty", acfg::HOSTCLASS_FILE))
-        })?]
+        vec![acfg::hostclass_from_file(&text)
+            .ok_or_else(|| CliError::usage(format!("{} is empty", acfg::HOSTCLASS_FILE)))?]
     } else {
         args.hostclasses.clone()
     };
@@ -125,7 +133,13 @@ pub fn run(global: &GlobalArgs, args: &AcfgArgs) -> Result<(), CliError> {
         actions: &mut actions,
     };
     walker.walk(&args.source, &args.destination)?;
-    apply_metadata(&rules, &hostclasses, &args.destination, args.dry, &mut actions)?;
+    apply_metadata(
+        &rules,
+        &hostclasses,
+        &args.destination,
+        args.dry,
+        &mut actions,
+    )?;
     if args.dry {
         emit(global.output, &actions, |w| {
             for a in &actions {
@@ -151,8 +165,8 @@ fn read_metadata(source: &Path) -> Result<Vec<MetadataRule>, CliError> {
         }
         Err(e) => return Err(io_err("read", &path, e)),
     };
-    let entries = parse_metadata(&path, &text)
-        .map_err(|d| CliError::from(ConfigError::Invalid(d)))?;
+    let entries =
+        parse_metadata(&path, &text).map_err(|d| CliError::from(ConfigError::Invalid(d)))?;
     let mut bad = Vec::new();
     for e in &entries {
         for name in [&e.owner, &e.group] {
@@ -245,7 +259,11 @@ impl Walker<'_> {
                 dest: dpath.display().to_string(),
             });
             if !self.dry {
-                note(format!("copying {} to {}", spath.display(), dpath.display()));
+                note(format!(
+                    "copying {} to {}",
+                    spath.display(),
+                    dpath.display()
+                ));
                 fs::copy(&spath, &dpath).map_err(|e| io_err("copy to", &dpath, e))?;
             }
         }
@@ -264,8 +282,11 @@ impl Walker<'_> {
 /// `shutil.copystat` of a directory: mode bits, access and modification times.
 fn copy_stat(source: &Path, dest: &Path) -> Result<(), CliError> {
     let meta = fs::metadata(source).map_err(|e| io_err("read", source, e))?;
-    fs::set_permissions(dest, fs::Permissions::from_mode(meta.permissions().mode() & 0o7777))
-        .map_err(|e| io_err("set the mode of", dest, e))?;
+    fs::set_permissions(
+        dest,
+        fs::Permissions::from_mode(meta.permissions().mode() & 0o7777),
+    )
+    .map_err(|e| io_err("set the mode of", dest, e))?;
     let times = fs::FileTimes::new()
         .set_accessed(meta.accessed().map_err(|e| io_err("read", source, e))?)
         .set_modified(meta.modified().map_err(|e| io_err("read", source, e))?);
@@ -390,7 +411,12 @@ fn ensure_group(group: &str) -> Result<u32, CliError> {
     let used: Vec<u32> = read_ids(GROUP)?.iter().map(|e| e.id).collect();
     let gid = acfg::free_system_id(&used)
         .ok_or_else(|| CliError::failed(format!("no free system group id for {group}")))?;
-    append_account(GROUP, &acfg::group_line(group, gid), GSHADOW, &acfg::gshadow_line(group))?;
+    append_account(
+        GROUP,
+        &acfg::group_line(group, gid),
+        GSHADOW,
+        &acfg::gshadow_line(group),
+    )?;
     Ok(gid)
 }
 
@@ -411,6 +437,11 @@ fn ensure_user(user: &str, group: &str, gid: u32) -> Result<u32, CliError> {
     let used: Vec<u32> = read_ids(PASSWD)?.iter().map(|e| e.id).collect();
     let uid = acfg::free_system_id(&used)
         .ok_or_else(|| CliError::failed(format!("no free system user id for {user}")))?;
-    append_account(PASSWD, &acfg::passwd_line(user, uid, gid), SHADOW, &acfg::shadow_line(user))?;
+    append_account(
+        PASSWD,
+        &acfg::passwd_line(user, uid, gid),
+        SHADOW,
+        &acfg::shadow_line(user),
+    )?;
     Ok(uid)
 }

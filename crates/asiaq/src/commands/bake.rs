@@ -2,7 +2,6 @@
 //! (stages, promotion, prod sharing, listings, cleanup).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,9 +12,7 @@ use asiaq_aws::AwsContext;
 use asiaq_config::aws_ini::AwsIni;
 use asiaq_config::dir::files;
 use asiaq_config::{ConfigDir, ConfigError, Diagnostic};
-use asiaq_core::ami::{
-    self, AmiFilter, AmiInfo, AmiRow, BakeIdentityInputs, BakeSource,
-};
+use asiaq_core::ami::{self, AmiFilter, AmiInfo, AmiRow, BakeIdentityInputs, BakeSource};
 use asiaq_core::ssh::SshOptions;
 use asiaq_core::syntax;
 use clap::{Args, Subcommand};
@@ -208,6 +205,20 @@ fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
+/// The value of a lookup, or `None` with its problems added to `errors`.
+fn take(
+    errors: &mut Vec<Diagnostic>,
+    r: Result<asiaq_config::ini::Value, ConfigError>,
+) -> Option<asiaq_config::ini::Value> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.extend(e.diagnostics());
+            None
+        }
+    }
+}
+
 fn usage(diags: Vec<Diagnostic>) -> CliError {
     CliError::from(ConfigError::Invalid(diags))
 }
@@ -284,7 +295,9 @@ pub fn run(global: &GlobalArgs, cmd: &BakeCommand) -> Result<(), CliError> {
             hostclass_promote(global, hostclass, *dry_run)
         }
         BakeCommand::Listamis(args) => list_amis(global, args),
-        BakeCommand::Liststragglers { days, stage } => list_stragglers(global, *days, stage.as_deref()),
+        BakeCommand::Liststragglers { days, stage } => {
+            list_stragglers(global, *days, stage.as_deref())
+        }
         BakeCommand::Listlatestami {
             stage,
             hostclass,
@@ -355,21 +368,14 @@ fn version_tag(dir: &Path) -> String {
 fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, Remote), CliError> {
     let (dir, aws) = load(global)?;
     let mut errors: Vec<Diagnostic> = Vec::new();
-    let mut missing = |r: Result<asiaq_config::ini::Value, ConfigError>| match r {
-        Ok(v) => Some(v),
-        Err(e) => {
-            errors.extend(e.diagnostics());
-            None
-        }
-    };
-    let environment = missing(bake_required(&aws, "bakery_environment"));
-    let key_name = missing(bake_required(&aws, "bake_key"));
-    let instance_type = missing(bake_required(&aws, "bakery_instance_type"));
-    let destination = missing(bake_required(&aws, "data_destination"));
-    let config_source = missing(bake_required(&aws, "config_data_source"));
-    let asiaq_source = missing(bake_required(&aws, "asiaq_data_source"));
-    let bake_phase1_name = missing(bake_required(&aws, "phase1_ami_name"));
-    let phase1_hostclass = missing(bake_required(&aws, "phase1_hostclass"));
+    let environment = take(&mut errors, bake_required(&aws, "bakery_environment"));
+    let key_name = take(&mut errors, bake_required(&aws, "bake_key"));
+    let instance_type = take(&mut errors, bake_required(&aws, "bakery_instance_type"));
+    let destination = take(&mut errors, bake_required(&aws, "data_destination"));
+    let config_source = take(&mut errors, bake_required(&aws, "config_data_source"));
+    let asiaq_source = take(&mut errors, bake_required(&aws, "asiaq_data_source"));
+    let bake_phase1_name = take(&mut errors, bake_required(&aws, "phase1_ami_name"));
+    let phase1_hostclass = take(&mut errors, bake_required(&aws, "phase1_hostclass"));
     let hostclass = args.hostclass.as_deref();
     if let Some(hc) = hostclass {
         if !aws.has_hostclass(hc) {
@@ -382,7 +388,7 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
         }
     }
     let hostclass_phase = match hostclass {
-        Some(hc) => match missing(aws.require_bake_option(hc, "phase")) {
+        Some(hc) => match take(&mut errors, aws.require_bake_option(hc, "phase")) {
             Some(v) => match v.text.trim().parse::<u32>() {
                 Ok(p) if p >= 1 => Some(p),
                 _ => {
@@ -420,7 +426,8 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
     });
     let upstream_ami = match &identity.source {
         BakeSource::Upstream { section } => {
-            missing(aws.require_bake_option(section, "bake_ami")).map(|v| v.text.trim().to_string())
+            take(&mut errors, aws.require_bake_option(section, "bake_ami"))
+                .map(|v| v.text.trim().to_string())
         }
         _ => None,
     };
@@ -492,7 +499,9 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
             Some(v) => {
                 if !v.text.trim().is_empty()
                     && !syntax::is_truthy(&v.text)
-                    && !syntax::FALSY.iter().any(|f| f.eq_ignore_ascii_case(v.text.trim()))
+                    && !syntax::FALSY
+                        .iter()
+                        .any(|f| f.eq_ignore_ascii_case(v.text.trim()))
                 {
                     errors.push(v.error(
                         format!("{:?} is not a boolean", v.text),
@@ -547,7 +556,10 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
     let ssh = SshOptions {
         proxy_command: bake_text(&aws, &init_hc, "ssh_proxy_command"),
         jump_host: bake_text(&aws, &init_hc, "ssh_jump_host"),
-        identity: args.identity.as_ref().map(|p| p.to_string_lossy().into_owned()),
+        identity: args
+            .identity
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
         config_file: std::env::var(SSH_CONFIG_ENV).ok().filter(|v| !v.is_empty()),
         connect_timeout_secs: 10,
     };
@@ -569,7 +581,9 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
         return Err(usage(errors));
     }
     let trusted = trusted?;
-    let text = |v: Option<asiaq_config::ini::Value>| v.map(|v| v.text.trim().to_string()).unwrap_or_default();
+    let text = |v: Option<asiaq_config::ini::Value>| {
+        v.map(|v| v.text.trim().to_string()).unwrap_or_default()
+    };
     let now = now_unix();
     let settings = BakeSettings {
         image_name: ami::ami_name(&identity.image_base, now),
@@ -618,8 +632,7 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
 
 /// Resolves on Ctrl-C or SIGTERM.
 async fn interrupted() {
-    let mut term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let term = async {
         match term.as_mut() {
             Some(t) => {
@@ -654,7 +667,11 @@ fn run_bake(global: &GlobalArgs, args: &BakeArgs) -> Result<(), CliError> {
                 prepared: &prepared,
             };
             return emit(global.output, &plan, |w| {
-                writeln!(w, "would bake image \"{}\" (phase {})", settings.image_name, settings.identity.phase)?;
+                writeln!(
+                    w,
+                    "would bake image \"{}\" (phase {})",
+                    settings.image_name, settings.identity.phase
+                )?;
                 writeln!(w, "  from:        {}", prepared.source_ami)?;
                 writeln!(
                     w,
@@ -670,13 +687,30 @@ fn run_bake(global: &GlobalArgs, args: &BakeArgs) -> Result<(), CliError> {
                     prepared.subnet_ids.join(" "),
                     prepared.security_group_id
                 )?;
-                writeln!(w, "  copy:        {} -> {}", settings.config_source.display(), settings.destination)?;
-                writeln!(w, "               {} -> {}/asiaq", settings.asiaq_source.display(), settings.destination)?;
+                writeln!(
+                    w,
+                    "  copy:        {} -> {}",
+                    settings.config_source.display(),
+                    settings.destination
+                )?;
+                writeln!(
+                    w,
+                    "               {} -> {}/asiaq",
+                    settings.asiaq_source.display(),
+                    settings.destination
+                )?;
                 writeln!(w, "  run:         {}", prepared.init_command)?;
-                let tags: Vec<String> = prepared.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let tags: Vec<String> = prepared
+                    .tags
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
                 writeln!(w, "  image tags:  {}", tags.join(", "))?;
                 if settings.no_destroy {
-                    writeln!(w, "  then stop (--no-destroy): the instance is left running")?;
+                    writeln!(
+                        w,
+                        "  then stop (--no-destroy): the instance is left running"
+                    )?;
                 }
                 Ok(())
             });
@@ -724,7 +758,11 @@ fn promote(
 ) -> Result<(), CliError> {
     let (_, aws) = load(global)?;
     check_stage(&aws, stage)?;
-    let prod = if to_prod { prod_accounts(&aws)? } else { Vec::new() };
+    let prod = if to_prod {
+        prod_accounts(&aws)?
+    } else {
+        Vec::new()
+    };
     aws_session::run(global, |ctx| async move {
         let image = images::get_image(&ctx, ami_id, &[])
             .await?
@@ -739,7 +777,11 @@ fn promote(
         }
         if to_prod {
             images::share_with_accounts(&ctx, &image.id, &prod, &stage_tag).await?;
-            eprintln!("{}: stage {stage}, shared with {}", image.id, prod.join(", "));
+            eprintln!(
+                "{}: stage {stage}, shared with {}",
+                image.id,
+                prod.join(", ")
+            );
         } else {
             images::tag_image(&ctx, &image.id, &stage_tag).await?;
             eprintln!("{}: stage {stage}", image.id);
@@ -759,18 +801,33 @@ fn hostclass_promote(global: &GlobalArgs, hostclass: &str, dry_run: bool) -> Res
             &ImageQuery::visible(&trusted).named(format!("{hostclass} *")),
         )
         .await?;
-        let image = ami::find_ami(&amis, std::slice::from_ref(&final_stage), Some(hostclass), false)
-            .ok_or_else(|| {
-                CliError::failed(format!(
-                    "no non-private {final_stage} image of {hostclass} to share with prod"
-                ))
-            })?;
+        let image = ami::find_ami(
+            &amis,
+            std::slice::from_ref(&final_stage),
+            Some(hostclass),
+            false,
+        )
+        .ok_or_else(|| {
+            CliError::failed(format!(
+                "no non-private {final_stage} image of {hostclass} to share with prod"
+            ))
+        })?;
         if dry_run {
-            println!("would let {} launch {} ({})", prod.join(", "), image.id, image.name);
+            println!(
+                "would let {} launch {} ({})",
+                prod.join(", "),
+                image.id,
+                image.name
+            );
             return Ok(());
         }
         images::share_with_accounts(&ctx, &image.id, &prod, &[]).await?;
-        eprintln!("{} ({}): shared with {}", image.id, image.name, prod.join(", "));
+        eprintln!(
+            "{} ({}): shared with {}",
+            image.id,
+            image.name,
+            prod.join(", ")
+        );
         Ok(())
     })
 }
@@ -828,9 +885,13 @@ fn list_amis(global: &GlobalArgs, args: &ListAmisArgs) -> Result<(), CliError> {
     aws_session::run(global, |ctx| async move {
         let mut ids: Option<Vec<String>> = args.ami.clone().map(|a| vec![a]);
         if let Some(instance) = &args.instance {
-            let of_instance = images::instance_image_ids(&ctx, std::slice::from_ref(instance)).await?;
+            let of_instance =
+                images::instance_image_ids(&ctx, std::slice::from_ref(instance)).await?;
             ids = Some(match ids {
-                Some(given) => given.into_iter().filter(|g| of_instance.contains(g)).collect(),
+                Some(given) => given
+                    .into_iter()
+                    .filter(|g| of_instance.contains(g))
+                    .collect(),
                 None => of_instance,
             });
         }
@@ -858,7 +919,10 @@ fn list_amis(global: &GlobalArgs, args: &ListAmisArgs) -> Result<(), CliError> {
         let mut matched: Vec<&AmiInfo> = amis.iter().filter(|a| filter.matches(a)).collect();
         matched.sort_by(|a, b| a.timestamp().cmp(&b.timestamp()).then(a.id.cmp(&b.id)));
         let now = now_unix();
-        let mut rows: Vec<AmiRow> = matched.iter().map(|a| AmiRow::new(a, now, args.show_tags)).collect();
+        let mut rows: Vec<AmiRow> = matched
+            .iter()
+            .map(|a| AmiRow::new(a, now, args.show_tags))
+            .collect();
         if args.in_prod {
             mark_prod(&ctx, &mut rows, &prod).await?;
         }
@@ -892,9 +956,7 @@ fn list_latest(
         .await?;
         let stages = AmiFilter::stage_list(stage);
         let Some(found) = ami::find_ami(&amis, &stages, Some(hostclass), true) else {
-            return Err(CliError::failed(format!(
-                "no {stage} image of {hostclass}"
-            )));
+            return Err(CliError::failed(format!("no {stage} image of {hostclass}")));
         };
         let mut rows = vec![AmiRow::new(found, now_unix(), show_tags)];
         if in_prod {
@@ -939,7 +1001,12 @@ fn list_stragglers(global: &GlobalArgs, days: u64, stage: Option<&str>) -> Resul
             .collect();
         emit(global.output, &rows, |w| {
             for r in &rows {
-                writeln!(w, "{}\t{}", r.hostclass, r.latest_unpromoted.as_deref().unwrap_or("-"))?;
+                writeln!(
+                    w,
+                    "{}\t{}",
+                    r.hostclass,
+                    r.latest_unpromoted.as_deref().unwrap_or("-")
+                )?;
             }
             Ok(())
         })
@@ -1025,7 +1092,10 @@ fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> Result<(), CliError> {
             &exclude,
             now,
         );
-        let rows: Vec<AmiRow> = selected.iter().map(|a| AmiRow::new(a, now, false)).collect();
+        let rows: Vec<AmiRow> = selected
+            .iter()
+            .map(|a| AmiRow::new(a, now, false))
+            .collect();
         #[derive(Serialize)]
         struct Out<'a> {
             dry_run: bool,
@@ -1035,16 +1105,30 @@ fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> Result<(), CliError> {
             if !rows.is_empty() {
                 eprintln!(
                     "{} {} image(s):",
-                    if args.dryrun { "would delete" } else { "deleting" },
+                    if args.dryrun {
+                        "would delete"
+                    } else {
+                        "deleting"
+                    },
                     rows.len()
                 );
             }
             let cells: Vec<Vec<String>> = rows.iter().map(|r| r.cells(false, false)).collect();
-            for line in ami::table_lines(&AmiRow::headers(false, false), &cells, 4).iter().skip(1) {
+            for line in ami::table_lines(&AmiRow::headers(false, false), &cells, 4)
+                .iter()
+                .skip(1)
+            {
                 println!("{line}");
             }
         } else {
-            emit(global.output, &Out { dry_run: args.dryrun, images: &rows }, |_| Ok(()))?;
+            emit(
+                global.output,
+                &Out {
+                    dry_run: args.dryrun,
+                    images: &rows,
+                },
+                |_| Ok(()),
+            )?;
         }
         if args.dryrun || selected.is_empty() {
             return Ok(());
@@ -1096,7 +1180,10 @@ fn create(global: &GlobalArgs, hostclass: &str, dry_run: bool) -> Result<(), Cli
     let template_path = dir.path(format!("{}/template.sh", files::INIT));
     let target = dir.path(format!("{}/{hostclass}.sh", files::INIT));
     let template = std::fs::read_to_string(&template_path).map_err(|e| {
-        CliError::usage(format!("{}: cannot read the template: {e}", template_path.display()))
+        CliError::usage(format!(
+            "{}: cannot read the template: {e}",
+            template_path.display()
+        ))
     })?;
     if target.exists() {
         return Err(CliError::usage(format!(
@@ -1125,8 +1212,14 @@ fn create(global: &GlobalArgs, hostclass: &str, dry_run: bool) -> Result<(), Cli
 
 fn list_repo(global: &GlobalArgs) -> Result<(), CliError> {
     let (_, aws) = load(global)?;
-    let env = bake_required(&aws, "bakery_environment")?.text.trim().to_string();
-    let hostclass = bake_required(&aws, "repo_hostclass")?.text.trim().to_string();
+    let env = bake_required(&aws, "bakery_environment")?
+        .text
+        .trim()
+        .to_string();
+    let hostclass = bake_required(&aws, "repo_hostclass")?
+        .text
+        .trim()
+        .to_string();
     aws_session::run(global, |ctx| async move {
         let Some(found) = asiaq_aws::find_environment(&ctx, &env).await? else {
             return Err(CliError::failed(format!(
