@@ -37,8 +37,17 @@ ASIAQ=$CARGO_TARGET_DIR/debug/asiaq
 PYTHON=$ROOT/.venv/bin/python
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/asiaq-demo.XXXXXX")
 MOTO_PID=
+# The ssh test host for bakes (started below when bakes run).
+SSHD_DIR=
+SUDO=
+stop_ssh_host() {
+    if [ -n "$SSHD_DIR" ] && [ -f "$SSHD_DIR/sshd.pid" ]; then
+        $SUDO kill "$(cat "$SSHD_DIR/sshd.pid")" 2>/dev/null || true
+    fi
+}
 stop_moto() {
     local status=$?
+    stop_ssh_host
     if [ -n "$MOTO_PID" ]; then
         kill "$MOTO_PID" 2>/dev/null || true
         wait "$MOTO_PID" 2>/dev/null || true
@@ -156,6 +165,53 @@ teardown() {
     [ "$status" -eq 0 ] || die "step [$N] '$title' failed (exit $status)"
 }
 
+# --- an SSH host for bakes ------------------------------------------------------------------
+# start_ssh_host: starts the confined sshd; returns 1 when it cannot (not root, no sudo -n).
+start_ssh_host() {
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo -n true 2>/dev/null || return 1
+        SUDO="sudo -n"
+    fi
+    local key=$WORK/bake_key port chroot
+    ssh-keygen -q -t ed25519 -N '' -C asiaq-demo -f "$key"
+    port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    SSHD_DIR=/run/asiaq-sshd/demo-$$
+    chroot=$SSHD_DIR/chroot
+    say "==> starting a confined sshd on 127.0.0.1:$port to play the bake instances"
+    # It stops by itself when this script exits (it watches our pid).
+    $SUDO sh "$ROOT/crates/asiaq-testkit/src/sshd.sh" "$SSHD_DIR" "$port" "$key.pub" $$ \
+        >"$WORK/sshd.log" 2>&1 &
+    "$PYTHON" - "$port" <<'PY' || { cat "$WORK/sshd.log" >&2; die "the ssh test host did not start"; }
+import socket, sys, time
+deadline = time.time() + 30
+while time.time() < deadline:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit(1)
+PY
+    # The asiaq the bake installs on the "instance" (for `asiaq acfg` in init/phase2.sh) is
+    # dynamically linked: give the chroot its libraries, as a real image has them.
+    local lib
+    for lib in $(ldd "$ASIAQ" | grep -o '/[^ ]*'); do
+        [ -e "$chroot$lib" ] || { $SUDO mkdir -p "$chroot${lib%/*}" && $SUDO cp -L "$lib" "$chroot$lib"; }
+    done
+    # As EC2 puts the key pair on every new instance, the proxy puts root's key back when a
+    # bake removed it before making its image.
+    export ASIAQ_BAKE_SSH_PROXY_COMMAND="sh -c '[ -e $chroot/root/.ssh/authorized_keys ] || $SUDO cp $key.pub $chroot/root/.ssh/authorized_keys; exec nc 127.0.0.1 $port'"
+    export ASIAQ_SSH_IDENTITY=$key ASIAQ_SSH_CONFIG=/dev/null
+}
+# create_instance_profile NAME: the bake instance profile ([bake] bake_instance_profile), which
+# `asiaq iam` would create; made here through the AWS API of moto.
+create_instance_profile() {
+    "$PYTHON" - "$1" <<'PY'
+import sys, boto3
+boto3.client("iam").create_instance_profile(InstanceProfileName=sys.argv[1])
+PY
+}
+
 # --- what asiaq does today ----------------------------------------------------------------
 step "validate the configuration directory" config validate
 step "show the AWS identity in use (moto's default account)" whoami
@@ -165,13 +221,26 @@ step "one read-only call to every AWS service" doctor
 lifecycle "create environment demo" vpc create --name demo --type sandbox
 lifecycle "show the environments" vpc list --type
 # Bakes run in the bakery environment ([bake] bakery_environment=build) and reach the bake
-# instance over ssh: when bake lands, this block also needs an SSH host for the instance moto
-# "launches" (e.g. the testkit's confined sshd behind a ProxyCommand).
+# instance over ssh. moto's instances run nothing, so the confined sshd of the test kit
+# (crates/asiaq-testkit/src/sshd.sh, a busybox chroot; needs root or `sudo -n`) plays every
+# bake instance: asiaq reaches it under the address moto reports through [bake]
+# ssh_proxy_command, set for the demo only by its environment override.
 lifecycle "create the bakery environment build" vpc create --name build --type sandbox
-lifecycle "bake the phase-1 base image" bake bake
-for hostclass in $(tail -n +2 "$PIPELINE" | cut -d, -f2 | sort -u); do
-    lifecycle "bake $hostclass" bake bake --hostclass "$hostclass"
-done
+if [ -z "$LIFECYCLE_STOPPED" ] && built bake bake; then
+    if start_ssh_host; then
+        create_instance_profile instance_example_common
+        lifecycle "bake the phase-1 base image" bake bake
+        PHASE1=$("$ASIAQ" bake listlatestami --stage untested --hostclass ubuntu_phase1 | cut -f1 -d' ')
+        lifecycle "promote the phase-1 image $PHASE1 to tested" bake promote --ami "$PHASE1" --stage tested
+        for hostclass in $(tail -n +2 "$PIPELINE" | cut -d, -f2 | sort -u); do
+            lifecycle "bake $hostclass" bake bake --hostclass "$hostclass"
+        done
+        lifecycle "list the images" bake listamis
+    else
+        LIFECYCLE_STOPPED="bakes need an SSH test host (root or sudo -n to run sshd in a chroot)"
+        SKIPPED+=("bake the phase-1 base image and the hostclasses of $PIPELINE")
+    fi
+fi
 lifecycle "spin up $PIPELINE in demo" aws spinup --env demo --pipeline "$PIPELINE"
 lifecycle "list the hosts of demo" aws listhosts --env demo --most
 

@@ -5,6 +5,7 @@
 //! override variables); the pure decisions live in `asiaq-core`.
 
 mod accounting;
+pub mod bake;
 pub mod budget;
 mod context;
 pub mod eip;
@@ -16,6 +17,7 @@ mod identity;
 pub mod images;
 mod probe;
 pub mod progress;
+pub mod remote;
 pub mod tags;
 pub mod vpc;
 pub mod wait;

@@ -36,10 +36,21 @@ impl AmiInfo {
         name_timestamp(&self.name)
     }
 
-    /// `is_private` tag is `True` (any case).
+    /// Whether the image is private (invisible to deploy and provision): as the original's
+    /// `ami_filter`, it is public only when the `is_private` tag is missing or exactly
+    /// `False` (so an unexpected value hides the image rather than exposing it).
     pub fn is_private(&self) -> bool {
-        self.tag("is_private")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.tag("is_private").is_some_and(|v| v != "False")
+    }
+
+    /// When the image was made, as unix seconds: the name's timestamp when it has one, else
+    /// AWS's `CreationDate`. (The original fell back to the newest snapshot's start time,
+    /// one more call per image for the same instant.)
+    pub fn creation_time(&self) -> Option<u64> {
+        match self.timestamp() {
+            0 => self.creation_date.as_deref().and_then(parse_utc_timestamp),
+            ts => Some(ts),
+        }
     }
 
     /// The `stage` tag.
@@ -203,9 +214,10 @@ pub fn cleanup_selection<'a>(
     out
 }
 
-/// `liststragglers` (spec §2.2): for each hostclass among `amis`, whether it has an image in
-/// `stage` newer than `cutoff_unix`; returns `(hostclass, its newest image in first_stage)`
-/// for those that do not.
+/// `liststragglers` (spec §2.2): every hostclass among `amis` (the first word of every
+/// visible image's name) whose newest non-private image in `stage` is missing or older than
+/// `cutoff_unix`, with its newest non-private image in `first_stage` (the best candidate for
+/// promotion), sorted by hostclass.
 pub fn stragglers<'a>(
     amis: &'a [AmiInfo],
     stage: &str,
@@ -219,19 +231,18 @@ pub fn stragglers<'a>(
         .collect();
     hostclasses.sort_unstable();
     hostclasses.dedup();
+    let stage = [stage.to_string()];
+    let first_stage = [first_stage.to_string()];
     hostclasses
         .into_iter()
         .filter(|hc| {
-            !amis.iter().any(|a| {
-                a.hostclass() == *hc && a.stage() == Some(stage) && a.timestamp() > cutoff_unix
-            })
+            find_ami(amis, &stage, Some(hc), false).is_none_or(|a| a.timestamp() < cutoff_unix)
         })
         .map(|hc| {
-            let latest = amis
-                .iter()
-                .filter(|a| a.hostclass() == hc && a.stage() == Some(first_stage))
-                .max_by_key(|a| a.timestamp());
-            (hc.to_string(), latest)
+            (
+                hc.to_string(),
+                find_ami(amis, &first_stage, Some(hc), false),
+            )
         })
         .collect()
 }
@@ -272,6 +283,325 @@ pub fn bake_tags(i: &BakeTagInputs<'_>) -> Vec<(String, String)> {
         }
     }
     tags
+}
+
+/// Parses an ISO 8601 UTC time as AWS writes it (`2016-06-15T12:34:56.000Z`,
+/// `2016-06-15T12:34:56Z`) into unix seconds.
+pub fn parse_utc_timestamp(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (date, time) = t.split_once('T')?;
+    let mut d = date.split('-');
+    let (y, m, day): (i64, u32, u32) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let time = time.trim_end_matches('Z');
+    let time = time.split(['.', '+']).next()?;
+    let mut hms = time.split(':');
+    let (h, min, sec): (u64, u64, u64) = (
+        hms.next()?.parse().ok()?,
+        hms.next()?.parse().ok()?,
+        hms.next().unwrap_or("0").parse().ok()?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, m, day);
+    u64::try_from(days * 86_400)
+        .ok()
+        .map(|s| s + h * 3600 + min * 60 + sec)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of unix seconds, UTC (what the original printed: Python's
+/// `str(datetime)`).
+pub fn format_utc(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let rem = unix % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// One row of `listamis` / `listlatestami` (spec §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AmiRow {
+    pub id: String,
+    /// `YYYY-MM-DD HH:MM:SS` UTC, if known.
+    pub created: Option<String>,
+    /// The hostclass when the name follows the asiaq pattern, else the whole name.
+    pub name: String,
+    pub state: String,
+    pub stage: Option<String>,
+    pub product_line: Option<String>,
+    /// Whole hours since creation.
+    pub age_hours: Option<u64>,
+    /// Every other tag, `key:value`, in key order (only with `--show-tags`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Whether every prod account may launch it (only with `--in-prod`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_prod: Option<bool>,
+}
+
+impl AmiRow {
+    /// The row of `ami` at `now_unix`; `show_tags` fills [`AmiRow::tags`].
+    pub fn new(ami: &AmiInfo, now_unix: u64, show_tags: bool) -> AmiRow {
+        let created = ami.creation_time();
+        AmiRow {
+            id: ami.id.clone(),
+            created: created.map(format_utc),
+            name: if is_asiaq_ami_name(&ami.name) {
+                ami.hostclass().to_string()
+            } else {
+                ami.name.clone()
+            },
+            state: ami.state.clone(),
+            stage: ami.stage().map(str::to_string),
+            product_line: ami.tag("productline").map(str::to_string),
+            age_hours: created.map(|c| now_unix.saturating_sub(c) / 3600),
+            tags: show_tags.then(|| {
+                ami.tags
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "stage" && k.as_str() != "productline")
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect()
+            }),
+            in_prod: None,
+        }
+    }
+
+    /// Headers of the table, with the optional columns asked for.
+    pub fn headers(in_prod: bool, show_tags: bool) -> Vec<&'static str> {
+        let mut h = vec![
+            "ID",
+            "Created",
+            "Name",
+            "State",
+            "Stage",
+            "Product Line",
+            "Age",
+        ];
+        if in_prod {
+            h.push("Production");
+        }
+        if show_tags {
+            h.push("Tags");
+        }
+        h
+    }
+
+    /// The cells under [`AmiRow::headers`]; empty values are `-`.
+    pub fn cells(&self, in_prod: bool, show_tags: bool) -> Vec<String> {
+        let or_dash = |v: Option<&str>| match v {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => "-".to_string(),
+        };
+        let mut c = vec![
+            or_dash(Some(&self.id)),
+            or_dash(self.created.as_deref()),
+            or_dash(Some(&self.name)),
+            or_dash(Some(&self.state)),
+            or_dash(self.stage.as_deref()),
+            or_dash(self.product_line.as_deref()),
+            self.age_hours
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into()),
+        ];
+        if in_prod {
+            c.push(match self.in_prod {
+                Some(true) => "prod".into(),
+                Some(false) => "non-prod".into(),
+                None => "-".into(),
+            });
+        }
+        if show_tags {
+            c.push(or_dash(self.tags.as_ref().map(|t| t.join(", ")).as_deref()));
+        }
+        c
+    }
+}
+
+/// Lines of a table as the original's `print_table`: every column padded to its widest
+/// cell (header included) plus `gap` spaces; trailing spaces are trimmed. The first line is
+/// the header (which the original printed on stderr).
+pub fn table_lines(headers: &[&str], rows: &[Vec<String>], gap: usize) -> Vec<String> {
+    let widths: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .chain(std::iter::once(h.chars().count()))
+                .max()
+                .unwrap_or(0)
+                + gap
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (cell, w) in cells.iter().zip(&widths) {
+            out.push_str(&format!("{cell:<w$}"));
+        }
+        out.trim_end().to_string()
+    };
+    std::iter::once(line(headers.to_vec()))
+        .chain(
+            rows.iter()
+                .map(|r| line(r.iter().map(String::as_str).collect())),
+        )
+        .collect()
+}
+
+/// `is_prod_ami`: every prod account may launch the image (true when there are none).
+pub fn is_prod(launch_permission_accounts: &[String], prod_accounts: &[String]) -> bool {
+    prod_accounts
+        .iter()
+        .all(|p| launch_permission_accounts.iter().any(|a| a == p))
+}
+
+/// A bake id: 32 lowercase hex digits (the original used `uuid1().hex`, which has the same
+/// form; this one is random, so it reveals neither the host nor the time).
+pub fn bake_id(rng: &mut impl rand::Rng) -> String {
+    let bits: u128 = rng.gen();
+    format!("{bits:032x}")
+}
+
+/// Where a bake starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BakeSource {
+    /// `--source-ami`.
+    Given { ami: String },
+    /// Phase 1: the upstream image `bake_ami` of section `section` (`[<phase-1 image>]`
+    /// or the hostclass).
+    Upstream { section: String },
+    /// Phase 2 and later: the newest final-stage, non-private image named `<name> *`.
+    LatestPhase1 { name: String },
+}
+
+/// What a bake is, from the command line and configuration (spec §4.9 steps 2 and 12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BakeIdentity {
+    pub phase: u32,
+    /// The new image's name without the timestamp: the phase-1 image section name (phase
+    /// 1 without a hostclass), else the hostclass.
+    pub image_base: String,
+    /// The hostclass passed to `init/phase<N>.sh` and tagged on the image and instance.
+    pub init_hostclass: String,
+    pub source: BakeSource,
+}
+
+/// Inputs of [`bake_identity`]; options are looked up by the caller with the bake rule
+/// (`[hc] key` -> `[bake] key` -> `[disco_aws] default_key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BakeIdentityInputs<'a> {
+    /// `--hostclass` (none: a phase-1 bake).
+    pub hostclass: Option<&'a str>,
+    /// `phase` of the hostclass, when one is given.
+    pub hostclass_phase: Option<u32>,
+    /// `[bake] phase1_ami_name` (the phase-1 image section).
+    pub bake_phase1_ami_name: &'a str,
+    /// `phase1_ami_name` looked up for the hostclass (phase 2 source name).
+    pub hostclass_phase1_ami_name: &'a str,
+    /// `[bake] phase1_hostclass`.
+    pub phase1_hostclass: &'a str,
+    /// `--source-ami`.
+    pub source_ami: Option<&'a str>,
+}
+
+/// Phase, image name, init hostclass and source of a bake (spec §4.9 step 2): no hostclass
+/// is a phase-1 bake of `[bake] phase1_ami_name`; a hostclass bakes at its `phase`; a
+/// phase-1 hostclass bake is named after the hostclass but runs `phase1.sh` for
+/// `[bake] phase1_hostclass`, as in the original.
+pub fn bake_identity(i: &BakeIdentityInputs<'_>) -> BakeIdentity {
+    let phase = match i.hostclass {
+        None => 1,
+        Some(_) => i.hostclass_phase.unwrap_or(1),
+    };
+    if phase == 1 {
+        let base = i.hostclass.unwrap_or(i.bake_phase1_ami_name).to_string();
+        BakeIdentity {
+            phase,
+            source: match i.source_ami {
+                Some(ami) => BakeSource::Given { ami: ami.into() },
+                None => BakeSource::Upstream {
+                    section: base.clone(),
+                },
+            },
+            image_base: base,
+            init_hostclass: i.phase1_hostclass.to_string(),
+        }
+    } else {
+        let hc = i.hostclass.unwrap_or_default().to_string();
+        BakeIdentity {
+            phase,
+            source: match i.source_ami {
+                Some(ami) => BakeSource::Given { ami: ami.into() },
+                None => BakeSource::LatestPhase1 {
+                    name: i.hostclass_phase1_ami_name.to_string(),
+                },
+            },
+            image_base: hc.clone(),
+            init_hostclass: hc,
+        }
+    }
+}
+
+/// Why a hostclass name cannot be used for `bake create`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostclassNameError {
+    #[error("hostclass {0:?} does not start with \"mhc\"")]
+    NoPrefix(String),
+    #[error(
+        "hostclass {0:?} may only contain letters, digits and \"_\" (it names an image and a file)"
+    )]
+    BadCharacters(String),
+}
+
+/// Checks a new hostclass name: `mhc` plus at least one more word character (image names
+/// must match `^\w+ <timestamp>`).
+pub fn check_new_hostclass(name: &str) -> Result<(), HostclassNameError> {
+    if !name.starts_with("mhc") || name.len() == 3 {
+        return Err(HostclassNameError::NoPrefix(name.into()));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(HostclassNameError::BadCharacters(name.into()));
+    }
+    Ok(())
+}
+
+/// `init/template.sh` made into `init/<hostclass>.sh`: `$TEMPLATED_HOSTCLASS` becomes the
+/// hostclass and `$TEMPLATED_NAME` the hostclass without `mhc`.
+pub fn render_hostclass_template(template: &str, hostclass: &str) -> String {
+    let name = hostclass.strip_prefix("mhc").unwrap_or(hostclass);
+    template
+        .replace("$TEMPLATED_HOSTCLASS", hostclass)
+        .replace("$TEMPLATED_NAME", name)
 }
 
 #[cfg(test)]
@@ -424,12 +754,31 @@ mod tests {
 
     #[test]
     fn stragglers_report_hostclasses_without_recent_stage_images() {
-        let mut amis = vec![timed("ami-1", "mhcfoo", 100), timed("ami-2", "mhcbar", 300)];
+        let mut amis = vec![
+            timed("ami-1", "mhcfoo", 100),
+            timed("ami-2", "mhcbar", 300),
+            timed("ami-3", "mhcbaz", 200),
+            timed("ami-4", "mhcqux", 400),
+            timed("ami-5", "mhcqux", 150),
+        ];
         amis[0].tags.insert("stage".into(), "untested".into());
+        // mhcbaz's promoted image is exactly at the cutoff: recent enough, as the original
+        // (`timestamp < cutoff` is a straggler).
+        // mhcqux's only recent tested image is private: it does not count.
+        amis[3].tags.insert("is_private".into(), "True".into());
+        amis[4].tags.insert("stage".into(), "untested".into());
         let s = stragglers(&amis, "tested", "untested", 200);
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].0, "mhcfoo");
-        assert_eq!(s[0].1.unwrap().id, "ami-1");
+        let got: Vec<(&str, Option<&str>)> = s
+            .iter()
+            .map(|(h, a)| (h.as_str(), a.map(|a| a.id.as_str())))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("mhcfoo", Some("ami-1")), ("mhcqux", Some("ami-5"))]
+        );
+        // No first-stage image: the hostclass is reported without one.
+        let s = stragglers(&amis, "tested", "untested", 10_000);
+        assert!(s.iter().any(|(h, a)| h == "mhcbar" && a.is_none()));
     }
 
     #[test]
@@ -464,5 +813,206 @@ mod tests {
         );
         assert_eq!(tags[1].1, "untested");
         assert_eq!(tags[5].1, "False");
+    }
+
+    #[test]
+    fn private_unless_exactly_false() {
+        let mut a = ami("ami-1", "mhcfoo 1", "tested", "available", false);
+        assert!(!a.is_private());
+        a.tags.remove("is_private");
+        assert!(!a.is_private());
+        for v in ["True", "true", "yes", "false", ""] {
+            a.tags.insert("is_private".into(), v.into());
+            assert!(a.is_private(), "{v}");
+        }
+    }
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(parse_utc_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_utc_timestamp("2016-06-15T12:34:56.000Z"),
+            Some(1_465_994_096)
+        );
+        assert_eq!(
+            parse_utc_timestamp("2000-02-29T23:59:59Z"),
+            Some(951_868_799)
+        );
+        assert_eq!(parse_utc_timestamp("yesterday"), None);
+        assert_eq!(parse_utc_timestamp("2016-13-01T00:00:00Z"), None);
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00");
+        assert_eq!(format_utc(1_465_994_096), "2016-06-15 12:34:56");
+        assert_eq!(format_utc(951_868_799), "2000-02-29 23:59:59");
+        for t in [0u64, 86_399, 951_868_800, 1_700_000_000, 4_102_444_800] {
+            let text = format_utc(t).replace(' ', "T") + "Z";
+            assert_eq!(parse_utc_timestamp(&text), Some(t));
+        }
+    }
+
+    #[test]
+    fn creation_time_from_name_else_creation_date() {
+        let mut a = ami("ami-1", "mhcfoo 1465994096", "tested", "available", false);
+        a.creation_date = Some("2020-01-01T00:00:00.000Z".into());
+        assert_eq!(a.creation_time(), Some(1_465_994_096));
+        a.name = "some image".into();
+        assert_eq!(a.creation_time(), Some(1_577_836_800));
+        a.creation_date = None;
+        assert_eq!(a.creation_time(), None);
+    }
+
+    #[test]
+    fn listing_rows_and_table() {
+        let mut a = ami("ami-1", "mhcfoo 1465994096", "tested", "available", false);
+        a.tags.insert("productline".into(), "core".into());
+        a.tags.insert("baker".into(), "jenkins".into());
+        let row = AmiRow::new(&a, 1_465_994_096 + 7_200 + 59, true);
+        assert_eq!(row.name, "mhcfoo");
+        assert_eq!(row.created.as_deref(), Some("2016-06-15 12:34:56"));
+        assert_eq!(row.age_hours, Some(2));
+        assert_eq!(
+            row.cells(false, true),
+            vec![
+                "ami-1",
+                "2016-06-15 12:34:56",
+                "mhcfoo",
+                "available",
+                "tested",
+                "core",
+                "2",
+                "baker:jenkins, is_private:False"
+            ]
+        );
+        let mut other = ami("ami-22", "hand made", "", "pending", false);
+        other.tags.clear();
+        let mut row2 = AmiRow::new(&other, 0, false);
+        row2.in_prod = Some(false);
+        assert_eq!(row2.name, "hand made");
+        assert_eq!(
+            row2.cells(true, false),
+            vec![
+                "ami-22",
+                "-",
+                "hand made",
+                "pending",
+                "-",
+                "-",
+                "-",
+                "non-prod"
+            ]
+        );
+        let lines = table_lines(&AmiRow::headers(true, false), &[row2.cells(true, false)], 4);
+        assert_eq!(
+            lines[0],
+            "ID        Created    Name         State      Stage    Product Line    Age    Production"
+        );
+        assert_eq!(
+            lines[1],
+            "ami-22    -          hand made    pending    -        -               -      non-prod"
+        );
+    }
+
+    #[test]
+    fn prod_sharing_check() {
+        let perms = vec!["111111111111".to_string(), "222222222222".to_string()];
+        assert!(is_prod(&perms, &[]));
+        assert!(is_prod(&perms, &["222222222222".to_string()]));
+        assert!(!is_prod(&perms, &["333333333333".to_string()]));
+        assert!(!is_prod(&[], &["333333333333".to_string()]));
+    }
+
+    #[test]
+    fn bake_ids_are_32_hex_digits() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let a = bake_id(&mut rng);
+        let b = bake_id(&mut rng);
+        assert_eq!(a.len(), 32);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(a, b);
+    }
+
+    fn inputs<'a>(
+        hc: Option<&'a str>,
+        phase: Option<u32>,
+        src: Option<&'a str>,
+    ) -> BakeIdentityInputs<'a> {
+        BakeIdentityInputs {
+            hostclass: hc,
+            hostclass_phase: phase,
+            bake_phase1_ami_name: "centos6_phase1",
+            hostclass_phase1_ami_name: "centos7_phase1",
+            phase1_hostclass: "mhcgeneric",
+            source_ami: src,
+        }
+    }
+
+    #[test]
+    fn bake_identity_of_each_kind() {
+        // No hostclass: phase 1 of [bake] phase1_ami_name from its bake_ami.
+        let id = bake_identity(&inputs(None, None, None));
+        assert_eq!(id.phase, 1);
+        assert_eq!(id.image_base, "centos6_phase1");
+        assert_eq!(id.init_hostclass, "mhcgeneric");
+        assert_eq!(
+            id.source,
+            BakeSource::Upstream {
+                section: "centos6_phase1".into()
+            }
+        );
+        // A phase-2 hostclass: from the newest final-stage image of its phase1_ami_name.
+        let id = bake_identity(&inputs(Some("mhcweb"), Some(2), None));
+        assert_eq!(id.phase, 2);
+        assert_eq!(id.image_base, "mhcweb");
+        assert_eq!(id.init_hostclass, "mhcweb");
+        assert_eq!(
+            id.source,
+            BakeSource::LatestPhase1 {
+                name: "centos7_phase1".into()
+            }
+        );
+        // A phase-1 hostclass: named after it, upstream of its own section, init'd as
+        // [bake] phase1_hostclass.
+        let id = bake_identity(&inputs(Some("mhcbase"), Some(1), None));
+        assert_eq!(id.image_base, "mhcbase");
+        assert_eq!(id.init_hostclass, "mhcgeneric");
+        assert_eq!(
+            id.source,
+            BakeSource::Upstream {
+                section: "mhcbase".into()
+            }
+        );
+        // --source-ami wins in every phase.
+        let id = bake_identity(&inputs(Some("mhcweb"), Some(3), Some("ami-9")));
+        assert_eq!(id.phase, 3);
+        assert_eq!(
+            id.source,
+            BakeSource::Given {
+                ami: "ami-9".into()
+            }
+        );
+    }
+
+    #[test]
+    fn hostclass_templates() {
+        assert!(check_new_hostclass("mhcfoo").is_ok());
+        assert!(check_new_hostclass("mhc_foo2").is_ok());
+        assert!(matches!(
+            check_new_hostclass("foo"),
+            Err(HostclassNameError::NoPrefix(_))
+        ));
+        assert!(check_new_hostclass("mhc").is_err());
+        assert!(matches!(
+            check_new_hostclass("mhcfoo.sh"),
+            Err(HostclassNameError::BadCharacters(_))
+        ));
+        assert_eq!(
+            render_hostclass_template(
+                "# $TEMPLATED_HOSTCLASS\necho $TEMPLATED_NAME > /x-$TEMPLATED_NAME\n",
+                "mhcfoo"
+            ),
+            "# mhcfoo\necho foo > /x-foo\n"
+        );
     }
 }

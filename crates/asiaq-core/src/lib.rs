@@ -4,6 +4,7 @@
 //! Nothing in this crate performs I/O: no AWS types, no files, no clocks (the current time
 //! is always a parameter), and randomness comes from an injected [`rand::Rng`].
 
+pub mod acfg;
 pub mod ami;
 pub mod autoscale;
 pub mod chaos;
@@ -15,6 +16,7 @@ pub mod provision;
 pub mod schedule;
 pub mod sg_rules;
 pub mod snapshots;
+pub mod ssh;
 pub mod storage;
 pub mod syntax;
 pub mod userdata;

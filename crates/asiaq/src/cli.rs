@@ -104,7 +104,8 @@ pub enum Command {
     #[command(subcommand)]
     Aws(crate::commands::aws::AwsCommand),
     /// Machine images (disco_bake.py): bake, promote, listamis, cleanupamis, ...
-    Bake(PendingGroup),
+    #[command(subcommand)]
+    Bake(crate::commands::bake::BakeCommand),
     /// Environments (disco_vpc_ui.py): create, list, update, destroy, peerings, show
     #[command(subcommand)]
     Vpc(crate::commands::vpc::VpcCommand),
@@ -155,7 +156,7 @@ pub enum Command {
     /// SSH to a host of an environment, through the jump host if needed (disco_ssh.py)
     Ssh(PendingGroup),
     /// Overlay discoroot/ onto a host, run on the baked host (acfg1.py)
-    Acfg(PendingGroup),
+    Acfg(crate::commands::acfg::AcfgArgs),
     /// Create or update a sandbox environment and spin up its pipeline (asiaq sandbox)
     Sandbox(PendingGroup),
     /// Create and configure the S3 buckets described by iam/s3/<account>/
@@ -188,7 +189,6 @@ impl Command {
     /// The name a user typed for this group (`log-metrics`, `app-auth`, ...).
     pub fn pending_group(&self) -> Option<&'static str> {
         Some(match self {
-            Command::Bake(_) => "bake",
             Command::Iam(_) => "iam",
             Command::Deploy(_) => "deploy",
             Command::Accounts(_) => "accounts",
@@ -204,7 +204,6 @@ impl Command {
             Command::LogMetrics(_) => "log-metrics",
             Command::Metrics(_) => "metrics",
             Command::Ssh(_) => "ssh",
-            Command::Acfg(_) => "acfg",
             Command::Sandbox(_) => "sandbox",
             Command::Buckets(_) => "buckets",
             Command::Config(_)
@@ -214,6 +213,8 @@ impl Command {
             | Command::Elb(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)
+            | Command::Bake(_)
+            | Command::Acfg(_)
             | Command::Vpc(_)
             | Command::Eip(_)
             | Command::Whoami

@@ -15,12 +15,16 @@ mkdir -p /opt/wgen/etc
 # Boot scripts and acfg1 read the hostclass from here.
 echo "$HOSTCLASS" > /opt/wgen/etc/hostclass
 
-# Overlay discoroot/ onto / (honouring ~hostclass variants and acfg.metadata) when the
-# overlay tool is installed on the image.
+# Overlay discoroot/ onto / (honouring ~hostclass variants and acfg.metadata) with the
+# asiaq that "asiaq bake" installs on the bake instance, or the original's acfg1.py.
 # (No redirection to /dev/null: minimal chroots may not have it.)
-ACFG="$(command -v acfg1.py || true)"
-if [ -n "$ACFG" ]; then
-    "$ACFG" "$DEST/discoroot" / --hostclass "$HOSTCLASS"
+if [ -x "$DEST/asiaq/bin/asiaq" ]; then
+    "$DEST/asiaq/bin/asiaq" acfg "$DEST/discoroot" / --hostclass "$HOSTCLASS"
+else
+    ACFG="$(command -v acfg1.py || true)"
+    if [ -n "$ACFG" ]; then
+        "$ACFG" "$DEST/discoroot" / --hostclass "$HOSTCLASS"
+    fi
 fi
 
 # Hostclass-specific steps (init/<hostclass>.sh, created from template.sh).

@@ -1,8 +1,10 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod acfg;
 pub mod autoscale;
 pub mod aws;
 mod aws_session;
+pub mod bake;
 pub mod chaos;
 mod config;
 mod doctor;
@@ -40,6 +42,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::PurgeSnapshots(args) => purge_snapshots::run(global, args),
         Command::Vpc(cmd) => vpc::run(global, cmd),
         Command::Eip(cmd) => eip::run(global, cmd),
+        Command::Bake(cmd) => bake::run(global, cmd),
+        Command::Acfg(args) => acfg::run(global, args),
         _ => unreachable!("every pending group returned above"),
     }
 }

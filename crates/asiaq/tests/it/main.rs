@@ -1,6 +1,7 @@
 //! Integration tests of the `asiaq` binary, in one test binary (each area is a module): one
 //! link of the AWS SDK instead of one per file, and one shared moto_server per run.
 
+mod bake;
 mod config_validate;
 mod hosts;
 mod hosts_bench;

@@ -67,8 +67,8 @@ fn no_command_is_a_usage_error() {
 #[test]
 fn groups_not_built_yet_exit_2_with_a_plain_message() {
     for (args, group) in [
-        (&["app-auth", "update", "--force"][..], "app-auth"),
-        (&["acfg", "src", "dst", "--dry"][..], "acfg"),
+        (&["rds", "list"][..], "rds"),
+        (&["ssm", "list-documents"][..], "ssm"),
         (&["--env", "demo", "metrics", "upload"][..], "metrics"),
     ] {
         let out = run(args);

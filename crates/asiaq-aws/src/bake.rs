@@ -1,0 +1,828 @@
+//! Baking an image (spec §4.9 "Bake procedure"): launch one instance in the bakery
+//! environment's tunnel metanetwork, reach it over ssh, copy the configuration, run
+//! `init/phase<N>.sh`, stop it, make an image of it, tag it, wait for it.
+//!
+//! [`prepare`] only reads (the environment, the source image, the repo host), so a bake can
+//! print its plan (`--dry-run`) and fail before it creates anything; [`execute`] does the
+//! work. Whatever happens after the instance is launched (an AWS error, a failing init
+//! script, an interrupt), the instance is terminated and an image made by the failed bake is
+//! deleted with its snapshots; only `--no-destroy` leaves the instance running. No key pair
+//! or security group is made: the bake uses `[bake] bake_key` and the tunnel security group.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use asiaq_core::ami::{bake_tags, find_ami, BakeIdentity, BakeSource, BakeTagInputs};
+use asiaq_core::ssh::shell_command;
+use asiaq_core::syntax::MetaNetworkName;
+use aws_sdk_ec2::types::{
+    AttributeValue, IamInstanceProfileSpecification, InstanceNetworkInterfaceSpecification,
+    InstanceStateName, InstanceType, ResourceType,
+};
+use rand::seq::SliceRandom;
+use serde::Serialize;
+
+use crate::context::AwsContext;
+use crate::environment::{filter, find_environment};
+use crate::error::AwsError;
+use crate::images::{self, ImageQuery};
+use crate::progress::note;
+use crate::remote::{Remote, RemoteError};
+use crate::tags::ec2_tag_spec;
+use crate::wait::{wait_for, Backoff, Poll};
+
+/// Tag on the bake instance: the bake id, so an instance left by a killed bake can be found.
+pub const OWNER_TAG: &str = "asiaq:bake";
+
+/// Users tried, in order, for the first login when `[bake] ssh_user` is not set (the
+/// original's `_enable_root_ssh` order, then root itself).
+pub const DEFAULT_LOGIN_USERS: [&str; 4] = ["ubuntu", "centos", "ec2-user", "root"];
+
+/// Everything a bake needs, resolved from the command line and configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct BakeSettings {
+    pub identity: BakeIdentity,
+    /// `bake_ami` of the phase-1 source section (for [`BakeSource::Upstream`]).
+    pub upstream_ami: Option<String>,
+    /// `"<image base> <unix seconds>"`.
+    pub image_name: String,
+    pub bake_id: String,
+    pub environment: String,
+    pub instance_type: String,
+    pub key_name: String,
+    pub instance_profile: Option<String>,
+    pub repo_hostclass: Option<String>,
+    /// The last of `ami_stages` (phase-2 sources must be in it).
+    pub final_stage: String,
+    /// `[bake] trusted_account_ids`: whose images are visible besides ours.
+    pub trusted_accounts: Vec<String>,
+    /// Stage tag of the new image.
+    pub stage: String,
+    pub baker: String,
+    pub version: String,
+    pub is_private: bool,
+    pub product_line: Option<String>,
+    pub extra_tags: Vec<(String, String)>,
+    pub enhanced_networking: bool,
+    #[serde(skip)]
+    pub available_timeout: Duration,
+    pub use_local_ip: bool,
+    pub no_destroy: bool,
+    /// `[bake] data_destination` on the instance.
+    pub destination: String,
+    /// Local directories synced to `<destination>` and `<destination>/asiaq`.
+    pub config_source: PathBuf,
+    pub asiaq_source: PathBuf,
+    /// The asiaq executable installed as `<destination>/asiaq/bin/asiaq`, if any.
+    pub asiaq_binary: Option<PathBuf>,
+    /// Users to try for the first login, in order.
+    pub login_users: Vec<String>,
+}
+
+/// What [`prepare`] found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prepared {
+    pub vpc_id: String,
+    pub security_group_id: String,
+    /// Tunnel subnets; the bake uses one at random.
+    pub subnet_ids: Vec<String>,
+    pub source_ami: String,
+    /// Private IP of a running repo host, or `#None` (passed to the init script as is).
+    pub repo_ip: String,
+    /// The new image's tags, in the original's order.
+    pub tags: Vec<(String, String)>,
+    /// The init command run on the instance.
+    pub init_command: String,
+}
+
+/// Why a bake did not produce an image.
+#[derive(Debug, thiserror::Error)]
+pub enum BakeError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error("interrupted")]
+    Interrupted,
+    /// Something about the account's state (no bakery environment, no phase-1 image, ...).
+    #[error("{0}")]
+    State(String),
+}
+
+/// A failed bake: the cause, and what cleaning up could not undo.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}{}", leftovers_text(.leftovers))]
+pub struct BakeFailed {
+    pub error: BakeError,
+    /// The bake instance, when it was left running (`--no-destroy`, or terminating failed).
+    pub instance_left: Option<String>,
+    /// Resources cleanup could not delete, as messages.
+    pub leftovers: Vec<String>,
+}
+
+fn leftovers_text(l: &[String]) -> String {
+    if l.is_empty() {
+        String::new()
+    } else {
+        format!("\nleft behind: {}", l.join("; "))
+    }
+}
+
+/// How a bake ended well.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum BakeOutcome {
+    /// The image is available; the bake instance is terminated.
+    Created {
+        image_id: String,
+        image_name: String,
+        source_ami: String,
+    },
+    /// `--no-destroy`: the init script ran; the instance is left running.
+    LeftRunning {
+        instance_id: String,
+        address: String,
+    },
+}
+
+/// Reads what the bake needs: the bakery environment's tunnel metanetwork, the source
+/// image, the repo host; computes the image tags. Creates nothing.
+pub async fn prepare(ctx: &AwsContext, s: &BakeSettings) -> Result<Prepared, BakeError> {
+    let environment = async {
+        let env = find_environment(ctx, &s.environment).await?.ok_or_else(|| {
+            BakeError::State(format!(
+                "the bakery environment {:?} ([bake] bakery_environment) does not exist; create it with `asiaq vpc create --name {} --type TYPE`",
+                s.environment, s.environment
+            ))
+        })?;
+        let tunnel = env.metanetwork(MetaNetworkName::Tunnel).ok_or_else(|| {
+            BakeError::State(format!(
+                "the bakery environment {} has no tunnel metanetwork (bakes run in it)",
+                s.environment
+            ))
+        })?;
+        if tunnel.subnets.is_empty() {
+            return Err(BakeError::State(format!(
+                "the tunnel metanetwork of {} has no subnets",
+                s.environment
+            )));
+        }
+        let repo_ip = match &s.repo_hostclass {
+            Some(hc) => repo_instance(ctx, &env.vpc_id, hc)
+                .await?
+                .and_then(|r| r.private_ip),
+            None => None,
+        };
+        Ok::<_, BakeError>((
+            env.vpc_id.clone(),
+            tunnel.security_group_id.clone(),
+            tunnel
+                .subnets
+                .iter()
+                .map(|s| s.id.clone())
+                .collect::<Vec<_>>(),
+            repo_ip,
+        ))
+    };
+    let source = async {
+        match &s.identity.source {
+            BakeSource::Given { ami } => Ok(ami.clone()),
+            BakeSource::Upstream { section } => s
+                .upstream_ami
+                .clone()
+                .ok_or_else(|| BakeError::State(format!("no bake_ami for [{section}]"))),
+            BakeSource::LatestPhase1 { name } => {
+                let amis = images::describe_images(
+                    ctx,
+                    &ImageQuery::visible(&s.trusted_accounts).named(format!("{name} *")),
+                )
+                .await?;
+                find_ami(&amis, std::slice::from_ref(&s.final_stage), Some(name.as_str()), false)
+                    .map(|a| a.id.clone())
+                    .ok_or_else(|| {
+                        BakeError::State(format!(
+                            "no {} image named \"{name} *\" to bake from (bake and promote a phase-1 image first, or pass --source-ami)",
+                            s.final_stage
+                        ))
+                    })
+            }
+        }
+    };
+    let ((vpc_id, security_group_id, subnet_ids, repo_ip), source_ami) =
+        futures::try_join!(environment, source)?;
+    let tags = bake_tags(&BakeTagInputs {
+        hostclass: &s.identity.init_hostclass,
+        stage: &s.stage,
+        source_ami: &source_ami,
+        baker: &s.baker,
+        version: &s.version,
+        is_private: s.is_private,
+        product_line: s.product_line.as_deref(),
+        extra: &s.extra_tags,
+    });
+    let repo_ip = repo_ip.unwrap_or_else(|| "#None".to_string());
+    let script = format!(
+        "{}/init/phase{}.sh",
+        s.destination.trim_end_matches('/'),
+        s.identity.phase
+    );
+    let init_command = shell_command(&[&script, &s.identity.init_hostclass, &repo_ip, &s.bake_id]);
+    Ok(Prepared {
+        vpc_id,
+        security_group_id,
+        subnet_ids,
+        source_ami,
+        repo_ip,
+        tags,
+        init_command,
+    })
+}
+
+/// A running instance of the repo hostclass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RepoInstance {
+    pub instance_id: String,
+    pub private_ip: Option<String>,
+    pub public_ip: Option<String>,
+}
+
+/// The first running instance tagged `hostclass=<hostclass>` in VPC `vpc_id` (by instance
+/// id, so the answer is stable).
+pub async fn repo_instance(
+    ctx: &AwsContext,
+    vpc_id: &str,
+    hostclass: &str,
+) -> Result<Option<RepoInstance>, AwsError> {
+    let mut pages = ctx
+        .ec2()
+        .describe_instances()
+        .filters(filter("vpc-id", &[vpc_id]))
+        .filters(filter("tag:hostclass", &[hostclass]))
+        .filters(filter("instance-state-name", &["running"]))
+        .into_paginator()
+        .send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("ec2", "DescribeInstances", e))?;
+        for r in page.reservations() {
+            for i in r.instances() {
+                found.push(RepoInstance {
+                    instance_id: i.instance_id().unwrap_or_default().to_string(),
+                    private_ip: i.private_ip_address().map(str::to_string),
+                    public_ip: i.public_ip_address().map(str::to_string),
+                });
+            }
+        }
+    }
+    found.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+    Ok(found.into_iter().next())
+}
+
+/// What cleanup must know about, recorded as the steps go (also when they are cancelled).
+#[derive(Debug, Default)]
+struct Progress {
+    /// CreateImage was sent (its answer may not have arrived).
+    image_requested: bool,
+    image_id: Option<String>,
+}
+
+/// Runs the bake. `cancel` resolves on an interrupt (Ctrl-C, SIGTERM): the bake stops where
+/// it is and cleans up as after a failure.
+pub async fn execute(
+    ctx: &AwsContext,
+    s: &BakeSettings,
+    p: &Prepared,
+    remote: &Remote,
+    cancel: impl Future<Output = ()>,
+) -> Result<BakeOutcome, BakeFailed> {
+    note(format!(
+        "bake {}: launching a {} instance from {} in {} (tunnel)",
+        s.image_name, s.instance_type, p.source_ami, s.environment
+    ));
+    // The launch itself is not cancelled: its answer names the instance to clean up.
+    let instance_id = launch(ctx, s, p).await.map_err(|e| BakeFailed {
+        error: e.into(),
+        instance_left: None,
+        leftovers: Vec::new(),
+    })?;
+    note(format!(
+        "bake {}: instance {instance_id} launched",
+        s.image_name
+    ));
+    let progress = Mutex::new(Progress::default());
+    let result = tokio::select! {
+        r = steps(ctx, s, p, remote, &instance_id, &progress) => r,
+        () = cancel => Err(BakeError::Interrupted),
+    };
+    let progress = progress.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut leftovers = Vec::new();
+    if result.is_err() && progress.image_requested {
+        cleanup_image(
+            ctx,
+            s,
+            &instance_id,
+            progress.image_id.as_deref(),
+            &mut leftovers,
+        )
+        .await;
+    }
+    let mut instance_left = None;
+    if s.no_destroy {
+        instance_left = Some(instance_id.clone());
+        if let Err(e) = &result {
+            note(format!(
+                "bake {}: failed ({e}); --no-destroy: instance {instance_id} is left running for debugging",
+                s.image_name
+            ));
+        }
+    } else {
+        note(format!(
+            "bake {}: terminating instance {instance_id}",
+            s.image_name
+        ));
+        if let Err(e) = terminate(ctx, &instance_id).await {
+            leftovers.push(format!(
+                "instance {instance_id} could not be terminated ({e}); terminate it by hand"
+            ));
+            instance_left = Some(instance_id.clone());
+        }
+    }
+    match result {
+        Ok(outcome) if leftovers.is_empty() => Ok(outcome),
+        Ok(BakeOutcome::Created { image_id, .. }) => Err(BakeFailed {
+            error: BakeError::State(format!(
+                "image {image_id} was made, but cleaning up after the bake failed"
+            )),
+            instance_left,
+            leftovers,
+        }),
+        Ok(other) => Ok(other),
+        Err(error) => Err(BakeFailed {
+            error,
+            instance_left,
+            leftovers,
+        }),
+    }
+}
+
+async fn launch(ctx: &AwsContext, s: &BakeSettings, p: &Prepared) -> Result<String, AwsError> {
+    let subnet = p
+        .subnet_ids
+        .choose(&mut rand::thread_rng())
+        .cloned()
+        .unwrap_or_default();
+    let tags = [
+        (
+            "hostclass".to_string(),
+            format!("bake_{}", s.identity.init_hostclass),
+        ),
+        (OWNER_TAG.to_string(), s.bake_id.clone()),
+    ];
+    let mut req = ctx
+        .ec2()
+        .run_instances()
+        .image_id(&p.source_ami)
+        .instance_type(InstanceType::from(s.instance_type.as_str()))
+        .key_name(&s.key_name)
+        .min_count(1)
+        .max_count(1)
+        .network_interfaces(
+            InstanceNetworkInterfaceSpecification::builder()
+                .device_index(0)
+                .subnet_id(subnet)
+                .groups(&p.security_group_id)
+                .associate_public_ip_address(true)
+                .build(),
+        )
+        .tag_specifications(ec2_tag_spec(ResourceType::Instance, &tags));
+    if let Some(profile) = &s.instance_profile {
+        req = req.iam_instance_profile(
+            IamInstanceProfileSpecification::builder()
+                .name(profile)
+                .build(),
+        );
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(|e| AwsError::call("ec2", "RunInstances", e))?;
+    out.instances()
+        .first()
+        .and_then(|i| i.instance_id())
+        .map(str::to_string)
+        .ok_or(AwsError::MissingField {
+            service: "ec2",
+            operation: "RunInstances",
+            field: "InstanceId",
+        })
+}
+
+/// The steps after the launch; everything they create is recorded in `progress`.
+async fn steps(
+    ctx: &AwsContext,
+    s: &BakeSettings,
+    p: &Prepared,
+    remote: &Remote,
+    instance_id: &str,
+    progress: &Mutex<Progress>,
+) -> Result<BakeOutcome, BakeError> {
+    let name = &s.image_name;
+    let address = wait_running(ctx, instance_id, s.use_local_ip).await?;
+    note(format!(
+        "bake {name}: {instance_id} is running at {address}"
+    ));
+
+    let user = wait_ssh(remote, &address, &s.login_users).await?;
+    if user != "root" {
+        note(format!(
+            "bake {name}: logged in as {user}; moving its authorized keys to root"
+        ));
+        enable_root_ssh(remote, &address, &user).await;
+        wait_ssh(remote, &address, &["root".to_string()]).await?;
+    }
+
+    let dest = s.destination.trim_end_matches('/').to_string();
+    let asiaq_dest = format!("{dest}/asiaq");
+    note(format!(
+        "bake {name}: copying the configuration to {address}:{dest}"
+    ));
+    remote
+        .ssh_ok(
+            "creating the data directory",
+            "root",
+            &address,
+            &shell_command(&["mkdir", "-p", &asiaq_dest]),
+            false,
+            None,
+        )
+        .await?;
+    remote
+        .rsync(&path_text(&s.config_source), "root", &address, &dest)
+        .await?;
+    remote
+        .rsync(&path_text(&s.asiaq_source), "root", &address, &asiaq_dest)
+        .await?;
+    if let Some(binary) = &s.asiaq_binary {
+        let bin = format!("{asiaq_dest}/bin");
+        let part = format!("{bin}/.asiaq.part");
+        let command = format!(
+            "mkdir -p {b} && cat > {p} && chmod 0755 {p} && mv -f {p} {f}",
+            b = shell_command(&[&bin]),
+            p = shell_command(&[&part]),
+            f = shell_command(&[&format!("{bin}/asiaq")]),
+        );
+        note(format!("bake {name}: installing asiaq as {bin}/asiaq"));
+        remote
+            .ssh_ok(
+                "installing asiaq",
+                "root",
+                &address,
+                &command,
+                false,
+                Some(binary),
+            )
+            .await?;
+    }
+
+    note(format!("bake {name}: running {}", p.init_command));
+    remote
+        .ssh_ok(
+            &format!("init/phase{}.sh", s.identity.phase),
+            "root",
+            &address,
+            &p.init_command,
+            true,
+            None,
+        )
+        .await?;
+
+    if s.no_destroy {
+        note(format!(
+            "bake {name}: --no-destroy: stopping here; instance {instance_id} is left running (ssh -o UserKnownHostsFile=/dev/null root@{address})"
+        ));
+        return Ok(BakeOutcome::LeftRunning {
+            instance_id: instance_id.to_string(),
+            address,
+        });
+    }
+
+    note(format!(
+        "bake {name}: removing root's authorized keys and shutting down"
+    ));
+    // The connection drops as the host goes down: the exit status means nothing.
+    let _ = remote
+        .ssh(
+            "root",
+            &address,
+            "rm -Rf /root/.ssh/authorized_keys ; shutdown now -h",
+            false,
+            false,
+            None,
+        )
+        .await;
+    // Also ask EC2 (a no-op once the guest has halted), so a guest that does not power off
+    // by itself does not hold the bake up.
+    ctx.ec2()
+        .stop_instances()
+        .instance_ids(instance_id)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("ec2", "StopInstances", e))?;
+    wait_stopped(ctx, instance_id).await?;
+
+    if s.enhanced_networking {
+        note(format!(
+            "bake {name}: enabling enhanced networking (sriovNetSupport=simple)"
+        ));
+        ctx.ec2()
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .sriov_net_support(AttributeValue::builder().value("simple").build())
+            .send()
+            .await
+            .map_err(|e| AwsError::call("ec2", "ModifyInstanceAttribute", e))?;
+    }
+
+    note(format!("bake {name}: creating the image"));
+    lock(progress).image_requested = true;
+    let out = ctx
+        .ec2()
+        .create_image()
+        .instance_id(instance_id)
+        .name(name)
+        .no_reboot(true)
+        .tag_specifications(ec2_tag_spec(ResourceType::Image, &p.tags))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("ec2", "CreateImage", e))?;
+    let image_id = out
+        .image_id()
+        .map(str::to_string)
+        .ok_or(AwsError::MissingField {
+            service: "ec2",
+            operation: "CreateImage",
+            field: "ImageId",
+        })?;
+    lock(progress).image_id = Some(image_id.clone());
+    note(format!("bake {name}: waiting for image {image_id}"));
+    images::wait_available(ctx, &image_id, s.available_timeout).await?;
+    note(format!("bake {name}: image {image_id} is available"));
+    Ok(BakeOutcome::Created {
+        image_id,
+        image_name: name.clone(),
+        source_ami: p.source_ami.clone(),
+    })
+}
+
+fn lock(m: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn path_text(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+async fn instance_state(
+    ctx: &AwsContext,
+    instance_id: &str,
+) -> Result<Option<aws_sdk_ec2::types::Instance>, AwsError> {
+    match ctx
+        .ec2()
+        .describe_instances()
+        .instance_ids(instance_id)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("ec2", "DescribeInstances", e))
+    {
+        Ok(out) => Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .next()
+            .cloned()),
+        // Eventual consistency right after the launch.
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Waits for `running`; returns the address to ssh to.
+async fn wait_running(ctx: &AwsContext, id: &str, use_local_ip: bool) -> Result<String, AwsError> {
+    let backoff = Backoff::new(
+        Duration::from_secs(2),
+        Duration::from_secs(15),
+        Duration::from_secs(600),
+    );
+    wait_for(&format!("instance {id} to run"), backoff, || async {
+        let Some(i) = instance_state(ctx, id).await? else {
+            return Ok(Poll::Pending("not visible yet".into()));
+        };
+        let state = i.state().and_then(|s| s.name()).cloned();
+        match state {
+            Some(InstanceStateName::Running) => {
+                let address = if use_local_ip {
+                    i.private_ip_address()
+                } else {
+                    i.public_ip_address()
+                };
+                match address {
+                    Some(a) => Ok(Poll::Ready(a.to_string())),
+                    None => Err(AwsError::State(format!(
+                        "instance {id} has no {} IP address to ssh to{}",
+                        if use_local_ip { "private" } else { "public" },
+                        if use_local_ip {
+                            ""
+                        } else {
+                            " (bake from inside the VPC with --use-local-ip)"
+                        }
+                    ))),
+                }
+            }
+            Some(InstanceStateName::Pending) | None => Ok(Poll::Pending(
+                state.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            )),
+            Some(other) => Err(AwsError::State(format!(
+                "instance {id} is {} instead of running",
+                other.as_str()
+            ))),
+        }
+    })
+    .await
+}
+
+async fn wait_stopped(ctx: &AwsContext, id: &str) -> Result<(), AwsError> {
+    let backoff = Backoff::new(
+        Duration::from_secs(3),
+        Duration::from_secs(15),
+        Duration::from_secs(300),
+    );
+    wait_for(&format!("instance {id} to stop"), backoff, || async {
+        let state = instance_state(ctx, id)
+            .await?
+            .and_then(|i| i.state().and_then(|s| s.name()).cloned());
+        match state {
+            Some(InstanceStateName::Stopped) => Ok(Poll::Ready(())),
+            Some(InstanceStateName::Terminated) | Some(InstanceStateName::ShuttingDown) => {
+                Err(AwsError::State(format!(
+                    "instance {id} is terminating instead of stopping (its shutdown behaviour must be \"stop\")"
+                )))
+            }
+            other => Ok(Poll::Pending(
+                other.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            )),
+        }
+    })
+    .await
+}
+
+/// Waits until one of `users` can run `true` over ssh on `address`; returns that user.
+async fn wait_ssh(remote: &Remote, address: &str, users: &[String]) -> Result<String, BakeError> {
+    let backoff = Backoff::new(
+        Duration::from_secs(3),
+        Duration::from_secs(15),
+        Duration::from_secs(900),
+    );
+    let what = format!("ssh to {address} (as {})", users.join(", "));
+    let fatal: Mutex<Option<RemoteError>> = Mutex::new(None);
+    let outcome = wait_for(&what, backoff, || {
+        let fatal = &fatal;
+        async move {
+            let mut last = String::from("no answer");
+            for user in users {
+                match remote.ssh(user, address, "true", false, false, None).await {
+                    Ok(done) if done.success() => return Ok(Poll::Ready(user.clone())),
+                    Ok(done) => {
+                        last = format!(
+                            "{user}: {}",
+                            done.tail.last().map(String::as_str).unwrap_or("refused")
+                        );
+                    }
+                    Err(e) => {
+                        let text = e.to_string();
+                        *fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        return Err(AwsError::State(text));
+                    }
+                }
+            }
+            Ok(Poll::Pending(last))
+        }
+    })
+    .await;
+    match outcome {
+        Ok(user) => Ok(user),
+        Err(e) => match fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(remote_error) => Err(remote_error.into()),
+            None => Err(e.into()),
+        },
+    }
+}
+
+/// The original's `_enable_root_ssh`: moves the login user's authorized keys to root (for
+/// `ec2-user`, also uncomments `PermitRootLogin` and restarts sshd). Failures are ignored,
+/// as in the original: the wait for root's login that follows says whether it worked.
+async fn enable_root_ssh(remote: &Remote, address: &str, user: &str) {
+    if user == "ec2-user" {
+        let _ = remote
+            .ssh(
+                user,
+                address,
+                "sudo sed -i 's/#PermitRootLogin/PermitRootLogin/' /etc/ssh/sshd_config; sudo service sshd restart",
+                false,
+                true,
+                None,
+            )
+            .await;
+    }
+    let home = format!("/home/{user}/.ssh/authorized_keys");
+    let command = format!(
+        "sudo mkdir -p /root/.ssh; sudo mv {} /root/.ssh/authorized_keys; sudo chown root:root /root/.ssh/authorized_keys",
+        shell_command(&[&home])
+    );
+    let _ = remote.ssh(user, address, &command, false, true, None).await;
+}
+
+/// Terminates the bake instance; one retry after a pause (the instance must not be left).
+async fn terminate(ctx: &AwsContext, id: &str) -> Result<(), AwsError> {
+    let once = || async {
+        match ctx
+            .ec2()
+            .terminate_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("ec2", "TerminateInstances", e))
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    };
+    match once().await {
+        Ok(()) => Ok(()),
+        Err(first) => {
+            note(format!("terminating {id} failed ({first}); retrying"));
+            tokio::time::sleep(
+                Backoff::new(
+                    Duration::from_secs(2),
+                    Duration::from_secs(2),
+                    Duration::from_secs(2),
+                )
+                .scaled()
+                .initial,
+            )
+            .await;
+            once().await
+        }
+    }
+}
+
+/// Deletes the image a failed bake made (found by id, or by its unique name when the answer
+/// to CreateImage never arrived), with its snapshots.
+async fn cleanup_image(
+    ctx: &AwsContext,
+    s: &BakeSettings,
+    instance_id: &str,
+    image_id: Option<&str>,
+    leftovers: &mut Vec<String>,
+) {
+    let own = vec!["self".to_string()];
+    let found = match image_id {
+        Some(id) => images::get_image(ctx, id, &own)
+            .await
+            .map(|a| a.into_iter().collect::<Vec<_>>()),
+        None => {
+            images::describe_images(ctx, &ImageQuery::visible(&[]).named(s.image_name.clone()))
+                .await
+        }
+    };
+    let amis = match found {
+        Ok(a) => a,
+        Err(e) => {
+            leftovers.push(format!(
+                "the image of this bake ({}) could not be looked up: {e}; check for \"{}\" with `asiaq bake listamis`",
+                image_id.unwrap_or("id unknown"),
+                s.image_name
+            ));
+            return;
+        }
+    };
+    for ami in amis {
+        note(format!(
+            "bake {}: deleting image {} made from {instance_id}",
+            s.image_name, ami.id
+        ));
+        match images::delete_image(ctx, &ami).await {
+            Ok(report) => {
+                for (snap, why) in report.failed_snapshots {
+                    leftovers.push(format!("snapshot {snap} of image {} ({why})", ami.id));
+                }
+            }
+            Err(e) => leftovers.push(format!(
+                "image {} could not be deleted ({e}); delete it with `asiaq bake deleteami --ami {}`",
+                ami.id, ami.id
+            )),
+        }
+    }
+}
