@@ -141,10 +141,11 @@ fn spinup_of_the_example_pipeline_and_everything_it_makes() {
             })
             .collect();
         p.sort();
-        assert!(
-            p.is_empty() || p == vec![("down".into(), -10, 1, 600), ("up".into(), 10, 1, 600)],
-            "{name}: {p:?}"
-        );
+        // moto keys policies by name alone, so concurrently provisioned groups overwrite
+        // each other's: whichever this group kept must carry the configured values.
+        let expected: Vec<(String, i32, i32, i32)> =
+            vec![("down".into(), -10, 1, 600), ("up".into(), 10, 1, 600)];
+        assert!(p.iter().all(|x| expected.contains(x)), "{name}: {p:?}");
         // Launch template data.
         let data = w.template_data(&name);
         assert!(data.image_id().unwrap().starts_with("ami-"));
