@@ -4,6 +4,11 @@
 //! Nothing in this crate performs I/O: no AWS types, no files, no clocks (the current time
 //! is always a parameter), and randomness comes from an injected [`rand::Rng`].
 
+pub mod accounts;
+pub mod app_auth;
+pub mod buckets;
+pub mod iam;
 pub mod network;
 pub mod sg_rules;
+pub mod secret;
 pub mod syntax;
