@@ -5,12 +5,16 @@
 //! override variables); the pure decisions live in `asiaq-core`.
 
 mod accounting;
+pub mod buckets;
 mod context;
+pub mod credentials;
 mod error;
 pub mod fault;
+pub mod iam;
 mod identity;
 mod probe;
 pub mod progress;
+pub mod saml;
 pub mod tags;
 pub mod wait;
 

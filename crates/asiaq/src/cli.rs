@@ -103,17 +103,18 @@ pub enum Command {
     /// Elastic IPs (disco_eip.py): list, allocate, release
     Eip(PendingGroup),
     /// IAM sync and keys (disco_iam.py)
-    Iam(PendingGroup),
+    #[command(subcommand)]
+    Iam(crate::commands::iam::IamCommand),
     /// Blue/green deployment of new images (disco_deploy.py)
     Deploy(PendingGroup),
     /// Autoscaling groups, launch configurations and policies (disco_autoscale.py)
     Autoscale(PendingGroup),
     /// OS user accounts stored in S3 (disco_accounts.py)
-    Accounts(PendingGroup),
+    Accounts(crate::commands::accounts::AccountsArgs),
     /// Credentials in the environment's credential bucket (disco_creds.py)
-    Creds(PendingGroup),
+    Creds(crate::commands::creds::CredsArgs),
     /// Application passwords (disco_app_auth.py)
-    AppAuth(PendingGroup),
+    AppAuth(crate::commands::app_auth::AppAuthArgs),
     /// Terminate random instances of an environment (disco_chaos.py)
     Chaos(PendingGroup),
     /// DynamoDB tables (disco_dynamodb.py)
@@ -147,7 +148,8 @@ pub enum Command {
     /// Create or update a sandbox environment and spin up its pipeline (asiaq sandbox)
     Sandbox(PendingGroup),
     /// Create and configure the S3 buckets described by iam/s3/<account>/
-    Buckets(PendingGroup),
+    #[command(subcommand)]
+    Buckets(crate::commands::buckets::BucketsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,12 +182,8 @@ impl Command {
             Command::Bake(_) => "bake",
             Command::Vpc(_) => "vpc",
             Command::Eip(_) => "eip",
-            Command::Iam(_) => "iam",
             Command::Deploy(_) => "deploy",
             Command::Autoscale(_) => "autoscale",
-            Command::Accounts(_) => "accounts",
-            Command::Creds(_) => "creds",
-            Command::AppAuth(_) => "app-auth",
             Command::Chaos(_) => "chaos",
             Command::Dynamodb(_) => "dynamodb",
             Command::Elb(_) => "elb",
@@ -202,8 +200,12 @@ impl Command {
             Command::Ssh(_) => "ssh",
             Command::Acfg(_) => "acfg",
             Command::Sandbox(_) => "sandbox",
-            Command::Buckets(_) => "buckets",
             Command::Config(_)
+            | Command::Iam(_)
+            | Command::Accounts(_)
+            | Command::Creds(_)
+            | Command::AppAuth(_)
+            | Command::Buckets(_)
             | Command::Whoami
             | Command::Doctor
             | Command::Completions { .. }

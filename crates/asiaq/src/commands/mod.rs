@@ -1,8 +1,14 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod accounts;
+pub mod app_auth;
 mod aws_session;
+pub mod buckets;
 mod config;
+mod cred_bucket;
+pub mod creds;
 mod doctor;
+pub mod iam;
 mod meta;
 mod whoami;
 
@@ -23,6 +29,11 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Doctor => doctor::run(global),
         Command::Completions { shell } => meta::completions(*shell),
         Command::Man => meta::man(),
+        Command::Iam(cmd) => iam::run(global, cmd),
+        Command::Creds(args) => creds::run(global, args),
+        Command::AppAuth(args) => app_auth::run(global, args),
+        Command::Accounts(args) => accounts::run(global, args),
+        Command::Buckets(cmd) => buckets::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }
 }
