@@ -99,9 +99,13 @@ impl Intercept for RequestCounter {
         "asiaq::RequestCounter"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: client-level interceptors run that hook before the
+    // operation's configuration (its `Metadata`) is in the bag, so every call would be
+    // counted as `unknown:unknown`. This hook also runs exactly once per call.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.record(cfg, |s| s.calls += 1);

@@ -24,7 +24,9 @@ use crate::error::AwsError;
 /// The grantee URI of S3's log delivery group.
 pub const LOG_DELIVERY_URI: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
 
-fn s3err<E, R>(operation: &'static str) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+fn s3err<E, R>(
+    operation: &'static str,
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -33,7 +35,11 @@ where
 }
 
 /// An SDK enum value checked against the values AWS documents.
-fn enum_value<T: From<&'static str>>(field: &str, value: &str, values: &'static [&'static str]) -> Result<T, String> {
+fn enum_value<T: From<&'static str>>(
+    field: &str,
+    value: &str,
+    values: &'static [&'static str],
+) -> Result<T, String> {
     values
         .iter()
         .find(|v| **v == value)
@@ -260,7 +266,11 @@ fn grantee(g: GranteeJson) -> Result<Grantee, String> {
 fn grant(g: GrantJson) -> Result<Grant, String> {
     Ok(Grant::builder()
         .grantee(grantee(g.grantee)?)
-        .permission(enum_value::<Permission>("Permission", &g.permission, Permission::values())?)
+        .permission(enum_value::<Permission>(
+            "Permission",
+            &g.permission,
+            Permission::values(),
+        )?)
         .build())
 }
 
@@ -269,7 +279,11 @@ fn lifecycle(json: LifecycleJson) -> Result<BucketLifecycleConfiguration, String
     for r in json.rules {
         let mut b = LifecycleRule::builder()
             .set_id(r.id)
-            .status(enum_value::<ExpirationStatus>("Status", &r.status, ExpirationStatus::values())?);
+            .status(enum_value::<ExpirationStatus>(
+                "Status",
+                &r.status,
+                ExpirationStatus::values(),
+            )?);
         let filter = match (r.prefix, r.filter) {
             (Some(_), Some(_)) => return Err("a rule has both Prefix and Filter".into()),
             (Some(p), None) => LifecycleRuleFilter::builder().prefix(p).build(),
@@ -290,7 +304,11 @@ fn lifecycle(json: LifecycleJson) -> Result<BucketLifecycleConfiguration, String
                     .build(),
             );
         }
-        for t in r.transition.into_iter().chain(r.transitions.into_iter().flatten()) {
+        for t in r
+            .transition
+            .into_iter()
+            .chain(r.transitions.into_iter().flatten())
+        {
             b = b.transitions(
                 Transition::builder()
                     .set_date(t.date.map(|d| date("Transition Date", &d)).transpose()?)
@@ -344,7 +362,11 @@ fn lifecycle(json: LifecycleJson) -> Result<BucketLifecycleConfiguration, String
 }
 
 fn acl(json: AclJson) -> Result<AccessControlPolicy, String> {
-    let grants = json.grants.into_iter().map(grant).collect::<Result<Vec<_>, _>>()?;
+    let grants = json
+        .grants
+        .into_iter()
+        .map(grant)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(AccessControlPolicy::builder()
         .set_grants(Some(grants))
         .set_owner(json.owner.map(|o| {
@@ -371,7 +393,9 @@ fn website(json: WebsiteJson) -> Result<WebsiteConfiguration, String> {
                     Ok(RoutingRule::builder()
                         .set_condition(r.condition.map(|c| {
                             Condition::builder()
-                                .set_http_error_code_returned_equals(c.http_error_code_returned_equals)
+                                .set_http_error_code_returned_equals(
+                                    c.http_error_code_returned_equals,
+                                )
                                 .set_key_prefix_equals(c.key_prefix_equals)
                                 .build()
                         }))
@@ -439,7 +463,11 @@ fn logging(json: LoggingJson) -> Result<BucketLoggingStatus, String> {
             LoggingEnabled::builder()
                 .target_bucket(l.target_bucket)
                 .target_prefix(l.target_prefix)
-                .set_target_grants(if grants.is_empty() { None } else { Some(grants) })
+                .set_target_grants(if grants.is_empty() {
+                    None
+                } else {
+                    Some(grants)
+                })
                 .build()
                 .map_err(|e| e.to_string())
         })
@@ -471,7 +499,13 @@ pub fn parse(kind: Kind, text: &str) -> Result<Setting, String> {
                 VersioningConfiguration::builder()
                     .set_status(
                         v.status
-                            .map(|s| enum_value::<BucketVersioningStatus>("Status", &s, BucketVersioningStatus::values()))
+                            .map(|s| {
+                                enum_value::<BucketVersioningStatus>(
+                                    "Status",
+                                    &s,
+                                    BucketVersioningStatus::values(),
+                                )
+                            })
                             .transpose()?,
                     )
                     .set_mfa_delete(
@@ -553,7 +587,12 @@ pub async fn create_bucket(ctx: &AwsContext, bucket: &str) -> Result<(), AwsErro
     ctx.s3()
         .put_bucket_tagging()
         .bucket(bucket)
-        .tagging(Tagging::builder().tag_set(tag).build().expect("tag set is set"))
+        .tagging(
+            Tagging::builder()
+                .tag_set(tag)
+                .build()
+                .expect("tag set is set"),
+        )
         .send()
         .await
         .map(drop)
@@ -562,7 +601,10 @@ pub async fn create_bucket(ctx: &AwsContext, bucket: &str) -> Result<(), AwsErro
 
 /// The ACL of the audit bucket: its own grants (or the owner's full control) plus write
 /// and read-ACP for S3's log delivery group, which the script granted.
-pub fn with_log_delivery(acl: Option<&AccessControlPolicy>, canonical_id: &str) -> AccessControlPolicy {
+pub fn with_log_delivery(
+    acl: Option<&AccessControlPolicy>,
+    canonical_id: &str,
+) -> AccessControlPolicy {
     let log_delivery = |p: Permission| {
         Grant::builder()
             .grantee(
@@ -591,7 +633,8 @@ pub fn with_log_delivery(acl: Option<&AccessControlPolicy>, canonical_id: &str) 
     };
     for p in [Permission::Write, Permission::ReadAcp] {
         let present = grants.iter().any(|g| {
-            g.permission() == Some(&p) && g.grantee().and_then(|g| g.uri()) == Some(LOG_DELIVERY_URI)
+            g.permission() == Some(&p)
+                && g.grantee().and_then(|g| g.uri()) == Some(LOG_DELIVERY_URI)
         });
         if !present {
             grants.push(log_delivery(p));
@@ -681,9 +724,12 @@ mod tests {
         .unwrap();
         let Setting::Lifecycle(l) = l else { panic!() };
         assert_eq!(l.rules()[0].expiration().unwrap().days(), Some(30));
-        assert!(parse(Kind::Lifecycle, r#"{"Rules":[{"Status":"Enabled","Expiraton":{}}]}"#)
-            .unwrap_err()
-            .contains("Expiraton"));
+        assert!(parse(
+            Kind::Lifecycle,
+            r#"{"Rules":[{"Status":"Enabled","Expiraton":{}}]}"#
+        )
+        .unwrap_err()
+        .contains("Expiraton"));
         assert!(parse(Kind::Lifecycle, r#"{"Rules":[{"Status":"On"}]}"#)
             .unwrap_err()
             .contains("Status \"On\" is not one of"));
@@ -710,7 +756,11 @@ mod tests {
         assert_eq!(audit.grants().len(), 3);
         assert_eq!(with_log_delivery(None, "abc").grants().len(), 3);
         assert!(matches!(
-            parse(Kind::Website, r#"{"IndexDocument":{"Suffix":"index.html"},"ErrorDocument":{"Key":"e.html"}}"#).unwrap(),
+            parse(
+                Kind::Website,
+                r#"{"IndexDocument":{"Suffix":"index.html"},"ErrorDocument":{"Key":"e.html"}}"#
+            )
+            .unwrap(),
             Setting::Website(_)
         ));
     }

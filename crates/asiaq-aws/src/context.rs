@@ -3,9 +3,10 @@
 //! Credentials, region and endpoint come from where the AWS CLI finds them (profiles,
 //! `AWS_PROFILE`, environment, SSO, instance role); `AWS_ENDPOINT_URL` and the per-service
 //! `AWS_ENDPOINT_URL_<SERVICE>` variables redirect calls (that is how tests reach moto).
-//! Every client shares one [`RequestCounter`].
+//! Every client shares one [`RequestCounter`]; the EC2 client also waits for the EC2 rate
+//! budget ([`crate::budget`], `ASIAQ_EC2_BUDGET_SCALE`).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -13,6 +14,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::accounting::RequestCounter;
+use crate::budget::{budget_ec2_config, Ec2Budget};
 use crate::error::AwsError;
 use crate::fault::FaultInjector;
 
@@ -39,7 +41,8 @@ macro_rules! clients {
                 pub fn $field(&self) -> &$krate::Client {
                     self.clients.$field.get_or_init(|| {
                         let mut conf = $krate::config::Builder::from(&self.sdk)
-                            .interceptor(self.counter.clone());
+                            .interceptor(self.counter.clone())
+                            .retry_partition(retry_partition(stringify!($field)));
                         if let Some(fault) = &self.fault {
                             conf = conf.interceptor(fault.clone());
                         }
@@ -52,7 +55,6 @@ macro_rules! clients {
 }
 
 clients! {
-    ec2: aws_sdk_ec2,
     autoscaling: aws_sdk_autoscaling,
     iam: aws_sdk_iam,
     sts: aws_sdk_sts,
@@ -78,6 +80,26 @@ pub struct AwsContext {
     fault: Option<FaultInjector>,
     clients: Clients,
     s3: OnceLock<aws_sdk_s3::Client>,
+    ec2: OnceLock<aws_sdk_ec2::Client>,
+    ec2_budget: Option<Arc<Ec2Budget>>,
+}
+
+/// The retry partition of one client: the SDK's retry quota, except that throttling does not
+/// drain it.
+///
+/// The SDK's standard retry quota (500 tokens, 5 per retry) is shared by every call of a
+/// client, and a retry that is throttled again keeps its tokens forever; under sustained
+/// throttling (a spinup sharing the account's buckets with other tools) the quota empties
+/// and the SDK then gives up on the first `RequestLimitExceeded`, which is the failure the
+/// budget exists to prevent. Throttling answers mean "slow down", not "the service is
+/// broken": they are retried with backoff, bounded by max attempts, and cost no quota.
+/// Other retryable errors (5xx, timeouts) keep the SDK's costs, so a failing endpoint still
+/// stops retry storms.
+pub fn retry_partition(name: &'static str) -> aws_smithy_runtime::client::retries::RetryPartition {
+    use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
+    RetryPartition::custom(name)
+        .token_bucket(TokenBucket::builder().throttling_retry_cost(0).build())
+        .build()
 }
 
 impl std::fmt::Debug for AwsContext {
@@ -112,6 +134,7 @@ impl AwsContext {
         if let Some(region) = &options.region {
             loader = loader.region(Region::new(region.clone()));
         }
+        let ec2_budget = Ec2Budget::from_env()?.map(Arc::new);
         let sdk = loader.load().await;
         if sdk.region().is_none() {
             return Err(AwsError::NoRegion);
@@ -122,7 +145,31 @@ impl AwsContext {
             fault: FaultInjector::from_env(),
             clients: Clients::default(),
             s3: OnceLock::new(),
+            ec2: OnceLock::new(),
+            ec2_budget,
         })
+    }
+
+    /// The shared EC2 client; its requests wait for the EC2 rate budget unless
+    /// `ASIAQ_EC2_BUDGET_SCALE=0`.
+    pub fn ec2(&self) -> &aws_sdk_ec2::Client {
+        self.ec2.get_or_init(|| {
+            let mut conf = aws_sdk_ec2::config::Builder::from(&self.sdk)
+                .interceptor(self.counter.clone())
+                .retry_partition(retry_partition("ec2"));
+            if let Some(budget) = &self.ec2_budget {
+                conf = budget_ec2_config(conf, &self.sdk, budget.clone());
+            }
+            if let Some(fault) = &self.fault {
+                conf = conf.interceptor(fault.clone());
+            }
+            aws_sdk_ec2::Client::from_conf(conf.build())
+        })
+    }
+
+    /// The EC2 budget in use, if any (its statistics say how long requests waited).
+    pub fn ec2_budget(&self) -> Option<&Ec2Budget> {
+        self.ec2_budget.as_deref()
     }
 
     pub fn region(&self) -> &str {
@@ -158,6 +205,7 @@ impl AwsContext {
         self.s3.get_or_init(|| {
             let mut conf = aws_sdk_s3::config::Builder::from(&self.sdk)
                 .interceptor(self.counter.clone())
+                .retry_partition(retry_partition("s3"))
                 .force_path_style(self.service_endpoint("S3").is_some());
             if let Some(fault) = &self.fault {
                 conf = conf.interceptor(fault.clone());

@@ -47,7 +47,9 @@ impl<'a> Bucket<'a> {
         self.name
     }
 
-    fn call<E, R>(operation: &'static str) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+    fn call<E, R>(
+        operation: &'static str,
+    ) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -110,9 +112,7 @@ impl<'a> Bucket<'a> {
         {
             Ok(out) => out,
             Err(e) => {
-                let no_such_key = e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_no_such_key());
+                let no_such_key = e.as_service_error().is_some_and(|s| s.is_no_such_key());
                 if no_such_key {
                     return Ok(None);
                 }

@@ -8,6 +8,13 @@ pub enum AwsError {
     /// The credential chain found nothing usable.
     #[error("no AWS credentials found: {0}")]
     NoCredentials(String),
+    /// An asiaq setting (environment variable) has a value we cannot use.
+    #[error("{name}={value:?} is not valid: expected {expected}")]
+    InvalidSetting {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     /// No region was configured anywhere.
     #[error("no AWS region configured (set AWS_REGION, AWS_DEFAULT_REGION or a profile region)")]
     NoRegion,

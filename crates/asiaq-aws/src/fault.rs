@@ -16,6 +16,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// Environment variable that enables fault injection.
@@ -87,9 +88,14 @@ impl Intercept for FaultInjector {
         "asiaq::FaultInjector"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: client-level interceptors run that hook before the
+    // operation's configuration (its `Metadata`) is in the bag, so no call would ever
+    // match. This hook runs once per call, after the operation is known and before
+    // anything is sent.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(meta) = cfg.load::<Metadata>() else {

@@ -27,7 +27,9 @@ use crate::wait::{wait_for, Backoff, Poll};
 /// How many IAM calls run at once.
 const CONCURRENCY: usize = 6;
 
-fn err<E, R>(operation: &'static str) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+fn err<E, R>(
+    operation: &'static str,
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -92,7 +94,11 @@ pub async fn arn_prefix(ctx: &AwsContext) -> Result<String, AwsError> {
         .await
         .map_err(|e| AwsError::call("sts", "GetCallerIdentity", e))?;
     let arn = id.arn().unwrap_or_default();
-    let partition = arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
+    let partition = arn
+        .split(':')
+        .nth(1)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws");
     let account = id.account().ok_or(AwsError::MissingField {
         service: "sts",
         operation: "GetCallerIdentity",
@@ -246,7 +252,10 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Observed, Aw
     for p in &profiles {
         observed.instance_profiles.insert(
             p.instance_profile_name().to_string(),
-            p.roles().iter().map(|r| r.role_name().to_string()).collect(),
+            p.roles()
+                .iter()
+                .map(|r| r.role_name().to_string())
+                .collect(),
         );
     }
 
@@ -279,7 +288,10 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Observed, Aw
     Ok(observed)
 }
 
-async fn group_policies(ctx: &AwsContext, group: &str) -> Result<BTreeMap<String, Value>, AwsError> {
+async fn group_policies(
+    ctx: &AwsContext,
+    group: &str,
+) -> Result<BTreeMap<String, Value>, AwsError> {
     let iam = ctx.iam();
     let names: Vec<String> = iam
         .list_group_policies()
@@ -531,27 +543,33 @@ async fn apply_one(ctx: &AwsContext, action: &IamAction) -> Result<(), AwsError>
                 .map_err(err("RemoveRoleFromInstanceProfile")),
         ),
         IamAction::AddRoleToInstanceProfile { profile, role } => {
-            after_create(&format!("role {role} and instance profile {profile} to exist"), || async move {
-                iam.add_role_to_instance_profile()
-                    .instance_profile_name(profile)
-                    .role_name(role)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(err("AddRoleToInstanceProfile"))
-            })
+            after_create(
+                &format!("role {role} and instance profile {profile} to exist"),
+                || async move {
+                    iam.add_role_to_instance_profile()
+                        .instance_profile_name(profile)
+                        .role_name(role)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(err("AddRoleToInstanceProfile"))
+                },
+            )
             .await
         }
         IamAction::AddUserToGroup { group, user } => {
-            after_create(&format!("user {user} and group {group} to exist"), || async move {
-                iam.add_user_to_group()
-                    .group_name(group)
-                    .user_name(user)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(err("AddUserToGroup"))
-            })
+            after_create(
+                &format!("user {user} and group {group} to exist"),
+                || async move {
+                    iam.add_user_to_group()
+                        .group_name(group)
+                        .user_name(user)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(err("AddUserToGroup"))
+                },
+            )
             .await
         }
         IamAction::RemoveUserFromGroup { group, user } => ignore_missing(
@@ -605,7 +623,13 @@ pub async fn delete_role(ctx: &AwsContext, name: &str) -> Result<(), AwsError> {
                 .map_err(err("ListInstanceProfilesForRole"))
         },
     )
-    .or_else(|e| if e.is_not_found() { Ok(Default::default()) } else { Err(e) })?;
+    .or_else(|e| {
+        if e.is_not_found() {
+            Ok(Default::default())
+        } else {
+            Err(e)
+        }
+    })?;
     for p in inline {
         ignore_missing(
             iam.delete_role_policy()
@@ -695,7 +719,13 @@ pub async fn delete_group(ctx: &AwsContext, name: &str) -> Result<(), AwsError> 
                 .map_err(err("ListAttachedGroupPolicies"))
         },
     )
-    .or_else(|e| if e.is_not_found() { Ok(Default::default()) } else { Err(e) })?;
+    .or_else(|e| {
+        if e.is_not_found() {
+            Ok(Default::default())
+        } else {
+            Err(e)
+        }
+    })?;
     for u in members {
         ignore_missing(
             iam.remove_user_from_group()
@@ -959,7 +989,11 @@ pub async fn list_group_policies(ctx: &AwsContext, group: &str) -> Result<Vec<St
 }
 
 /// One inline policy of a group, URL-decoded.
-pub async fn get_group_policy(ctx: &AwsContext, group: &str, policy: &str) -> Result<String, AwsError> {
+pub async fn get_group_policy(
+    ctx: &AwsContext,
+    group: &str,
+    policy: &str,
+) -> Result<String, AwsError> {
     let out = ctx
         .iam()
         .get_group_policy()
@@ -1024,7 +1058,10 @@ pub struct AccessKeyInfo {
 }
 
 /// The access keys of a user.
-pub async fn list_access_keys(ctx: &AwsContext, user: &str) -> Result<Vec<AccessKeyInfo>, AwsError> {
+pub async fn list_access_keys(
+    ctx: &AwsContext,
+    user: &str,
+) -> Result<Vec<AccessKeyInfo>, AwsError> {
     let keys: Vec<_> = ctx
         .iam()
         .list_access_keys()
@@ -1040,7 +1077,10 @@ pub async fn list_access_keys(ctx: &AwsContext, user: &str) -> Result<Vec<Access
         .map(|k| AccessKeyInfo {
             user: k.user_name().unwrap_or(user).to_string(),
             access_key_id: k.access_key_id().unwrap_or_default().to_string(),
-            status: k.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            status: k
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
             create_date: k
                 .create_date()
                 .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok())

@@ -6,20 +6,30 @@
 
 mod accounting;
 pub mod buckets;
+pub mod budget;
 mod context;
 pub mod credentials;
+pub mod eip;
+pub mod environment;
 mod error;
 pub mod fault;
 pub mod iam;
 mod identity;
+pub mod images;
 mod probe;
 pub mod progress;
 pub mod saml;
 pub mod tags;
+pub mod vpc;
 pub mod wait;
 
 pub use accounting::{ApiCallStats, OperationStats, RequestCounter};
-pub use context::{AwsContext, ContextOptions};
+pub use budget::{Ec2Budget, EC2_BUDGET_SCALE_ENV};
+pub use context::{retry_partition, AwsContext, ContextOptions};
+pub use environment::{
+    find_environment, find_environment_by_vpc_id, ObservedEnvironment, ObservedMetaNetwork,
+    ObservedSubnet,
+};
 pub use error::{describe_sdk_error, AwsError};
 pub use identity::Identity;
 pub use probe::{probe_services, ProbeOutcome};

@@ -36,7 +36,9 @@ pub fn check_url(url: &str) -> Result<reqwest::Url, SamlMetadataError> {
             if loopback {
                 Ok(parsed)
             } else {
-                Err(bad("plain http is accepted only for loopback addresses; use https"))
+                Err(bad(
+                    "plain http is accepted only for loopback addresses; use https",
+                ))
             }
         }
         other => Err(bad(&format!("unsupported scheme {other}; use https"))),

@@ -90,20 +90,8 @@ const OPTIONS: &[(&str, Kind)] = &[
         },
     ),
     ("duration", Kind::Int { min: 1, max: 100 }),
-    (
-        "threshold_max",
-        Kind::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-    ),
-    (
-        "threshold_min",
-        Kind::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-    ),
+    ("threshold_max", Kind::Count),
+    ("threshold_min", Kind::Count),
     (
         "statistic",
         Kind::OneOf(&["Average", "Sum", "Minimum", "Maximum", "SampleCount"]),

@@ -75,7 +75,11 @@ impl ConfigError {
                 path.clone(),
                 None,
                 format!("option {option:?} is not set"),
-                Some(format!("one of {}", tried.join(", "))),
+                Some(if tried.len() == 1 {
+                    tried[0].clone()
+                } else {
+                    format!("one of {}", tried.join(", "))
+                }),
             )],
             ConfigError::NoSection { path, section } => vec![Diagnostic::error(
                 path.clone(),

@@ -78,10 +78,15 @@ pub fn read_json(path: &Path) -> Result<JsonFile, Diagnostic> {
             document,
         })
         .map_err(|e| {
+            // serde_json's message ends with " at line L column C"; the line is ours already.
+            let text = e.to_string();
+            let message = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(m, _)| m);
             Diagnostic::error(
                 path,
                 Some(e.line()),
-                format!("invalid JSON at column {}: {e}", e.column()),
+                format!("invalid JSON (column {}): {message}", e.column()),
                 Some("a JSON document".into()),
             )
         })

@@ -17,6 +17,8 @@ pub enum Kind {
     Bool,
     /// A whole number in an inclusive range.
     Int { min: i64, max: i64 },
+    /// A non-negative whole number.
+    Count,
     /// intranet, tunnel, dmz or maintenance.
     MetaNetwork,
     /// Static IPs and `+N`/`-N` offsets, space-separated.
@@ -80,6 +82,11 @@ pub fn check(kind: Kind, value: &Value) -> Option<Diagnostic> {
                 &format!("a whole number from {min} to {max}"),
             ),
         },
+        Kind::Count if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) => None,
+        Kind::Count => fail(
+            format!("{t:?} is not a whole number"),
+            "a whole number (digits only) like 90",
+        ),
         Kind::MetaNetwork => t
             .parse::<syntax::MetaNetworkName>()
             .err()

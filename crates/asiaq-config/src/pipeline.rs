@@ -433,7 +433,7 @@ fn parse_row(
     let extra_space = number("extra_space", "a size in GB");
     let extra_disk = number("extra_disk", "a size in GB");
     let iops = number("iops", "a number of provisioned IOPS");
-    if iops.is_some() && extra_disk.is_none() {
+    if iops.is_some() && get("extra_disk").is_none() {
         diags.push(Diagnostic::warning(
             path,
             Some(line),

@@ -229,6 +229,27 @@ impl VpcIni {
         name: &str,
         env_type: &str,
     ) -> Result<EnvironmentSpec, Vec<Diagnostic>> {
+        self.resolve(Some(name), env_type)
+    }
+
+    /// [`Self::environment`] for an environment `name` (`None`: the envtype on its own, as
+    /// `check` validates it, with no `[env:]` overrides).
+    fn resolve(
+        &self,
+        name: Option<&str>,
+        env_type: &str,
+    ) -> Result<EnvironmentSpec, Vec<Diagnostic>> {
+        let subject = match name {
+            Some(n) => format!("environment {n:?} (type {env_type})"),
+            None => format!("environment type {env_type}"),
+        };
+        let lookup = |opt: &str| match name {
+            Some(n) => self.get(n, env_type, opt),
+            None => self
+                .ini
+                .get(&format!("envtype:{env_type}"), opt)
+                .or_else(|| self.ini.get("peerings", opt)),
+        };
         let mut errors = Vec::new();
         let mut origins = BTreeMap::new();
         if !self.has_env_type(env_type) {
@@ -241,7 +262,7 @@ impl VpcIni {
             return Err(errors);
         }
         let mut get = |opt: &str| {
-            let v = self.get(name, env_type, opt);
+            let v = lookup(opt);
             if let Some(v) = &v {
                 origins.insert(opt.to_string(), Origin::of(v));
             }
@@ -308,7 +329,7 @@ impl VpcIni {
                     self.ini
                         .section(&format!("envtype:{env_type}"))
                         .map(|s| s.line),
-                    format!("environment {name:?} (type {env_type}) has no {missing}"),
+                    format!("{subject} has no {missing}"),
                     Some("vpc_cidr, or ip_space together with vpc_cidr_size".into()),
                 ));
                 None
@@ -363,7 +384,7 @@ impl VpcIni {
                 self.ini
                     .section(&format!("envtype:{env_type}"))
                     .map(|s| s.line),
-                format!("environment {name:?} (type {env_type}) has no metanetwork"),
+                format!("{subject} has no metanetwork"),
                 Some(
                     "at least one of intranet_cidr, tunnel_cidr, dmz_cidr, maintenance_cidr".into(),
                 ),
@@ -371,7 +392,12 @@ impl VpcIni {
         }
         // Rules may only name metanetworks this environment has (the original failed with
         // a KeyError half-way through creating the security groups).
-        let present: Vec<MetaNetworkName> = metanetworks.iter().map(|(m, _)| m.name).collect();
+        // Networks whose <net>_cidr is set, even to a bad value (already reported): other
+        // options may name them without a second, consequential error.
+        let present: Vec<MetaNetworkName> = MetaNetworkName::ALL
+            .into_iter()
+            .filter(|n| lookup(&format!("{n}_cidr")).is_some())
+            .collect();
         for (m, v) in &metanetworks {
             for rule in &m.sg_rules {
                 if let SgSource::MetaNetwork(src) = rule.source {
@@ -446,9 +472,8 @@ impl VpcIni {
                         ));
                     }
                 }
-                let dst_has_nat = metanetworks
-                    .iter()
-                    .any(|(m, _)| m.name == *dst && m.nat_gateways != NatGatewaySpec::None);
+                let dst_has_nat = lookup(&format!("{dst}_nat_gateways"))
+                    .is_some_and(|v| !v.text.trim().is_empty());
                 if present.contains(dst) && !dst_has_nat {
                     errors.push(v.error(
                         format!("{src}/{dst} routes through {dst}, which has no NAT gateways"),
@@ -522,7 +547,7 @@ impl VpcIni {
 
         match (errors.is_empty(), vpc_cidr) {
             (true, Some(vpc_cidr)) => Ok(EnvironmentSpec {
-                name: name.to_string(),
+                name: name.unwrap_or(env_type).to_string(),
                 env_type: env_type.to_string(),
                 vpc_cidr,
                 metanetworks: metanetworks.into_iter().map(|(m, _)| m).collect(),
@@ -616,9 +641,7 @@ impl VpcIni {
             }
         }
         for env_type in self.env_types() {
-            // `env:` overrides never apply to an envtype checked on its own; the
-            // placeholder name matches no `env:` section.
-            if let Err(errs) = self.environment("\u{0}envtype-check", env_type) {
+            if let Err(errs) = self.resolve(None, env_type) {
                 out.extend(errs);
             }
         }

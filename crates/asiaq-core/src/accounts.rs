@@ -35,7 +35,9 @@ pub enum AccountError {
     },
     #[error("{name}: the file has no [user] or [group] section")]
     UnknownType { name: String },
-    #[error("{name}: invalid account name (letters, digits, '.', '_', '-', '@'; not starting with '-')")]
+    #[error(
+        "{name}: invalid account name (letters, digits, '.', '_', '-', '@'; not starting with '-')"
+    )]
     BadName { name: String },
 }
 
@@ -90,9 +92,11 @@ pub fn hash_password(password: &Secret, salt: &[u8], rounds: u32) -> String {
 /// Whether `password` matches a sha512_crypt `hash`.
 pub fn verify_password(password: &Secret, hash: &str) -> bool {
     use sha_crypt::{PasswordHashRef, PasswordVerifier, ShaCrypt};
-    PasswordHashRef::new(hash)
-        .ok()
-        .is_some_and(|h| ShaCrypt::default().verify_password(password.expose().as_bytes(), h).is_ok())
+    PasswordHashRef::new(hash).ok().is_some_and(|h| {
+        ShaCrypt::default()
+            .verify_password(password.expose().as_bytes(), h)
+            .is_ok()
+    })
 }
 
 /// Renders one section as Python's `ConfigParser.write` does.
@@ -153,7 +157,11 @@ pub struct GroupAccount {
     pub id: u32,
 }
 
-fn parse_id(kind: &'static str, name: &str, entries: &[(String, String)]) -> Result<u32, AccountError> {
+fn parse_id(
+    kind: &'static str,
+    name: &str,
+    entries: &[(String, String)],
+) -> Result<u32, AccountError> {
     let value = entries
         .iter()
         .find(|(k, _)| k == "id")
@@ -291,7 +299,10 @@ pub fn install_plan(
             .map(|g| g.id)
             .or_else(|| system.groups.get(&u.name).copied());
         let Some(gid) = gid else {
-            errors.push(format!("user {}: no group {} to be its primary group", u.name, u.name));
+            errors.push(format!(
+                "user {}: no group {} to be its primary group",
+                u.name, u.name
+            ));
             continue;
         };
         let exists = system.users.contains_key(&u.name);
@@ -416,7 +427,10 @@ mod tests {
             t,
             "[user]\npassword = $6$x$y\nssh_key_0 = Insert SSH key\nshell = /bin/bash\ngroups = users,disco_operators\nactive = yes\nid = 2001\n\n"
         );
-        assert_eq!(render_ini("group", &group_template(2000)), "[group]\nid = 2000\n\n");
+        assert_eq!(
+            render_ini("group", &group_template(2000)),
+            "[group]\nid = 2000\n\n"
+        );
         let mut e = user_template("h", 1);
         set_entry(&mut e, "active", "no");
         set_entry(&mut e, "home", "/srv/x");
@@ -427,7 +441,13 @@ mod tests {
     fn accounts_parse_and_require_an_id() {
         let u = UserAccount::parse(
             "alice",
-            &entries(&[("password", "$6$s$h"), ("ssh_key_0", "ssh-ed25519 A"), ("ssh_key_1", "ssh-ed25519 B"), ("active", "no"), ("id", "2002")]),
+            &entries(&[
+                ("password", "$6$s$h"),
+                ("ssh_key_0", "ssh-ed25519 A"),
+                ("ssh_key_1", "ssh-ed25519 B"),
+                ("active", "no"),
+                ("id", "2002"),
+            ]),
         )
         .unwrap();
         assert_eq!(u.id, 2002);
@@ -451,13 +471,26 @@ mod tests {
     #[test]
     fn install_plan_groups_then_users_with_the_original_flags() {
         let groups = vec![
-            GroupAccount { name: "alice".into(), id: 2000 },
-            GroupAccount { name: "disco_operators".into(), id: 2001 },
+            GroupAccount {
+                name: "alice".into(),
+                id: 2000,
+            },
+            GroupAccount {
+                name: "disco_operators".into(),
+                id: 2001,
+            },
         ];
         let users = vec![
             UserAccount::parse(
                 "alice",
-                &entries(&[("password", "$6$s$h"), ("ssh_key_0", "k1"), ("shell", "/bin/bash"), ("groups", "disco_operators"), ("active", "yes"), ("id", "2000")]),
+                &entries(&[
+                    ("password", "$6$s$h"),
+                    ("ssh_key_0", "k1"),
+                    ("shell", "/bin/bash"),
+                    ("groups", "disco_operators"),
+                    ("active", "yes"),
+                    ("id", "2000"),
+                ]),
             )
             .unwrap(),
             UserAccount::parse("bob", &entries(&[("active", "no"), ("id", "2001")])).unwrap(),
@@ -465,7 +498,11 @@ mod tests {
         ];
         let system = SystemAccounts {
             users: [("bob".to_string(), 2001)].into(),
-            groups: [("disco_operators".to_string(), 2001), ("bob".to_string(), 1500)].into(),
+            groups: [
+                ("disco_operators".to_string(), 2001),
+                ("bob".to_string(), 1500),
+            ]
+            .into(),
         };
         let (steps, errors) = install_plan(&groups, &users, &system);
         let shown: Vec<String> = steps
@@ -486,8 +523,13 @@ mod tests {
                 "keys bob 0",
             ]
         );
-        assert_eq!(errors, vec!["user carol: no group carol to be its primary group"]);
-        let InstallStep::Run { command, .. } = &steps[2] else { panic!() };
+        assert_eq!(
+            errors,
+            vec!["user carol: no group carol to be its primary group"]
+        );
+        let InstallStep::Run { command, .. } = &steps[2] else {
+            panic!()
+        };
         assert_eq!(command.args[1], "-p$6$s$h");
         assert!(!format!("{command:?}").contains("$6$s$h"));
     }
@@ -503,13 +545,18 @@ mod tests {
             merge_authorized_keys("ssh-ed25519 A a", &keys).unwrap(),
             "ssh-ed25519 A a\nssh-ed25519 B b\n"
         );
-        assert_eq!(merge_authorized_keys("ssh-ed25519 B b\nssh-ed25519 A a\n", &keys), None);
+        assert_eq!(
+            merge_authorized_keys("ssh-ed25519 B b\nssh-ed25519 A a\n", &keys),
+            None
+        );
         assert_eq!(merge_authorized_keys("x\n", &[]), None);
     }
 
     #[test]
     fn passwd_and_group_files_parse() {
-        let p = parse_id_file("root:x:0:0:root:/root:/bin/sh\n# c\nalice:x:2000:2000::/home/alice:/bin/bash\nbad\n");
+        let p = parse_id_file(
+            "root:x:0:0:root:/root:/bin/sh\n# c\nalice:x:2000:2000::/home/alice:/bin/bash\nbad\n",
+        );
         assert_eq!(p["alice"], (2000, "/home/alice".to_string()));
         assert_eq!(p.len(), 2);
         let g = parse_id_file("root:x:0:\nusers:x:100:alice\n");

@@ -160,10 +160,16 @@ mod tests {
 
     fn entries() -> Vec<(String, Source)> {
         vec![
-            ("app_auth/myapp/svc".into(), Source::Literal(Secret::new("hunter2"))),
+            (
+                "app_auth/myapp/svc".into(),
+                Source::Literal(Secret::new("hunter2")),
+            ),
             ("app_auth/myapp/admin".into(), Source::GenerateWhenEmpty),
             ("app_auth/myapp/rot".into(), Source::AlwaysGenerate),
-            ("app_auth/myapp2/x".into(), Source::Literal(Secret::new("y"))),
+            (
+                "app_auth/myapp2/x".into(),
+                Source::Literal(Secret::new("y")),
+            ),
         ]
     }
 

@@ -105,7 +105,9 @@ pub struct BucketSpec {
 /// Why the account directory cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BucketsError {
-    #[error("{count} *s3audit*.lifecycle files (expected exactly one: the bucket the others log into)")]
+    #[error(
+        "{count} *s3audit*.lifecycle files (expected exactly one: the bucket the others log into)"
+    )]
     AuditCount { count: usize },
 }
 
@@ -162,7 +164,11 @@ mod tests {
     #[test]
     fn names_and_substitutions_follow_the_script() {
         assert_eq!(
-            bucket_name("REGION.PROJECT.credentials.ci", "us-west-2", "sample_project"),
+            bucket_name(
+                "REGION.PROJECT.credentials.ci",
+                "us-west-2",
+                "sample_project"
+            ),
             "us-west-2.sample_project.credentials.ci"
         );
         assert_eq!(bucket_name("REGION.REGION", "r", "p"), "r.REGION");
@@ -201,7 +207,10 @@ mod tests {
         assert_eq!(
             specs[0].files,
             BTreeMap::from([
-                (Kind::Lifecycle, "REGION.PROJECT.s3audit.123.lifecycle".to_string()),
+                (
+                    Kind::Lifecycle,
+                    "REGION.PROJECT.s3audit.123.lifecycle".to_string()
+                ),
                 (Kind::Policy, "default.iam".to_string()),
                 (Kind::Acl, "REGION.PROJECT.s3audit.123.acp".to_string()),
                 (Kind::Versioning, "default.versioning".to_string()),
@@ -209,7 +218,10 @@ mod tests {
             ])
         );
         assert_eq!(specs[1].name, "us-west-2.example.credentials.demo");
-        assert_eq!(specs[1].files[&Kind::Policy], "REGION.PROJECT.credentials.demo.iam");
+        assert_eq!(
+            specs[1].files[&Kind::Policy],
+            "REGION.PROJECT.credentials.demo.iam"
+        );
         assert!(!specs[1].files.contains_key(&Kind::Acl));
     }
 

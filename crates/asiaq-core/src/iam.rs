@@ -525,7 +525,11 @@ impl IamAction {
             PutGroupPolicy { .. } | PutRolePolicy { .. } | UpdateAssumeRolePolicy { .. } => 2,
             AddRoleToInstanceProfile { .. } | AddUserToGroup { .. } => 2,
             DeleteGroupPolicy { .. } | DeleteRolePolicy { .. } | RemoveUserFromGroup { .. } => 3,
-            DeleteRole { replaced: false, .. } | DeleteGroup { .. } | DeleteUser { .. } => 4,
+            DeleteRole {
+                replaced: false, ..
+            }
+            | DeleteGroup { .. }
+            | DeleteUser { .. } => 4,
             DeleteSamlProvider { .. } => 5,
         }
     }
@@ -750,8 +754,7 @@ pub fn plan(desired: &Desired, observed: &Observed, now: &str) -> IamPlan {
         }
     } else {
         notes.push(
-            "no iam/group_membership directory: users and group memberships are left alone"
-                .into(),
+            "no iam/group_membership directory: users and group memberships are left alone".into(),
         );
     }
 
@@ -1001,9 +1004,7 @@ mod tests {
                         }
                     }
                 }
-                IamAction::DeleteSamlProvider { arn } => {
-                    o.saml_providers.retain(|p| &p.arn != arn)
-                }
+                IamAction::DeleteSamlProvider { arn } => o.saml_providers.retain(|p| &p.arn != arn),
                 IamAction::CreateUser { name } => {
                     o.users.insert(name.clone(), ObservedUser { managed: true });
                 }
@@ -1022,7 +1023,11 @@ mod tests {
                         .insert(policy_name.clone(), document.clone());
                 }
                 IamAction::DeleteGroupPolicy { group, policy_name } => {
-                    o.groups.get_mut(group).unwrap().policies.remove(policy_name);
+                    o.groups
+                        .get_mut(group)
+                        .unwrap()
+                        .policies
+                        .remove(policy_name);
                 }
                 IamAction::CreateRole { name, trust, .. } => {
                     o.roles.insert(
@@ -1106,7 +1111,10 @@ mod tests {
             trust_role_name(Some("disco"), "dev", "billviewer", &naked),
             "disco_dev_billviewer"
         );
-        assert_eq!(trust_role_name(None, "dev", "billviewer", &naked), "dev_billviewer");
+        assert_eq!(
+            trust_role_name(None, "dev", "billviewer", &naked),
+            "dev_billviewer"
+        );
         assert_eq!(trust_role_name(Some(""), "", "x", &naked), "x");
         assert_eq!(
             trust_role_name(Some("disco"), "dev", "SecurityMonkey", &naked),
@@ -1124,7 +1132,10 @@ mod tests {
             policy_timestamp(1_709_294_709, 123_456),
             "2024-03-01T12.05.09.123456"
         );
-        assert_eq!(policy_timestamp(951_782_400, 5), "2000-02-29T00.00.00.000005");
+        assert_eq!(
+            policy_timestamp(951_782_400, 5),
+            "2000-02-29T00.00.00.000005"
+        );
         assert_eq!(policy_timestamp(4_102_444_799, 0), "2099-12-31T23.59.59");
     }
 
@@ -1160,7 +1171,10 @@ mod tests {
             "+ add user alice to group disco_admin",
             "+ add user bob to group disco_billing",
         ] {
-            assert!(l.contains(&expected.to_string()), "{expected} missing from {l:#?}");
+            assert!(
+                l.contains(&expected.to_string()),
+                "{expected} missing from {l:#?}"
+            );
         }
         assert_eq!(l.len(), 2 + 3 + 3 + 4 + 4 + 1 + 1 + 4, "{l:#?}");
         assert!(p.actions.iter().all(|a| !a.is_deletion()));
@@ -1200,7 +1214,8 @@ mod tests {
     fn changed_policy_is_put_under_a_new_name_and_the_old_one_deleted() {
         let mut d = desired();
         let o = apply(&empty_account(), &plan(&d, &empty_account(), NOW));
-        d.user_policies.insert("readonly".into(), policy("s3:List*"));
+        d.user_policies
+            .insert("readonly".into(), policy("s3:List*"));
         let p = plan(&d, &o, "T2");
         assert_eq!(
             lines(&p),
@@ -1248,14 +1263,17 @@ mod tests {
     fn users_not_created_by_asiaq_are_kept_unless_delete_unmanaged() {
         let mut d = desired();
         let mut o = apply(&empty_account(), &plan(&d, &empty_account(), NOW));
-        o.users.insert("carol".into(), ObservedUser { managed: false });
+        o.users
+            .insert("carol".into(), ObservedUser { managed: false });
         let p = plan(&d, &o, "T2");
         assert!(p.is_empty(), "{:#?}", lines(&p));
         assert!(p.notes.iter().any(|n| n.starts_with("user carol ")));
         d.options.delete_unmanaged = true;
         assert_eq!(
             lines(&plan(&d, &o, "T2")),
-            vec!["- delete user carol with its access keys, login profile, policies and memberships"]
+            vec![
+                "- delete user carol with its access keys, login profile, policies and memberships"
+            ]
         );
     }
 
@@ -1275,8 +1293,10 @@ mod tests {
     fn unrelated_groups_and_roles_survive() {
         let d = desired();
         let mut o = empty_account();
-        o.groups.insert("Developers".into(), ObservedGroup::default());
-        o.groups.insert("disco_stale".into(), ObservedGroup::default());
+        o.groups
+            .insert("Developers".into(), ObservedGroup::default());
+        o.groups
+            .insert("disco_stale".into(), ObservedGroup::default());
         let role = |path: &str, managed: bool| ObservedRole {
             path: path.into(),
             trust: ec2_trust_document(),
@@ -1307,9 +1327,15 @@ mod tests {
         d.options.delete_unmanaged = true;
         o.roles.insert("exampleX".into(), role("/", false));
         let l = lines(&plan(&d, &o, NOW));
-        assert!(l.contains(&"- delete group Developers after removing its members and policies".to_string()));
-        assert!(l.contains(&"- delete role exampleX with its policies and instance profiles".to_string()));
-        assert!(!l.iter().any(|l| l.contains("ci-deployer") || l.contains("AWSServiceRole")));
+        assert!(l.contains(
+            &"- delete group Developers after removing its members and policies".to_string()
+        ));
+        assert!(l.contains(
+            &"- delete role exampleX with its policies and instance profiles".to_string()
+        ));
+        assert!(!l
+            .iter()
+            .any(|l| l.contains("ci-deployer") || l.contains("AWSServiceRole")));
     }
 
     #[test]
@@ -1321,7 +1347,10 @@ mod tests {
         });
         let o = empty_account();
         let p = plan(&d, &o, NOW);
-        assert_eq!(p.actions[0].to_string(), "+ create SAML provider okta (5 bytes of metadata)");
+        assert_eq!(
+            p.actions[0].to_string(),
+            "+ create SAML provider okta (5 bytes of metadata)"
+        );
         let trust = p
             .actions
             .iter()
@@ -1364,7 +1393,10 @@ mod tests {
     fn changed_trust_is_updated() {
         let mut d = desired();
         let o = apply(&empty_account(), &plan(&d, &empty_account(), NOW));
-        d.trust_documents.insert("billing".into(), json!({"Statement": [{"Principal": {"AWS": "arn:aws:iam::444455556666:root"}}]}));
+        d.trust_documents.insert(
+            "billing".into(),
+            json!({"Statement": [{"Principal": {"AWS": "arn:aws:iam::444455556666:root"}}]}),
+        );
         assert_eq!(
             lines(&plan(&d, &o, "T2")),
             vec!["~ update the trust policy of role billing (trust: its .tr file)"]
@@ -1458,9 +1490,13 @@ mod tests {
         let p = plan(&desired(), &empty_account(), NOW);
         let stages = p.stages();
         assert_eq!(stages.len(), 2);
-        assert!(stages[0]
-            .iter()
-            .all(|a| matches!(a, IamAction::CreateUser { .. } | IamAction::CreateGroup { .. } | IamAction::CreateRole { .. } | IamAction::CreateInstanceProfile { .. })));
+        assert!(stages[0].iter().all(|a| matches!(
+            a,
+            IamAction::CreateUser { .. }
+                | IamAction::CreateGroup { .. }
+                | IamAction::CreateRole { .. }
+                | IamAction::CreateInstanceProfile { .. }
+        )));
     }
 
     #[test]

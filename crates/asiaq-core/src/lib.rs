@@ -5,10 +5,13 @@
 //! is always a parameter), and randomness comes from an injected [`rand::Rng`].
 
 pub mod accounts;
+pub mod ami;
 pub mod app_auth;
 pub mod buckets;
+pub mod ec2_limits;
 pub mod iam;
 pub mod network;
-pub mod sg_rules;
 pub mod secret;
+pub mod sg_rules;
 pub mod syntax;
+pub mod vpc;

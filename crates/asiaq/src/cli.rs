@@ -16,6 +16,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         pipelines of autoscaling groups and keeps the managed services around them in sync.\n\n\
         Exit codes: 0 success, 1 the operation failed, 2 usage or configuration error \
         (nothing was changed).",
+    after_long_help = "Environment:\n  \
+        ASIAQ_CONFIG            the configuration directory (as --config)\n  \
+        ASIAQ_MAX_ATTEMPTS      attempts per AWS call, retries included (default 5)\n  \
+        ASIAQ_EC2_BUDGET_SCALE  client-side EC2 request budget, as a multiple of EC2's published \
+        rate limits (default 1; lower it when other tools share the account, 0 turns it off)\n  \
+        ASIAQ_API_STATS         write this run's AWS call counts per operation as JSON to this file",
     propagate_version = true
 )]
 pub struct Cli {
@@ -99,9 +105,11 @@ pub enum Command {
     /// Machine images (disco_bake.py): bake, promote, listamis, cleanupamis, ...
     Bake(PendingGroup),
     /// Environments (disco_vpc_ui.py): create, list, update, destroy, peerings, show
-    Vpc(PendingGroup),
+    #[command(subcommand)]
+    Vpc(crate::commands::vpc::VpcCommand),
     /// Elastic IPs (disco_eip.py): list, allocate, release
-    Eip(PendingGroup),
+    #[command(subcommand)]
+    Eip(crate::commands::eip::EipCommand),
     /// IAM sync and keys (disco_iam.py)
     #[command(subcommand)]
     Iam(crate::commands::iam::IamCommand),
@@ -148,8 +156,7 @@ pub enum Command {
     /// Create or update a sandbox environment and spin up its pipeline (asiaq sandbox)
     Sandbox(PendingGroup),
     /// Create and configure the S3 buckets described by iam/s3/<account>/
-    #[command(subcommand)]
-    Buckets(crate::commands::buckets::BucketsCommand),
+    Buckets(PendingGroup),
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,8 +187,6 @@ impl Command {
         Some(match self {
             Command::Aws(_) => "aws",
             Command::Bake(_) => "bake",
-            Command::Vpc(_) => "vpc",
-            Command::Eip(_) => "eip",
             Command::Deploy(_) => "deploy",
             Command::Autoscale(_) => "autoscale",
             Command::Chaos(_) => "chaos",
@@ -200,12 +205,14 @@ impl Command {
             Command::Ssh(_) => "ssh",
             Command::Acfg(_) => "acfg",
             Command::Sandbox(_) => "sandbox",
+            Command::Buckets(_) => "buckets",
             Command::Config(_)
             | Command::Iam(_)
             | Command::Accounts(_)
             | Command::Creds(_)
             | Command::AppAuth(_)
-            | Command::Buckets(_)
+            | Command::Vpc(_)
+            | Command::Eip(_)
             | Command::Whoami
             | Command::Doctor
             | Command::Completions { .. }

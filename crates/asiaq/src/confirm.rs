@@ -8,8 +8,6 @@ use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 
 /// Asks `question` (answered by `y`/`yes`) unless `--yes` was given. `Ok(())` means go on.
-// Used by the destructive commands (vpc destroy, ...) as they land.
-#[allow(dead_code)]
 pub fn confirm(global: &GlobalArgs, question: &str) -> Result<(), CliError> {
     if global.yes {
         return Ok(());

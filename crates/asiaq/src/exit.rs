@@ -90,7 +90,9 @@ impl From<asiaq_aws::AwsError> for CliError {
             _ => None,
         };
         let status = match &err {
-            asiaq_aws::AwsError::NoRegion => ExitStatus::Usage,
+            asiaq_aws::AwsError::NoRegion | asiaq_aws::AwsError::InvalidSetting { .. } => {
+                ExitStatus::Usage
+            }
             _ => ExitStatus::Failure,
         };
         let mut cli = CliError {

@@ -149,7 +149,9 @@ fn edit(section: &str, entries: &[(String, String)]) -> Result<Vec<(String, Stri
         .args(words)
         .arg(file.path())
         .status()
-        .map_err(|e| CliError::usage(format!("cannot run the editor {program:?} ($EDITOR): {e}")))?;
+        .map_err(|e| {
+            CliError::usage(format!("cannot run the editor {program:?} ($EDITOR): {e}"))
+        })?;
     if !status.success() {
         return Err(CliError::failed(format!(
             "the editor {program:?} exited with {status}; nothing was changed"
@@ -174,7 +176,12 @@ struct Written<'a> {
     dry_run: bool,
 }
 
-fn report(global: &GlobalArgs, bucket: &str, keys: Vec<String>, dry_run: bool) -> Result<(), CliError> {
+fn report(
+    global: &GlobalArgs,
+    bucket: &str,
+    keys: Vec<String>,
+    dry_run: bool,
+) -> Result<(), CliError> {
     let w = Written {
         bucket,
         keys,
@@ -183,7 +190,10 @@ fn report(global: &GlobalArgs, bucket: &str, keys: Vec<String>, dry_run: bool) -
     emit(global.output, &w, |out: &mut dyn Write| {
         for k in &w.keys {
             if dry_run {
-                writeln!(out, "would write s3://{bucket}/{k} (dry run: nothing changed)")?;
+                writeln!(
+                    out,
+                    "would write s3://{bucket}/{k} (dry run: nothing changed)"
+                )?;
             } else {
                 writeln!(out, "wrote s3://{bucket}/{k}")?;
             }
@@ -213,7 +223,13 @@ async fn used_ids(bucket: &Bucket<'_>, prefix: &str) -> Result<Vec<u32>, CliErro
         .iter()
         .filter_map(|(name, text)| {
             let (_, entries) = parse_account(name, text).ok()?;
-            entries.iter().find(|(k, _)| k == "id")?.1.trim().parse().ok()
+            entries
+                .iter()
+                .find(|(k, _)| k == "id")?
+                .1
+                .trim()
+                .parse()
+                .ok()
         })
         .collect())
 }
@@ -222,7 +238,9 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
     if let AccountsCommand::Hashpassword = args.command {
         let password = prompt_password_twice("Password: ")?;
         let h = hash(&password);
-        return emit(global.output, &h, |out: &mut dyn Write| writeln!(out, "{h}"));
+        return emit(global.output, &h, |out: &mut dyn Write| {
+            writeln!(out, "{h}")
+        });
     }
     // Everything asked of the user (names, passwords) comes before any AWS call.
     let password = match &args.command {
@@ -247,12 +265,15 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
     } = &args.command
     {
         if !matches!(a.to_ascii_lowercase().as_str(), "yes" | "no") {
-            return Err(CliError::usage(format!("--active {a:?}: expected yes or no")));
+            return Err(CliError::usage(format!(
+                "--active {a:?}: expected yes or no"
+            )));
         }
     }
     let config = cred_bucket::config_for(global, args.bucket.as_deref(), None)?;
     aws_session::run(global, |ctx| async move {
-        let bucket_name = cred_bucket::resolve(&ctx, args.bucket.as_deref(), config.as_ref()).await?;
+        let bucket_name =
+            cred_bucket::resolve(&ctx, args.bucket.as_deref(), config.as_ref()).await?;
         let bucket = Bucket::new(&ctx, &bucket_name);
         bucket.check().await?;
         let name = name.unwrap_or_default();
@@ -301,7 +322,8 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
                 let user_id = next_id(used_ids(&bucket, USERS_PREFIX).await?);
                 let group_id = next_id(used_ids(&bucket, GROUPS_PREFIX).await?);
                 let entries = edit("user", &user_template(&hash(&password), user_id))?;
-                UserAccount::parse(&name, &entries).map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
+                UserAccount::parse(&name, &entries)
+                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
                 let keys = vec![user_key(&name), group_key(&name)];
                 if !dry_run {
                     bucket
@@ -332,7 +354,8 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
                     }
                     None => edit("user", &entries)?,
                 };
-                UserAccount::parse(&name, &entries).map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
+                UserAccount::parse(&name, &entries)
+                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
                 let mut keys = vec![key.clone()];
                 let groups = accounts_of(&bucket, GROUPS_PREFIX).await?;
                 keys.extend(groups.iter().map(|(g, _)| group_key(g)));
@@ -356,7 +379,8 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
                 let (_, entries) = parse_account(&key, &String::from_utf8_lossy(&bytes))
                     .map_err(CliError::failed)?;
                 let entries = edit("group", &entries)?;
-                GroupAccount::parse(&name, &entries).map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
+                GroupAccount::parse(&name, &entries)
+                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
                 if !dry_run {
                     bucket
                         .put(&key, render_ini("group", &entries).into_bytes())
@@ -419,7 +443,10 @@ async fn install(global: &GlobalArgs, bucket: &Bucket<'_>, dry_run: bool) -> Res
                 }
             }
             InstallStep::AuthorizedKeys { user, keys } => {
-                done.push(format!("add {} ssh key(s) to ~{user}/.ssh/authorized_keys", keys.len()));
+                done.push(format!(
+                    "add {} ssh key(s) to ~{user}/.ssh/authorized_keys",
+                    keys.len()
+                ));
                 if dry_run || keys.is_empty() || failed_accounts.contains(&format!("user {user}")) {
                     continue;
                 }
@@ -491,7 +518,8 @@ fn install_keys(user: &str, keys: &[String]) -> Result<(), String> {
     }
     let ssh_dir = Path::new(home).join(".ssh");
     let file = ssh_dir.join("authorized_keys");
-    std::fs::create_dir_all(&ssh_dir).map_err(|e| format!("cannot create {}: {e}", ssh_dir.display()))?;
+    std::fs::create_dir_all(&ssh_dir)
+        .map_err(|e| format!("cannot create {}: {e}", ssh_dir.display()))?;
     let existing = std::fs::read_to_string(&file).unwrap_or_default();
     if let Some(text) = merge_authorized_keys(&existing, keys) {
         std::fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;

@@ -87,7 +87,9 @@ pub fn prompt_password_twice(prompt: &str) -> Result<Secret, CliError> {
     let first = read(prompt)?;
     let second = read("Again: ")?;
     if first != second {
-        return Err(CliError::usage("the two passwords do not match; nothing was changed"));
+        return Err(CliError::usage(
+            "the two passwords do not match; nothing was changed",
+        ));
     }
     Ok(first)
 }
@@ -110,17 +112,20 @@ pub fn run(global: &GlobalArgs, args: &CredsArgs) -> Result<(), CliError> {
         } => {
             if v == "-" {
                 let mut buf = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut buf)
-                    .map_err(|e| CliError::usage(format!("cannot read the value from stdin: {e}")))?;
+                std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+                    CliError::usage(format!("cannot read the value from stdin: {e}"))
+                })?;
                 Some(buf)
             } else {
                 Some(v.clone().into_bytes())
             }
         }
-        CredsCommand::Set { password: true, .. } => {
-            Some(prompt_password_twice("Value: ")?.expose().as_bytes().to_vec())
-        }
+        CredsCommand::Set { password: true, .. } => Some(
+            prompt_password_twice("Value: ")?
+                .expose()
+                .as_bytes()
+                .to_vec(),
+        ),
         CredsCommand::Setfile { filename, .. } => Some(std::fs::read(filename).map_err(|e| {
             CliError::usage(format!("cannot read {}: {}", filename.display(), e.kind()))
         })?),
@@ -142,7 +147,9 @@ pub fn run(global: &GlobalArgs, args: &CredsArgs) -> Result<(), CliError> {
             }
             CredsCommand::Get { key } => {
                 let Some(value) = bucket.get(key).await? else {
-                    return Err(CliError::failed(format!("s3://{name}/{key} does not exist")));
+                    return Err(CliError::failed(format!(
+                        "s3://{name}/{key} does not exist"
+                    )));
                 };
                 #[derive(Serialize)]
                 struct Got<'a> {

@@ -102,9 +102,10 @@ pub struct KeyArgs {
 pub fn run(global: &GlobalArgs, cmd: &IamCommand) -> Result<(), CliError> {
     match cmd {
         IamCommand::Update { dry_run } => update(global, *dry_run),
-        IamCommand::Listgroups => names(global, |ctx| async move {
-            aws_iam::list_groups(&ctx).await
-        }),
+        IamCommand::Listgroups => names(
+            global,
+            |ctx| async move { aws_iam::list_groups(&ctx).await },
+        ),
         IamCommand::Listgrouppolicies { group_name } => names(global, |ctx| async move {
             aws_iam::list_group_policies(&ctx, group_name).await
         }),
@@ -115,7 +116,9 @@ pub fn run(global: &GlobalArgs, cmd: &IamCommand) -> Result<(), CliError> {
             let doc = aws_iam::get_group_policy(&ctx, group_name, policy_name).await?;
             let value: serde_json::Value =
                 serde_json::from_str(&doc).unwrap_or(serde_json::Value::String(doc.clone()));
-            emit(global.output, &value, |out: &mut dyn Write| writeln!(out, "{doc}"))
+            emit(global.output, &value, |out: &mut dyn Write| {
+                writeln!(out, "{doc}")
+            })
         }),
         IamCommand::Listusers => aws_session::run(global, |ctx| async move {
             let users = aws_iam::list_users(&ctx).await?;
@@ -145,7 +148,10 @@ pub fn run(global: &GlobalArgs, cmd: &IamCommand) -> Result<(), CliError> {
         }),
         IamCommand::Createkey { user_name, dry_run } => {
             if *dry_run {
-                return dry(global, format!("would create an access key for user {user_name}"));
+                return dry(
+                    global,
+                    format!("would create an access key for user {user_name}"),
+                );
             }
             aws_session::run(global, |ctx| async move {
                 let (id, secret) = aws_iam::create_access_key(&ctx, user_name).await?;
@@ -186,7 +192,11 @@ pub fn run(global: &GlobalArgs, cmd: &IamCommand) -> Result<(), CliError> {
             emit(global.output, &roles, |out: &mut dyn Write| {
                 for r in &roles {
                     if *federation {
-                        let kind = if r.federated { "federated" } else { "unfederated" };
+                        let kind = if r.federated {
+                            "federated"
+                        } else {
+                            "unfederated"
+                        };
                         writeln!(out, "{}\t{kind}", r.role)?;
                     } else {
                         writeln!(out, "{}", r.role)?;
@@ -250,7 +260,10 @@ where
     F: FnOnce(std::sync::Arc<asiaq_aws::AwsContext>, String, String) -> Fut,
     Fut: std::future::Future<Output = Result<(), asiaq_aws::AwsError>>,
 {
-    let what = format!("{verb} access key {} of user {}", k.access_key_id, k.user_name);
+    let what = format!(
+        "{verb} access key {} of user {}",
+        k.access_key_id, k.user_name
+    );
     if k.dry_run {
         return dry(global, format!("would {what}"));
     }
@@ -267,7 +280,11 @@ where
 
 /// Reads the `iam/` tree and the `[iam]` options into the desired state; every problem is
 /// a configuration error (exit 2) found before AWS is called.
-fn desired_state(dir: &ConfigDir, aws: &AwsIni, env: &str) -> Result<(Desired, Option<String>), CliError> {
+fn desired_state(
+    dir: &ConfigDir,
+    aws: &AwsIni,
+    env: &str,
+) -> Result<(Desired, Option<String>), CliError> {
     let root = dir.path("iam");
     let tree = match IamTree::load(&root) {
         Ok((tree, _warnings)) => tree,
@@ -380,7 +397,13 @@ struct UpdateReport<'a> {
     applied: usize,
 }
 
-fn print_plan(global: &GlobalArgs, env: &str, plan: &IamPlan, dry_run: bool, applied: usize) -> Result<(), CliError> {
+fn print_plan(
+    global: &GlobalArgs,
+    env: &str,
+    plan: &IamPlan,
+    dry_run: bool,
+    applied: usize,
+) -> Result<(), CliError> {
     let report = UpdateReport {
         environment: env,
         dry_run,
@@ -390,7 +413,10 @@ fn print_plan(global: &GlobalArgs, env: &str, plan: &IamPlan, dry_run: bool, app
     };
     emit(global.output, &report, |out: &mut dyn Write| {
         if plan.is_empty() {
-            writeln!(out, "IAM is in sync with the configuration: nothing to change")?;
+            writeln!(
+                out,
+                "IAM is in sync with the configuration: nothing to change"
+            )?;
         }
         for a in &plan.actions {
             writeln!(out, "{a}")?;

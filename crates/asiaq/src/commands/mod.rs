@@ -3,13 +3,14 @@
 pub mod accounts;
 pub mod app_auth;
 mod aws_session;
-pub mod buckets;
 mod config;
 mod cred_bucket;
 pub mod creds;
 mod doctor;
+pub mod eip;
 pub mod iam;
 mod meta;
+pub mod vpc;
 mod whoami;
 
 use crate::cli::{Cli, Command};
@@ -33,7 +34,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Creds(args) => creds::run(global, args),
         Command::AppAuth(args) => app_auth::run(global, args),
         Command::Accounts(args) => accounts::run(global, args),
-        Command::Buckets(cmd) => buckets::run(global, cmd),
+        Command::Vpc(cmd) => vpc::run(global, cmd),
+        Command::Eip(cmd) => eip::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }
 }
