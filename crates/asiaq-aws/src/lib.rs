@@ -6,18 +6,22 @@
 
 mod accounting;
 pub mod bake;
+pub mod buckets;
 pub mod budget;
 mod context;
+pub mod credentials;
 pub mod eip;
 pub mod environment;
 mod error;
 pub mod fault;
 pub mod hosts;
+pub mod iam;
 mod identity;
 pub mod images;
 mod probe;
 pub mod progress;
 pub mod remote;
+pub mod saml;
 pub mod tags;
 pub mod vpc;
 pub mod wait;

@@ -4,16 +4,21 @@
 //! Nothing in this crate performs I/O: no AWS types, no files, no clocks (the current time
 //! is always a parameter), and randomness comes from an injected [`rand::Rng`].
 
+pub mod accounts;
 pub mod acfg;
 pub mod ami;
+pub mod app_auth;
 pub mod autoscale;
+pub mod buckets;
 pub mod chaos;
 pub mod ec2_limits;
 pub mod elb;
 pub mod hosts;
+pub mod iam;
 pub mod network;
 pub mod provision;
 pub mod schedule;
+pub mod secret;
 pub mod sg_rules;
 pub mod snapshots;
 pub mod ssh;

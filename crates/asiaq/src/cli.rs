@@ -113,18 +113,19 @@ pub enum Command {
     #[command(subcommand)]
     Eip(crate::commands::eip::EipCommand),
     /// IAM sync and keys (disco_iam.py)
-    Iam(PendingGroup),
+    #[command(subcommand)]
+    Iam(crate::commands::iam::IamCommand),
     /// Blue/green deployment of new images (disco_deploy.py)
     Deploy(PendingGroup),
     /// Autoscaling groups, launch configurations and policies (disco_autoscale.py)
     #[command(subcommand)]
     Autoscale(crate::commands::autoscale::AutoscaleCommand),
     /// OS user accounts stored in S3 (disco_accounts.py)
-    Accounts(PendingGroup),
+    Accounts(crate::commands::accounts::AccountsArgs),
     /// Credentials in the environment's credential bucket (disco_creds.py)
-    Creds(PendingGroup),
+    Creds(crate::commands::creds::CredsArgs),
     /// Application passwords (disco_app_auth.py)
-    AppAuth(PendingGroup),
+    AppAuth(crate::commands::app_auth::AppAuthArgs),
     /// Terminate random instances of an environment (disco_chaos.py)
     Chaos(crate::commands::chaos::ChaosArgs),
     /// DynamoDB tables (disco_dynamodb.py)
@@ -189,11 +190,7 @@ impl Command {
     /// The name a user typed for this group (`log-metrics`, `app-auth`, ...).
     pub fn pending_group(&self) -> Option<&'static str> {
         Some(match self {
-            Command::Iam(_) => "iam",
             Command::Deploy(_) => "deploy",
-            Command::Accounts(_) => "accounts",
-            Command::Creds(_) => "creds",
-            Command::AppAuth(_) => "app-auth",
             Command::Dynamodb(_) => "dynamodb",
             Command::Route53(_) => "route53",
             Command::Elasticache(_) => "elasticache",
@@ -215,6 +212,10 @@ impl Command {
             | Command::Autoscale(_)
             | Command::Bake(_)
             | Command::Acfg(_)
+            | Command::Iam(_)
+            | Command::Accounts(_)
+            | Command::Creds(_)
+            | Command::AppAuth(_)
             | Command::Vpc(_)
             | Command::Eip(_)
             | Command::Whoami

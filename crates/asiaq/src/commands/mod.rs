@@ -3,14 +3,19 @@
 pub mod acfg;
 pub mod autoscale;
 pub mod aws;
+pub mod accounts;
+pub mod app_auth;
 mod aws_session;
 pub mod bake;
 pub mod chaos;
 mod config;
+mod cred_bucket;
+pub mod creds;
 mod doctor;
 pub mod eip;
 pub mod elb;
 mod hosts_env;
+pub mod iam;
 mod meta;
 pub mod purge_snapshots;
 pub mod snapshot;
@@ -40,6 +45,10 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Elb(cmd) => elb::run(global, cmd),
         Command::Snapshot(cmd) => snapshot::run(global, cmd),
         Command::PurgeSnapshots(args) => purge_snapshots::run(global, args),
+        Command::Iam(cmd) => iam::run(global, cmd),
+        Command::Creds(args) => creds::run(global, args),
+        Command::AppAuth(args) => app_auth::run(global, args),
+        Command::Accounts(args) => accounts::run(global, args),
         Command::Vpc(cmd) => vpc::run(global, cmd),
         Command::Eip(cmd) => eip::run(global, cmd),
         Command::Bake(cmd) => bake::run(global, cmd),

@@ -1,0 +1,767 @@
+//! `buckets update`: create and configure the account buckets of `iam/s3/<account>/`
+//! (replaces the original's `jenkins/disco_bucket_update.sh`).
+//!
+//! The files hold the AWS CLI's JSON shapes (`put-bucket-lifecycle`, `put-bucket-acl`,
+//! `put-bucket-versioning`, `put-bucket-website`, `put-bucket-logging`; `.iam` is a bucket
+//! policy). [`parse`] turns them into SDK values first, so that a typo fails the whole run
+//! before anything is changed.
+
+use asiaq_core::buckets::{BucketSpec, Kind};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, AccessControlPolicy, BucketLifecycleConfiguration,
+    BucketLocationConstraint, BucketLoggingStatus, BucketVersioningStatus, Condition,
+    CreateBucketConfiguration, ErrorDocument, ExpirationStatus, Grant, Grantee, IndexDocument,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, LoggingEnabled, MfaDelete,
+    NoncurrentVersionExpiration, NoncurrentVersionTransition, Owner, Permission, Protocol,
+    Redirect, RedirectAllRequestsTo, RoutingRule, Tag, Tagging, TargetGrant, Transition,
+    TransitionStorageClass, Type, VersioningConfiguration, WebsiteConfiguration,
+};
+use serde::Deserialize;
+
+use crate::context::AwsContext;
+use crate::error::AwsError;
+
+/// The grantee URI of S3's log delivery group.
+pub const LOG_DELIVERY_URI: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+
+fn s3err<E, R>(
+    operation: &'static str,
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| AwsError::call("s3", operation, e)
+}
+
+/// An SDK enum value checked against the values AWS documents.
+fn enum_value<T: From<&'static str>>(
+    field: &str,
+    value: &str,
+    values: &'static [&'static str],
+) -> Result<T, String> {
+    values
+        .iter()
+        .find(|v| **v == value)
+        .map(|v| T::from(*v))
+        .ok_or_else(|| format!("{field} {value:?} is not one of {}", values.join(", ")))
+}
+
+fn date(field: &str, value: &str) -> Result<aws_smithy_types::DateTime, String> {
+    aws_smithy_types::DateTime::from_str(value, aws_smithy_types::date_time::Format::DateTime)
+        .map_err(|e| format!("{field} {value:?}: {e}"))
+}
+
+// The JSON shapes of the AWS CLI.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct LifecycleJson {
+    rules: Vec<RuleJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct RuleJson {
+    #[serde(rename = "ID")]
+    id: Option<String>,
+    prefix: Option<String>,
+    filter: Option<FilterJson>,
+    status: String,
+    expiration: Option<ExpirationJson>,
+    transition: Option<TransitionJson>,
+    transitions: Option<Vec<TransitionJson>>,
+    noncurrent_version_transition: Option<NoncurrentTransitionJson>,
+    noncurrent_version_transitions: Option<Vec<NoncurrentTransitionJson>>,
+    noncurrent_version_expiration: Option<NoncurrentExpirationJson>,
+    abort_incomplete_multipart_upload: Option<AbortJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct FilterJson {
+    prefix: Option<String>,
+    object_size_greater_than: Option<i64>,
+    object_size_less_than: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct ExpirationJson {
+    date: Option<String>,
+    days: Option<i32>,
+    expired_object_delete_marker: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct TransitionJson {
+    date: Option<String>,
+    days: Option<i32>,
+    storage_class: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct NoncurrentTransitionJson {
+    noncurrent_days: Option<i32>,
+    storage_class: String,
+    newer_noncurrent_versions: Option<i32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct NoncurrentExpirationJson {
+    noncurrent_days: Option<i32>,
+    newer_noncurrent_versions: Option<i32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct AbortJson {
+    days_after_initiation: Option<i32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct AclJson {
+    grants: Vec<GrantJson>,
+    owner: Option<OwnerJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct GrantJson {
+    grantee: GranteeJson,
+    permission: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct GranteeJson {
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(rename = "ID")]
+    id: Option<String>,
+    #[serde(rename = "URI")]
+    uri: Option<String>,
+    email_address: Option<String>,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct OwnerJson {
+    #[serde(rename = "ID")]
+    id: Option<String>,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct VersioningJson {
+    status: Option<String>,
+    #[serde(rename = "MFADelete")]
+    mfa_delete: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct WebsiteJson {
+    index_document: Option<SuffixJson>,
+    error_document: Option<KeyJson>,
+    redirect_all_requests_to: Option<RedirectAllJson>,
+    routing_rules: Option<Vec<RoutingRuleJson>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct SuffixJson {
+    suffix: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct KeyJson {
+    key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct RedirectAllJson {
+    host_name: String,
+    protocol: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct RoutingRuleJson {
+    condition: Option<ConditionJson>,
+    redirect: RedirectJson,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct ConditionJson {
+    http_error_code_returned_equals: Option<String>,
+    key_prefix_equals: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct RedirectJson {
+    host_name: Option<String>,
+    http_redirect_code: Option<String>,
+    protocol: Option<String>,
+    replace_key_prefix_with: Option<String>,
+    replace_key_with: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct LoggingJson {
+    logging_enabled: Option<LoggingEnabledJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct LoggingEnabledJson {
+    target_bucket: String,
+    target_prefix: String,
+    target_grants: Option<Vec<GrantJson>>,
+}
+
+/// One configuration, ready to send.
+#[derive(Debug, Clone)]
+pub enum Setting {
+    Lifecycle(BucketLifecycleConfiguration),
+    Policy(String),
+    Acl(AccessControlPolicy),
+    Versioning(VersioningConfiguration),
+    Website(WebsiteConfiguration),
+    Logging(BucketLoggingStatus),
+}
+
+impl Setting {
+    /// The target bucket of a logging setting.
+    pub fn log_target(&self) -> Option<&str> {
+        match self {
+            Setting::Logging(s) => s.logging_enabled().map(|l| l.target_bucket()),
+            _ => None,
+        }
+    }
+}
+
+fn grantee(g: GranteeJson) -> Result<Grantee, String> {
+    Grantee::builder()
+        .r#type(enum_value::<Type>("Grantee Type", &g.kind, Type::values())?)
+        .set_id(g.id)
+        .set_uri(g.uri)
+        .set_email_address(g.email_address)
+        .set_display_name(g.display_name)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn grant(g: GrantJson) -> Result<Grant, String> {
+    Ok(Grant::builder()
+        .grantee(grantee(g.grantee)?)
+        .permission(enum_value::<Permission>(
+            "Permission",
+            &g.permission,
+            Permission::values(),
+        )?)
+        .build())
+}
+
+fn lifecycle(json: LifecycleJson) -> Result<BucketLifecycleConfiguration, String> {
+    let mut rules = Vec::new();
+    for r in json.rules {
+        let mut b = LifecycleRule::builder()
+            .set_id(r.id)
+            .status(enum_value::<ExpirationStatus>(
+                "Status",
+                &r.status,
+                ExpirationStatus::values(),
+            )?);
+        let filter = match (r.prefix, r.filter) {
+            (Some(_), Some(_)) => return Err("a rule has both Prefix and Filter".into()),
+            (Some(p), None) => LifecycleRuleFilter::builder().prefix(p).build(),
+            (None, Some(f)) => LifecycleRuleFilter::builder()
+                .set_prefix(f.prefix)
+                .set_object_size_greater_than(f.object_size_greater_than)
+                .set_object_size_less_than(f.object_size_less_than)
+                .build(),
+            (None, None) => LifecycleRuleFilter::builder().prefix("").build(),
+        };
+        b = b.filter(filter);
+        if let Some(e) = r.expiration {
+            b = b.expiration(
+                LifecycleExpiration::builder()
+                    .set_date(e.date.map(|d| date("Expiration Date", &d)).transpose()?)
+                    .set_days(e.days)
+                    .set_expired_object_delete_marker(e.expired_object_delete_marker)
+                    .build(),
+            );
+        }
+        for t in r
+            .transition
+            .into_iter()
+            .chain(r.transitions.into_iter().flatten())
+        {
+            b = b.transitions(
+                Transition::builder()
+                    .set_date(t.date.map(|d| date("Transition Date", &d)).transpose()?)
+                    .set_days(t.days)
+                    .storage_class(enum_value::<TransitionStorageClass>(
+                        "StorageClass",
+                        &t.storage_class,
+                        TransitionStorageClass::values(),
+                    )?)
+                    .build(),
+            );
+        }
+        for t in r
+            .noncurrent_version_transition
+            .into_iter()
+            .chain(r.noncurrent_version_transitions.into_iter().flatten())
+        {
+            b = b.noncurrent_version_transitions(
+                NoncurrentVersionTransition::builder()
+                    .set_noncurrent_days(t.noncurrent_days)
+                    .set_newer_noncurrent_versions(t.newer_noncurrent_versions)
+                    .storage_class(enum_value::<TransitionStorageClass>(
+                        "StorageClass",
+                        &t.storage_class,
+                        TransitionStorageClass::values(),
+                    )?)
+                    .build(),
+            );
+        }
+        if let Some(e) = r.noncurrent_version_expiration {
+            b = b.noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .set_noncurrent_days(e.noncurrent_days)
+                    .set_newer_noncurrent_versions(e.newer_noncurrent_versions)
+                    .build(),
+            );
+        }
+        if let Some(a) = r.abort_incomplete_multipart_upload {
+            b = b.abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .set_days_after_initiation(a.days_after_initiation)
+                    .build(),
+            );
+        }
+        rules.push(b.build().map_err(|e| e.to_string())?);
+    }
+    BucketLifecycleConfiguration::builder()
+        .set_rules(Some(rules))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn acl(json: AclJson) -> Result<AccessControlPolicy, String> {
+    let grants = json
+        .grants
+        .into_iter()
+        .map(grant)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(AccessControlPolicy::builder()
+        .set_grants(Some(grants))
+        .set_owner(json.owner.map(|o| {
+            Owner::builder()
+                .set_id(o.id)
+                .set_display_name(o.display_name)
+                .build()
+        }))
+        .build())
+}
+
+fn protocol(p: Option<String>) -> Result<Option<Protocol>, String> {
+    p.map(|p| enum_value::<Protocol>("Protocol", &p, Protocol::values()))
+        .transpose()
+}
+
+fn website(json: WebsiteJson) -> Result<WebsiteConfiguration, String> {
+    let rules = json
+        .routing_rules
+        .map(|rules| {
+            rules
+                .into_iter()
+                .map(|r| {
+                    Ok(RoutingRule::builder()
+                        .set_condition(r.condition.map(|c| {
+                            Condition::builder()
+                                .set_http_error_code_returned_equals(
+                                    c.http_error_code_returned_equals,
+                                )
+                                .set_key_prefix_equals(c.key_prefix_equals)
+                                .build()
+                        }))
+                        .redirect(
+                            Redirect::builder()
+                                .set_host_name(r.redirect.host_name)
+                                .set_http_redirect_code(r.redirect.http_redirect_code)
+                                .set_protocol(protocol(r.redirect.protocol)?)
+                                .set_replace_key_prefix_with(r.redirect.replace_key_prefix_with)
+                                .set_replace_key_with(r.redirect.replace_key_with)
+                                .build(),
+                        )
+                        .build())
+                })
+                .collect::<Result<Vec<_>, String>>()
+        })
+        .transpose()?;
+    Ok(WebsiteConfiguration::builder()
+        .set_index_document(
+            json.index_document
+                .map(|i| IndexDocument::builder().suffix(i.suffix).build())
+                .transpose()
+                .map_err(|e| e.to_string())?,
+        )
+        .set_error_document(
+            json.error_document
+                .map(|e| ErrorDocument::builder().key(e.key).build())
+                .transpose()
+                .map_err(|e| e.to_string())?,
+        )
+        .set_redirect_all_requests_to(
+            json.redirect_all_requests_to
+                .map(|r| -> Result<_, String> {
+                    RedirectAllRequestsTo::builder()
+                        .host_name(r.host_name)
+                        .set_protocol(protocol(r.protocol)?)
+                        .build()
+                        .map_err(|e| e.to_string())
+                })
+                .transpose()?,
+        )
+        .set_routing_rules(rules)
+        .build())
+}
+
+fn logging(json: LoggingJson) -> Result<BucketLoggingStatus, String> {
+    let enabled = json
+        .logging_enabled
+        .map(|l| -> Result<LoggingEnabled, String> {
+            let grants = l
+                .target_grants
+                .unwrap_or_default()
+                .into_iter()
+                .map(|g| -> Result<TargetGrant, String> {
+                    Ok(TargetGrant::builder()
+                        .grantee(grantee(g.grantee)?)
+                        .permission(enum_value(
+                            "Permission",
+                            &g.permission,
+                            aws_sdk_s3::types::BucketLogsPermission::values(),
+                        )?)
+                        .build())
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            LoggingEnabled::builder()
+                .target_bucket(l.target_bucket)
+                .target_prefix(l.target_prefix)
+                .set_target_grants(if grants.is_empty() {
+                    None
+                } else {
+                    Some(grants)
+                })
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .transpose()?;
+    Ok(BucketLoggingStatus::builder()
+        .set_logging_enabled(enabled)
+        .build())
+}
+
+/// Parses one file (already substituted) of `kind`. The error says what is wrong, not the
+/// file name (the caller adds it).
+pub fn parse(kind: Kind, text: &str) -> Result<Setting, String> {
+    fn json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, String> {
+        serde_json::from_str(text).map_err(|e| format!("line {}: {e}", e.line()))
+    }
+    Ok(match kind {
+        Kind::Lifecycle => Setting::Lifecycle(lifecycle(json(text)?)?),
+        Kind::Policy => {
+            let v: serde_json::Value = json(text)?;
+            if v.get("Statement").is_none() {
+                return Err("the bucket policy has no Statement".into());
+            }
+            Setting::Policy(text.to_string())
+        }
+        Kind::Acl => Setting::Acl(acl(json(text)?)?),
+        Kind::Versioning => {
+            let v: VersioningJson = json(text)?;
+            Setting::Versioning(
+                VersioningConfiguration::builder()
+                    .set_status(
+                        v.status
+                            .map(|s| {
+                                enum_value::<BucketVersioningStatus>(
+                                    "Status",
+                                    &s,
+                                    BucketVersioningStatus::values(),
+                                )
+                            })
+                            .transpose()?,
+                    )
+                    .set_mfa_delete(
+                        v.mfa_delete
+                            .map(|s| enum_value::<MfaDelete>("MFADelete", &s, MfaDelete::values()))
+                            .transpose()?,
+                    )
+                    .build(),
+            )
+        }
+        Kind::Website => Setting::Website(website(json(text)?)?),
+        Kind::Logging => Setting::Logging(logging(json(text)?)?),
+    })
+}
+
+/// What exists before the update.
+#[derive(Debug, Clone, Default)]
+pub struct Existing {
+    pub buckets: std::collections::BTreeSet<String>,
+    /// The canonical id of the account's S3 owner.
+    pub canonical_id: String,
+}
+
+/// The account's buckets and canonical id (ListBuckets).
+pub async fn observe(ctx: &AwsContext) -> Result<Existing, AwsError> {
+    let out = ctx
+        .s3()
+        .list_buckets()
+        .send()
+        .await
+        .map_err(s3err("ListBuckets"))?;
+    Ok(Existing {
+        buckets: out
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_string))
+            .collect(),
+        canonical_id: out
+            .owner()
+            .and_then(|o| o.id())
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+/// The region of an existing bucket.
+pub async fn bucket_region(ctx: &AwsContext, bucket: &str) -> Result<String, AwsError> {
+    let out = ctx
+        .s3()
+        .get_bucket_location()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(s3err("GetBucketLocation"))?;
+    Ok(match out.location_constraint().map(|c| c.as_str()) {
+        None | Some("") => "us-east-1".to_string(),
+        Some("EU") => "eu-west-1".to_string(),
+        Some(r) => r.to_string(),
+    })
+}
+
+/// Creates a bucket in the context's region, tagged as asiaq's.
+pub async fn create_bucket(ctx: &AwsContext, bucket: &str) -> Result<(), AwsError> {
+    let region = ctx.region();
+    let mut req = ctx.s3().create_bucket().bucket(bucket);
+    if region != "us-east-1" {
+        req = req.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    req.send().await.map_err(s3err("CreateBucket"))?;
+    let tag = Tag::builder()
+        .key(asiaq_core::iam::MANAGED_TAG_KEY)
+        .value(asiaq_core::iam::MANAGED_TAG_VALUE)
+        .build()
+        .expect("key and value are set");
+    ctx.s3()
+        .put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(
+            Tagging::builder()
+                .tag_set(tag)
+                .build()
+                .expect("tag set is set"),
+        )
+        .send()
+        .await
+        .map(drop)
+        .map_err(s3err("PutBucketTagging"))
+}
+
+/// The ACL of the audit bucket: its own grants (or the owner's full control) plus write
+/// and read-ACP for S3's log delivery group, which the script granted.
+pub fn with_log_delivery(
+    acl: Option<&AccessControlPolicy>,
+    canonical_id: &str,
+) -> AccessControlPolicy {
+    let log_delivery = |p: Permission| {
+        Grant::builder()
+            .grantee(
+                Grantee::builder()
+                    .r#type(Type::Group)
+                    .uri(LOG_DELIVERY_URI)
+                    .build()
+                    .expect("type is set"),
+            )
+            .permission(p)
+            .build()
+    };
+    let owner_full = Grant::builder()
+        .grantee(
+            Grantee::builder()
+                .r#type(Type::CanonicalUser)
+                .id(canonical_id)
+                .build()
+                .expect("type is set"),
+        )
+        .permission(Permission::FullControl)
+        .build();
+    let mut grants: Vec<Grant> = match acl {
+        Some(a) => a.grants().to_vec(),
+        None => vec![owner_full],
+    };
+    for p in [Permission::Write, Permission::ReadAcp] {
+        let present = grants.iter().any(|g| {
+            g.permission() == Some(&p)
+                && g.grantee().and_then(|g| g.uri()) == Some(LOG_DELIVERY_URI)
+        });
+        if !present {
+            grants.push(log_delivery(p));
+        }
+    }
+    AccessControlPolicy::builder()
+        .set_grants(Some(grants))
+        .owner(
+            acl.and_then(|a| a.owner().cloned())
+                .unwrap_or_else(|| Owner::builder().id(canonical_id).build()),
+        )
+        .build()
+}
+
+/// Applies one setting to a bucket.
+pub async fn apply(ctx: &AwsContext, bucket: &str, setting: &Setting) -> Result<(), AwsError> {
+    let s3 = ctx.s3();
+    match setting {
+        Setting::Lifecycle(c) => s3
+            .put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(c.clone())
+            .send()
+            .await
+            .map(drop)
+            .map_err(s3err("PutBucketLifecycleConfiguration")),
+        Setting::Policy(p) => s3
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(p)
+            .send()
+            .await
+            .map(drop)
+            .map_err(s3err("PutBucketPolicy")),
+        Setting::Acl(a) => s3
+            .put_bucket_acl()
+            .bucket(bucket)
+            .access_control_policy(a.clone())
+            .send()
+            .await
+            .map(drop)
+            .map_err(s3err("PutBucketAcl")),
+        Setting::Versioning(v) => s3
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(v.clone())
+            .send()
+            .await
+            .map(drop)
+            .map_err(s3err("PutBucketVersioning")),
+        Setting::Website(w) => s3
+            .put_bucket_website()
+            .bucket(bucket)
+            .website_configuration(w.clone())
+            .send()
+            .await
+            .map(drop)
+            .map_err(s3err("PutBucketWebsite")),
+        Setting::Logging(l) => s3
+            .put_bucket_logging()
+            .bucket(bucket)
+            .bucket_logging_status(l.clone())
+            .send()
+            .await
+            .map(drop)
+            .map_err(s3err("PutBucketLogging")),
+    }
+}
+
+/// The spec's kinds that have a file, for plans.
+pub fn kinds(spec: &BucketSpec) -> impl Iterator<Item = Kind> + '_ {
+    spec.files.keys().copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_shapes_parse_and_typos_fail() {
+        let l = parse(
+            Kind::Lifecycle,
+            r#"{"Rules":[{"ID":"x","Prefix":"","Status":"Enabled","Expiration":{"Days":30},
+                "NoncurrentVersionExpiration":{"NoncurrentDays":90},
+                "Transitions":[{"Days":10,"StorageClass":"GLACIER"}]}]}"#,
+        )
+        .unwrap();
+        let Setting::Lifecycle(l) = l else { panic!() };
+        assert_eq!(l.rules()[0].expiration().unwrap().days(), Some(30));
+        assert!(parse(
+            Kind::Lifecycle,
+            r#"{"Rules":[{"Status":"Enabled","Expiraton":{}}]}"#
+        )
+        .unwrap_err()
+        .contains("Expiraton"));
+        assert!(parse(Kind::Lifecycle, r#"{"Rules":[{"Status":"On"}]}"#)
+            .unwrap_err()
+            .contains("Status \"On\" is not one of"));
+        let Setting::Logging(g) = parse(
+            Kind::Logging,
+            r#"{"LoggingEnabled":{"TargetBucket":"t","TargetPrefix":"S3/b/"}}"#,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(g.logging_enabled().unwrap().target_bucket(), "t");
+        assert!(matches!(
+            parse(Kind::Versioning, r#"{"Status":"Enabled"}"#).unwrap(),
+            Setting::Versioning(_)
+        ));
+        assert!(parse(Kind::Policy, "{}").is_err());
+        let acl = parse(
+            Kind::Acl,
+            r#"{"Grants":[{"Grantee":{"Type":"CanonicalUser","ID":"abc"},"Permission":"READ"}],"Owner":{"ID":"abc"}}"#,
+        )
+        .unwrap();
+        let Setting::Acl(acl) = acl else { panic!() };
+        let audit = with_log_delivery(Some(&acl), "abc");
+        assert_eq!(audit.grants().len(), 3);
+        assert_eq!(with_log_delivery(None, "abc").grants().len(), 3);
+        assert!(matches!(
+            parse(
+                Kind::Website,
+                r#"{"IndexDocument":{"Suffix":"index.html"},"ErrorDocument":{"Key":"e.html"}}"#
+            )
+            .unwrap(),
+            Setting::Website(_)
+        ));
+    }
+}

@@ -1,0 +1,188 @@
+//! The credential bucket of an environment (spec §4.13): finding it, and reading and
+//! writing its objects for `creds`, `app-auth` and `accounts`.
+//!
+//! Values are secrets: they travel as bytes or [`Secret`]s and never appear in errors.
+//! Every write uses S3 server-side encryption (AES256) and is checked afterwards: the
+//! object's length must be the length written (the original's `check_written_s3`).
+
+use asiaq_core::secret::Secret;
+use aws_sdk_ec2::types::Filter;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+
+use crate::context::AwsContext;
+use crate::error::AwsError;
+
+/// The `type` tag of the VPC tagged `Name=<name>`, or `None` when there is no such VPC.
+/// (The original's `fetch_environment`: the first match; a VPC without a type tag has
+/// the empty type.)
+pub async fn environment_type(ctx: &AwsContext, name: &str) -> Result<Option<String>, AwsError> {
+    let out = ctx
+        .ec2()
+        .describe_vpcs()
+        .filters(Filter::builder().name("tag:Name").values(name).build())
+        .send()
+        .await
+        .map_err(|e| AwsError::call("ec2", "DescribeVpcs", e))?;
+    Ok(out.vpcs().first().map(|vpc| {
+        crate::tags::ec2_tag(vpc.tags(), "type")
+            .unwrap_or_default()
+            .to_string()
+    }))
+}
+
+/// One bucket's objects.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket<'a> {
+    ctx: &'a AwsContext,
+    name: &'a str,
+}
+
+impl<'a> Bucket<'a> {
+    pub fn new(ctx: &'a AwsContext, name: &'a str) -> Self {
+        Bucket { ctx, name }
+    }
+
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    fn call<E, R>(
+        operation: &'static str,
+    ) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        move |e| AwsError::call("s3", operation, e)
+    }
+
+    /// Fails with a clear message when the bucket does not exist or is not reachable.
+    pub async fn check(&self) -> Result<(), AwsError> {
+        self.ctx
+            .s3()
+            .head_bucket()
+            .bucket(self.name)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| {
+                let e = Self::call("HeadBucket")(e);
+                match e.code() {
+                    Some("NotFound") | Some("NoSuchBucket") | Some("404") => {
+                        AwsError::State(format!("bucket {} does not exist", self.name))
+                    }
+                    _ => e,
+                }
+            })
+    }
+
+    /// The keys starting with `prefix`, in S3's (lexicographic) order.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .ctx
+            .s3()
+            .list_objects_v2()
+            .bucket(self.name)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(Self::call("ListObjectsV2"))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+        }
+        Ok(keys)
+    }
+
+    /// The object's bytes, or `None` when the key does not exist.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        let out = match self
+            .ctx
+            .s3()
+            .get_object()
+            .bucket(self.name)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let no_such_key = e.as_service_error().is_some_and(|s| s.is_no_such_key());
+                if no_such_key {
+                    return Ok(None);
+                }
+                return Err(Self::call("GetObject")(e));
+            }
+        };
+        let bytes = out.body.collect().await.map_err(|e| AwsError::Call {
+            service: "s3",
+            operation: "GetObject",
+            code: None,
+            detail: format!("reading the body of {key}: {e}"),
+        })?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    /// The object as a secret string (invalid UTF-8 is replaced).
+    pub async fn get_secret(&self, key: &str) -> Result<Option<Secret>, AwsError> {
+        Ok(self
+            .get(key)
+            .await?
+            .map(|b| Secret::new(String::from_utf8_lossy(&b).into_owned())))
+    }
+
+    /// Writes the object with SSE (AES256), then checks its length.
+    pub async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), AwsError> {
+        let len = value.len() as i64;
+        self.ctx
+            .s3()
+            .put_object()
+            .bucket(self.name)
+            .key(key)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(ByteStream::from(value))
+            .send()
+            .await
+            .map_err(Self::call("PutObject"))?;
+        let head = self
+            .ctx
+            .s3()
+            .head_object()
+            .bucket(self.name)
+            .key(key)
+            .send()
+            .await
+            .map_err(Self::call("HeadObject"))?;
+        match head.content_length() {
+            Some(n) if n == len => Ok(()),
+            other => Err(AwsError::State(format!(
+                "s3://{}/{key} holds {} bytes after writing {len}",
+                self.name,
+                other.map_or_else(|| "an unknown number of".to_string(), |n| n.to_string())
+            ))),
+        }
+    }
+
+    /// [`Self::put`] of a secret.
+    pub async fn put_secret(&self, key: &str, value: &Secret) -> Result<(), AwsError> {
+        self.put(key, value.expose().as_bytes().to_vec()).await
+    }
+
+    /// Deletes the object (deleting a missing key is not an error in S3).
+    pub async fn delete(&self, key: &str) -> Result<(), AwsError> {
+        self.ctx
+            .s3()
+            .delete_object()
+            .bucket(self.name)
+            .key(key)
+            .send()
+            .await
+            .map(drop)
+            .map_err(Self::call("DeleteObject"))
+    }
+}

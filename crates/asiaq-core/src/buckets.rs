@@ -1,0 +1,238 @@
+//! Account buckets described by `iam/s3/<account>/` (spec §3.10), which the original
+//! configured with `jenkins/disco_bucket_update.sh REGION ACCOUNT`: every `<NAME>.lifecycle`
+//! file is a bucket; its other files (`.iam` policy, `.acp` ACL, `.versioning`, `.web`
+//! website, `.logging`) come from `<NAME>.<ext>`, else `default.<ext>`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// The configuration files a bucket can have, in the order they are applied.
+pub const KINDS: [Kind; 6] = [
+    Kind::Lifecycle,
+    Kind::Policy,
+    Kind::Acl,
+    Kind::Versioning,
+    Kind::Website,
+    Kind::Logging,
+];
+
+/// One kind of bucket configuration file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Lifecycle,
+    Policy,
+    Acl,
+    Versioning,
+    Website,
+    Logging,
+}
+
+impl Kind {
+    /// The file extension.
+    pub fn ext(self) -> &'static str {
+        match self {
+            Kind::Lifecycle => "lifecycle",
+            Kind::Policy => "iam",
+            Kind::Acl => "acp",
+            Kind::Versioning => "versioning",
+            Kind::Website => "web",
+            Kind::Logging => "logging",
+        }
+    }
+
+    /// What it configures, for plans.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Lifecycle => "lifecycle rules",
+            Kind::Policy => "bucket policy",
+            Kind::Acl => "ACL",
+            Kind::Versioning => "versioning",
+            Kind::Website => "website configuration",
+            Kind::Logging => "access logging",
+        }
+    }
+}
+
+/// The values substituted in the files (`interpret_file`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Vars {
+    /// The `<account>` directory name (the script's ACCOUNT argument).
+    pub account: String,
+    pub region: String,
+    /// `[disco_aws] project_name`.
+    pub project: String,
+    /// The canonical id of the account's S3 owner.
+    pub canonical_id: String,
+    /// `[audit] dev_canonical_id` and `prod_canonical_id`.
+    pub dev_canonical_id: String,
+    pub prod_canonical_id: String,
+}
+
+/// `$ACCOUNT`, `$REGION`, `$PROJECT`, `$DEV_CANONICAL_ID`, `$PROD_CANONICAL_ID`,
+/// `$CANONICAL_ID` and `$BUCKET_NAME`, replaced in the script's order (so the longer
+/// `$*_CANONICAL_ID` names are replaced before `$CANONICAL_ID`).
+pub fn substitute(text: &str, vars: &Vars, bucket: &str) -> String {
+    text.replace("$ACCOUNT", &vars.account)
+        .replace("$REGION", &vars.region)
+        .replace("$PROJECT", &vars.project)
+        .replace("$DEV_CANONICAL_ID", &vars.dev_canonical_id)
+        .replace("$PROD_CANONICAL_ID", &vars.prod_canonical_id)
+        .replace("$CANONICAL_ID", &vars.canonical_id)
+        .replace("$BUCKET_NAME", bucket)
+}
+
+/// The bucket of a lifecycle file: its stem with the first `REGION` and the first
+/// `PROJECT` replaced (the script's `sed` without `g`).
+pub fn bucket_name(stem: &str, region: &str, project: &str) -> String {
+    stem.replacen("REGION", region, 1)
+        .replacen("PROJECT", project, 1)
+}
+
+/// One bucket and the file of each kind it uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketSpec {
+    pub name: String,
+    /// The lifecycle file's stem (e.g. `REGION.PROJECT.credentials.demo`).
+    pub stem: String,
+    /// Kind -> file name in the account directory (the bucket's own or `default.<ext>`).
+    pub files: BTreeMap<Kind, String>,
+    /// The audit bucket, which the others log into.
+    pub audit: bool,
+}
+
+/// Why the account directory cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BucketsError {
+    #[error(
+        "{count} *s3audit*.lifecycle files (expected exactly one: the bucket the others log into)"
+    )]
+    AuditCount { count: usize },
+}
+
+/// The buckets of an account directory from its file names, the audit bucket first.
+pub fn bucket_specs(
+    file_names: &[String],
+    region: &str,
+    project: &str,
+) -> Result<Vec<BucketSpec>, BucketsError> {
+    let has = |n: &str| file_names.iter().any(|f| f == n);
+    let mut specs: Vec<BucketSpec> = file_names
+        .iter()
+        .filter_map(|f| f.strip_suffix(".lifecycle"))
+        .filter(|stem| *stem != "default")
+        .map(|stem| {
+            let files = KINDS
+                .iter()
+                .filter_map(|k| {
+                    let own = format!("{stem}.{}", k.ext());
+                    let default = format!("default.{}", k.ext());
+                    if has(&own) {
+                        Some((*k, own))
+                    } else if *k != Kind::Lifecycle && has(&default) {
+                        Some((*k, default))
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            BucketSpec {
+                name: bucket_name(stem, region, project),
+                stem: stem.to_string(),
+                files,
+                audit: stem.contains("s3audit"),
+            }
+        })
+        .collect();
+    let audits = specs.iter().filter(|s| s.audit).count();
+    if audits != 1 {
+        return Err(BucketsError::AuditCount { count: audits });
+    }
+    specs.sort_by(|a, b| b.audit.cmp(&a.audit).then(a.name.cmp(&b.name)));
+    Ok(specs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn names_and_substitutions_follow_the_script() {
+        assert_eq!(
+            bucket_name(
+                "REGION.PROJECT.credentials.ci",
+                "us-west-2",
+                "sample_project"
+            ),
+            "us-west-2.sample_project.credentials.ci"
+        );
+        assert_eq!(bucket_name("REGION.REGION", "r", "p"), "r.REGION");
+        let vars = Vars {
+            account: "dev".into(),
+            region: "us-west-2".into(),
+            project: "p".into(),
+            canonical_id: "C".into(),
+            dev_canonical_id: "D".into(),
+            prod_canonical_id: "P".into(),
+        };
+        assert_eq!(
+            substitute(
+                "$ACCOUNT $REGION $PROJECT $CANONICAL_ID $DEV_CANONICAL_ID $PROD_CANONICAL_ID $BUCKET_NAME/x",
+                &vars,
+                "b"
+            ),
+            "dev us-west-2 p C D P b/x"
+        );
+    }
+
+    #[test]
+    fn specs_use_own_files_then_defaults_and_put_the_audit_bucket_first() {
+        let files = names(&[
+            "REGION.PROJECT.credentials.demo.iam",
+            "REGION.PROJECT.credentials.demo.lifecycle",
+            "REGION.PROJECT.s3audit.123.lifecycle",
+            "REGION.PROJECT.s3audit.123.acp",
+            "default.iam",
+            "default.logging",
+            "default.versioning",
+        ]);
+        let specs = bucket_specs(&files, "us-west-2", "example").unwrap();
+        assert_eq!(specs[0].name, "us-west-2.example.s3audit.123");
+        assert!(specs[0].audit);
+        assert_eq!(
+            specs[0].files,
+            BTreeMap::from([
+                (
+                    Kind::Lifecycle,
+                    "REGION.PROJECT.s3audit.123.lifecycle".to_string()
+                ),
+                (Kind::Policy, "default.iam".to_string()),
+                (Kind::Acl, "REGION.PROJECT.s3audit.123.acp".to_string()),
+                (Kind::Versioning, "default.versioning".to_string()),
+                (Kind::Logging, "default.logging".to_string()),
+            ])
+        );
+        assert_eq!(specs[1].name, "us-west-2.example.credentials.demo");
+        assert_eq!(
+            specs[1].files[&Kind::Policy],
+            "REGION.PROJECT.credentials.demo.iam"
+        );
+        assert!(!specs[1].files.contains_key(&Kind::Acl));
+    }
+
+    #[test]
+    fn exactly_one_audit_bucket() {
+        let none = names(&["a.lifecycle"]);
+        assert_eq!(
+            bucket_specs(&none, "r", "p").unwrap_err(),
+            BucketsError::AuditCount { count: 0 }
+        );
+        let two = names(&["x.s3audit.1.lifecycle", "y.s3audit.2.lifecycle"]);
+        assert!(bucket_specs(&two, "r", "p").is_err());
+    }
+}

@@ -1,0 +1,546 @@
+//! `asiaq accounts` (disco_accounts.py): OS user and group accounts kept in the credential
+//! bucket (spec §4.16), edited with `$EDITOR`, and installed on a host by `install`.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use asiaq_aws::credentials::Bucket;
+use asiaq_aws::progress;
+use asiaq_config::IniFile;
+use asiaq_core::accounts::{
+    check_name, group_key, group_template, hash_password, install_plan, merge_authorized_keys,
+    next_id, parse_id_file, render_ini, set_entry, user_key, user_template, GroupAccount,
+    InstallStep, SystemAccounts, UserAccount, GROUPS_PREFIX, SHA512_CRYPT_ROUNDS, USERS_PREFIX,
+};
+use asiaq_core::secret::Secret;
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::cli::GlobalArgs;
+use crate::commands::creds::prompt_password_twice;
+use crate::commands::{aws_session, cred_bucket};
+use crate::exit::CliError;
+use crate::output::emit;
+
+#[derive(Debug, clap::Args)]
+pub struct AccountsArgs {
+    /// The bucket to use (default: the first credential bucket of --env)
+    #[arg(long, global = true, value_name = "BUCKET")]
+    pub bucket: Option<String>,
+
+    #[command(subcommand)]
+    pub command: AccountsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AccountsCommand {
+    /// Create or update the groups and users of the bucket on this host (run as root on
+    /// the host), and add their SSH keys to authorized_keys
+    Install {
+        /// Print the commands that would run and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Create a group account (next free id from 2000)
+    Addgroup {
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Edit a group account in $EDITOR
+    Editgroup {
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Create a user account (and its group) from a template edited in $EDITOR
+    Adduser {
+        /// Account name (default: $USER)
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The password (normally omitted: it is then asked twice, without echo)
+        #[arg(long, value_name = "PASS")]
+        password: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Edit a user account in $EDITOR, or just set its active field
+    Edituser {
+        /// Account name (default: $USER)
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Set the active field (yes or no) without opening the editor
+        #[arg(long, value_name = "ACTIVE")]
+        active: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print a sha512_crypt hash of a password asked twice
+    Hashpassword,
+    /// List group accounts
+    Listgroups,
+    /// List user accounts
+    Listusers,
+}
+
+fn salt() -> [u8; 12] {
+    let mut s = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut s);
+    s
+}
+
+fn hash(password: &Secret) -> String {
+    hash_password(password, &salt(), SHA512_CRYPT_ROUNDS)
+}
+
+fn default_name(name: &Option<String>) -> Result<String, CliError> {
+    let name = match name {
+        Some(n) => n.clone(),
+        None => std::env::var("USER")
+            .map_err(|_| CliError::usage("give --name NAME ($USER is not set)"))?,
+    };
+    check_name(&name).map_err(|e| CliError::usage(e.to_string()))?;
+    Ok(name)
+}
+
+/// The `[section]` entries of an account file, or a message naming only the file and line
+/// (the text may hold a password hash, so it is never quoted).
+fn parse_account(label: &str, text: &str) -> Result<(String, Vec<(String, String)>), String> {
+    let ini = IniFile::parse(label, text).map_err(|diags| {
+        let lines: Vec<String> = diags
+            .iter()
+            .filter_map(|d| d.line.map(|l| l.to_string()))
+            .collect();
+        format!("{label}: not an INI file (line {})", lines.join(", "))
+    })?;
+    for kind in ["user", "group"] {
+        if let Some(section) = ini.section(kind) {
+            let entries = section
+                .entries()
+                .map(|(k, e)| (k.to_string(), e.raw.clone()))
+                .collect();
+            return Ok((kind.to_string(), entries));
+        }
+    }
+    Err(format!("{label}: no [user] or [group] section"))
+}
+
+/// Opens `entries` of `[section]` in `$EDITOR` (default `vi`) and reads the result back.
+fn edit(section: &str, entries: &[(String, String)]) -> Result<Vec<(String, String)>, CliError> {
+    let mut file = tempfile::Builder::new()
+        .prefix("asiaq-account.")
+        .suffix(".ini")
+        .tempfile()
+        .map_err(|e| CliError::failed(format!("cannot create a temporary file: {e}")))?;
+    file.write_all(render_ini(section, entries).as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(|e| CliError::failed(format!("cannot write a temporary file: {e}")))?;
+    let editor = std::env::var("EDITOR")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_string());
+    let mut words = editor.split_whitespace();
+    let program = words.next().unwrap_or("vi");
+    let status = Command::new(program)
+        .args(words)
+        .arg(file.path())
+        .status()
+        .map_err(|e| {
+            CliError::usage(format!("cannot run the editor {program:?} ($EDITOR): {e}"))
+        })?;
+    if !status.success() {
+        return Err(CliError::failed(format!(
+            "the editor {program:?} exited with {status}; nothing was changed"
+        )));
+    }
+    let text = std::fs::read_to_string(file.path())
+        .map_err(|e| CliError::failed(format!("cannot read the edited file: {e}")))?;
+    let (kind, edited) = parse_account("the edited account", &text)
+        .map_err(|m| CliError::usage(format!("{m}; nothing was changed")))?;
+    if kind != section {
+        return Err(CliError::usage(format!(
+            "the edited account has a [{kind}] section instead of [{section}]; nothing was changed"
+        )));
+    }
+    Ok(edited)
+}
+
+#[derive(Serialize)]
+struct Written<'a> {
+    bucket: &'a str,
+    keys: Vec<String>,
+    dry_run: bool,
+}
+
+fn report(
+    global: &GlobalArgs,
+    bucket: &str,
+    keys: Vec<String>,
+    dry_run: bool,
+) -> Result<(), CliError> {
+    let w = Written {
+        bucket,
+        keys,
+        dry_run,
+    };
+    emit(global.output, &w, |out: &mut dyn Write| {
+        for k in &w.keys {
+            if dry_run {
+                writeln!(
+                    out,
+                    "would write s3://{bucket}/{k} (dry run: nothing changed)"
+                )?;
+            } else {
+                writeln!(out, "wrote s3://{bucket}/{k}")?;
+            }
+        }
+        Ok(())
+    })
+}
+
+async fn accounts_of(bucket: &Bucket<'_>, prefix: &str) -> Result<Vec<(String, String)>, CliError> {
+    let mut out = Vec::new();
+    for key in bucket.list(prefix).await? {
+        let name = key.trim_start_matches(prefix).to_string();
+        if name.is_empty() {
+            continue;
+        }
+        if let Some(bytes) = bucket.get(&key).await? {
+            out.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// Every account id used, for `next_id`.
+async fn used_ids(bucket: &Bucket<'_>, prefix: &str) -> Result<Vec<u32>, CliError> {
+    Ok(accounts_of(bucket, prefix)
+        .await?
+        .iter()
+        .filter_map(|(name, text)| {
+            let (_, entries) = parse_account(name, text).ok()?;
+            entries
+                .iter()
+                .find(|(k, _)| k == "id")?
+                .1
+                .trim()
+                .parse()
+                .ok()
+        })
+        .collect())
+}
+
+pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
+    if let AccountsCommand::Hashpassword = args.command {
+        let password = prompt_password_twice("Password: ")?;
+        let h = hash(&password);
+        return emit(global.output, &h, |out: &mut dyn Write| {
+            writeln!(out, "{h}")
+        });
+    }
+    // Everything asked of the user (names, passwords) comes before any AWS call.
+    let password = match &args.command {
+        AccountsCommand::Adduser { password, .. } => Some(match password {
+            Some(p) => Secret::new(p.clone()),
+            None => prompt_password_twice("Password: ")?,
+        }),
+        _ => None,
+    };
+    let name = match &args.command {
+        AccountsCommand::Adduser { name, .. } | AccountsCommand::Edituser { name, .. } => {
+            Some(default_name(name)?)
+        }
+        AccountsCommand::Addgroup { name, .. } | AccountsCommand::Editgroup { name, .. } => {
+            check_name(name).map_err(|e| CliError::usage(e.to_string()))?;
+            Some(name.clone())
+        }
+        _ => None,
+    };
+    if let AccountsCommand::Edituser {
+        active: Some(a), ..
+    } = &args.command
+    {
+        if !matches!(a.to_ascii_lowercase().as_str(), "yes" | "no") {
+            return Err(CliError::usage(format!(
+                "--active {a:?}: expected yes or no"
+            )));
+        }
+    }
+    let config = cred_bucket::config_for(global, args.bucket.as_deref(), None)?;
+    aws_session::run(global, |ctx| async move {
+        let bucket_name =
+            cred_bucket::resolve(&ctx, args.bucket.as_deref(), config.as_ref()).await?;
+        let bucket = Bucket::new(&ctx, &bucket_name);
+        bucket.check().await?;
+        let name = name.unwrap_or_default();
+        match &args.command {
+            AccountsCommand::Hashpassword => Ok(()),
+            AccountsCommand::Listgroups | AccountsCommand::Listusers => {
+                let prefix = if matches!(args.command, AccountsCommand::Listgroups) {
+                    GROUPS_PREFIX
+                } else {
+                    USERS_PREFIX
+                };
+                let names: Vec<String> = bucket
+                    .list(prefix)
+                    .await?
+                    .into_iter()
+                    .map(|k| k.trim_start_matches(prefix).to_string())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                emit(global.output, &names, |out: &mut dyn Write| {
+                    for n in &names {
+                        writeln!(out, "{n}")?;
+                    }
+                    Ok(())
+                })
+            }
+            AccountsCommand::Addgroup { dry_run, .. } => {
+                if bucket.get(&group_key(&name)).await?.is_some() {
+                    return Err(CliError::usage(format!(
+                        "group {name} already exists in {bucket_name}; use editgroup"
+                    )));
+                }
+                let id = next_id(used_ids(&bucket, GROUPS_PREFIX).await?);
+                let text = render_ini("group", &group_template(id));
+                if !dry_run {
+                    bucket.put(&group_key(&name), text.into_bytes()).await?;
+                }
+                report(global, &bucket_name, vec![group_key(&name)], *dry_run)
+            }
+            AccountsCommand::Adduser { dry_run, .. } => {
+                if bucket.get(&user_key(&name)).await?.is_some() {
+                    return Err(CliError::usage(format!(
+                        "user {name} already exists in {bucket_name}; use edituser"
+                    )));
+                }
+                let password = password.unwrap_or_default();
+                let user_id = next_id(used_ids(&bucket, USERS_PREFIX).await?);
+                let group_id = next_id(used_ids(&bucket, GROUPS_PREFIX).await?);
+                let entries = edit("user", &user_template(&hash(&password), user_id))?;
+                UserAccount::parse(&name, &entries)
+                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
+                let keys = vec![user_key(&name), group_key(&name)];
+                if !dry_run {
+                    bucket
+                        .put(&user_key(&name), render_ini("user", &entries).into_bytes())
+                        .await?;
+                    bucket
+                        .put(
+                            &group_key(&name),
+                            render_ini("group", &group_template(group_id)).into_bytes(),
+                        )
+                        .await?;
+                }
+                report(global, &bucket_name, keys, *dry_run)
+            }
+            AccountsCommand::Edituser {
+                active, dry_run, ..
+            } => {
+                let key = user_key(&name);
+                let Some(bytes) = bucket.get(&key).await? else {
+                    return Err(CliError::usage(format!("no user {name} in {bucket_name}")));
+                };
+                let (_, mut entries) = parse_account(&key, &String::from_utf8_lossy(&bytes))
+                    .map_err(CliError::failed)?;
+                let entries = match active {
+                    Some(a) => {
+                        set_entry(&mut entries, "active", &a.to_ascii_lowercase());
+                        entries
+                    }
+                    None => edit("user", &entries)?,
+                };
+                UserAccount::parse(&name, &entries)
+                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
+                let mut keys = vec![key.clone()];
+                let groups = accounts_of(&bucket, GROUPS_PREFIX).await?;
+                keys.extend(groups.iter().map(|(g, _)| group_key(g)));
+                if !dry_run {
+                    bucket
+                        .put(&key, render_ini("user", &entries).into_bytes())
+                        .await?;
+                    // As the original: rewrite every group, so that a lifecycle rule moving
+                    // old objects to Glacier never takes them out of reach.
+                    for (g, text) in groups {
+                        bucket.put(&group_key(&g), text.into_bytes()).await?;
+                    }
+                }
+                report(global, &bucket_name, keys, *dry_run)
+            }
+            AccountsCommand::Editgroup { dry_run, .. } => {
+                let key = group_key(&name);
+                let Some(bytes) = bucket.get(&key).await? else {
+                    return Err(CliError::usage(format!("no group {name} in {bucket_name}")));
+                };
+                let (_, entries) = parse_account(&key, &String::from_utf8_lossy(&bytes))
+                    .map_err(CliError::failed)?;
+                let entries = edit("group", &entries)?;
+                GroupAccount::parse(&name, &entries)
+                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
+                if !dry_run {
+                    bucket
+                        .put(&key, render_ini("group", &entries).into_bytes())
+                        .await?;
+                }
+                report(global, &bucket_name, vec![key], *dry_run)
+            }
+            AccountsCommand::Install { dry_run } => install(global, &bucket, *dry_run).await,
+        }
+    })
+}
+
+/// `install`: reads every account (a broken one is reported and skipped, as the original
+/// did), then runs the plan's commands, carrying on past failures and reporting them all.
+async fn install(global: &GlobalArgs, bucket: &Bucket<'_>, dry_run: bool) -> Result<(), CliError> {
+    let mut problems = Vec::new();
+    let mut groups = Vec::new();
+    for (name, text) in accounts_of(bucket, GROUPS_PREFIX).await? {
+        match parse_account(&group_key(&name), &text)
+            .and_then(|(_, e)| GroupAccount::parse(&name, &e).map_err(|e| e.to_string()))
+            .and_then(|g| check_name(&g.name).map(|()| g).map_err(|e| e.to_string()))
+        {
+            Ok(g) => groups.push(g),
+            Err(e) => problems.push(e),
+        }
+    }
+    let mut users = Vec::new();
+    for (name, text) in accounts_of(bucket, USERS_PREFIX).await? {
+        match parse_account(&user_key(&name), &text)
+            .and_then(|(_, e)| UserAccount::parse(&name, &e).map_err(|e| e.to_string()))
+            .and_then(|u| check_name(&u.name).map(|()| u).map_err(|e| e.to_string()))
+        {
+            Ok(u) => users.push(u),
+            Err(e) => problems.push(e),
+        }
+    }
+    let system = read_system_accounts();
+    let (steps, errors) = install_plan(&groups, &users, &system);
+    problems.extend(errors);
+    let mut done = Vec::new();
+    let mut failed_accounts = BTreeSet::new();
+    for step in &steps {
+        match step {
+            InstallStep::Run { account, command } => {
+                done.push(command.to_string());
+                if dry_run {
+                    continue;
+                }
+                let status = Command::new(command.program).args(&command.args).status();
+                match status {
+                    Ok(s) if s.success() => progress::note(format!("done: {command}")),
+                    Ok(s) => {
+                        failed_accounts.insert(account.clone());
+                        problems.push(format!("{account}: {} exited with {s}", command.program));
+                    }
+                    Err(e) => {
+                        failed_accounts.insert(account.clone());
+                        problems.push(format!("{account}: cannot run {}: {e}", command.program));
+                    }
+                }
+            }
+            InstallStep::AuthorizedKeys { user, keys } => {
+                done.push(format!(
+                    "add {} ssh key(s) to ~{user}/.ssh/authorized_keys",
+                    keys.len()
+                ));
+                if dry_run || keys.is_empty() || failed_accounts.contains(&format!("user {user}")) {
+                    continue;
+                }
+                if let Err(e) = install_keys(user, keys) {
+                    problems.push(format!("user {user}: {e}"));
+                }
+            }
+        }
+    }
+    #[derive(Serialize)]
+    struct Installed<'a> {
+        dry_run: bool,
+        steps: &'a [String],
+        problems: &'a [String],
+    }
+    emit(
+        global.output,
+        &Installed {
+            dry_run,
+            steps: &done,
+            problems: &problems,
+        },
+        |out: &mut dyn Write| {
+            if dry_run {
+                for s in &done {
+                    writeln!(out, "{s}")?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::failed(format!(
+            "{} account problem(s):\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        )))
+    }
+}
+
+/// Local accounts from `/etc/passwd` and `/etc/group` (the files `useradd` and `groupadd`
+/// write).
+fn read_system_accounts() -> SystemAccounts {
+    let read = |p: &str| {
+        parse_id_file(&std::fs::read_to_string(p).unwrap_or_default())
+            .into_iter()
+            .map(|(k, (id, _))| (k, id))
+            .collect()
+    };
+    SystemAccounts {
+        users: read("/etc/passwd"),
+        groups: read("/etc/group"),
+    }
+}
+
+/// Adds the keys missing from `~user/.ssh/authorized_keys`; the directory is 0700 and the
+/// file 0600, both owned by the user.
+fn install_keys(user: &str, keys: &[String]) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let passwd = parse_id_file(&std::fs::read_to_string("/etc/passwd").unwrap_or_default());
+    let Some((uid, home)) = passwd.get(user) else {
+        return Err("not in /etc/passwd after installing".into());
+    };
+    let gid = read_gid(user).unwrap_or(*uid);
+    if home.is_empty() {
+        return Err("has no home directory".into());
+    }
+    let ssh_dir = Path::new(home).join(".ssh");
+    let file = ssh_dir.join("authorized_keys");
+    std::fs::create_dir_all(&ssh_dir)
+        .map_err(|e| format!("cannot create {}: {e}", ssh_dir.display()))?;
+    let existing = std::fs::read_to_string(&file).unwrap_or_default();
+    if let Some(text) = merge_authorized_keys(&existing, keys) {
+        std::fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    }
+    for (path, mode) in [(&ssh_dir, 0o700), (&file, 0o600)] {
+        std::os::unix::fs::chown(path, Some(*uid), Some(gid))
+            .map_err(|e| format!("cannot chown {}: {e}", path.display()))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("cannot chmod {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The primary group id of `user` (field 4 of its `/etc/passwd` line).
+fn read_gid(user: &str) -> Option<u32> {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()?
+        .lines()
+        .find(|l| l.split(':').next() == Some(user))?
+        .split(':')
+        .nth(3)?
+        .parse()
+        .ok()
+}

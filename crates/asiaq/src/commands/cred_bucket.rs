@@ -1,0 +1,84 @@
+//! Which credential bucket `creds`, `app-auth` and `accounts` work on: `--bucket`, or the
+//! first of the environment's `credential_buckets` (spec §4.13). The environment's type
+//! comes from the `type` tag of its VPC (found by tag `Name`), its buckets from
+//! `disco_vpc.ini`.
+
+use asiaq_aws::credentials::environment_type;
+use asiaq_aws::AwsContext;
+use asiaq_config::{ConfigDir, VpcIni};
+
+use crate::cli::GlobalArgs;
+use crate::exit::CliError;
+
+/// The configuration needed to name an environment's bucket, read before any AWS call.
+pub struct BucketConfig {
+    pub env: String,
+    project: String,
+    vpc: VpcIni,
+}
+
+/// Reads what [`resolve`] needs, unless `--bucket` makes it unnecessary. `env` is the
+/// environment to use (from `--env` or elsewhere); without one, `[disco_aws]
+/// default_environment`.
+pub fn config_for(
+    global: &GlobalArgs,
+    bucket: Option<&str>,
+    env: Option<&str>,
+) -> Result<Option<BucketConfig>, CliError> {
+    if bucket.is_some() {
+        if global.env.is_some() {
+            return Err(CliError::usage("--bucket and --env exclude each other"));
+        }
+        return Ok(None);
+    }
+    let dir = ConfigDir::new(&global.config);
+    dir.check()?;
+    let aws = dir.aws(env.or(global.env.as_deref()))?;
+    let env = aws
+        .require_environment()
+        .map_err(|e| CliError::from(e).with_hint("give --env ENV or --bucket BUCKET"))?
+        .to_string();
+    let project = aws.project_name()?.text;
+    let vpc = dir.vpc()?;
+    Ok(Some(BucketConfig { env, project, vpc }))
+}
+
+/// The bucket to use.
+pub async fn resolve(
+    ctx: &AwsContext,
+    bucket: Option<&str>,
+    config: Option<&BucketConfig>,
+) -> Result<String, CliError> {
+    if let Some(b) = bucket {
+        return Ok(b.to_string());
+    }
+    let Some(c) = config else {
+        return Err(CliError::usage("give --env ENV or --bucket BUCKET"));
+    };
+    let Some(env_type) = environment_type(ctx, &c.env).await? else {
+        return Err(CliError::usage(format!(
+            "environment {} does not exist (no VPC tagged Name={})",
+            c.env, c.env
+        ))
+        .with_hint("create it with `asiaq vpc create`, or name the bucket with --bucket"));
+    };
+    let spec = c.vpc.environment(&c.env, &env_type).map_err(|diags| {
+        CliError::usage(
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    spec.credential_bucket_names(ctx.region(), &c.project)
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "{}: environment {} (type {env_type}) has no credential_buckets",
+                c.vpc.ini().path().display(),
+                c.env
+            ))
+        })
+}

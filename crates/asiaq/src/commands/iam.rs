@@ -1,0 +1,473 @@
+//! `asiaq iam` (disco_iam.py): sync IAM with the `iam/` tree, list groups, users, keys,
+//! roles and providers, and manage access keys.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use asiaq_aws::iam as aws_iam;
+use asiaq_aws::saml::{self, SamlMetadataError};
+use asiaq_config::iam_tree::IamTree;
+use asiaq_config::{AwsIni, ConfigDir};
+use asiaq_core::iam::{plan, policy_timestamp, Desired, IamOptions, IamPlan, SamlDesired};
+use asiaq_core::syntax::is_truthy;
+use serde::Serialize;
+
+use crate::cli::{GlobalArgs, OutputFormat};
+use crate::commands::aws_session;
+use crate::exit::CliError;
+use crate::output::emit;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum IamCommand {
+    /// Sync groups, roles, instance profiles, users and the SAML provider with iam/ for an
+    /// IAM environment (an account type such as dev or prod): --environment ENV
+    Update {
+        /// Print the plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List IAM groups
+    Listgroups,
+    /// List the inline policies of a group
+    Listgrouppolicies {
+        #[arg(long = "group_name", alias = "group-name", value_name = "GROUP")]
+        group_name: String,
+    },
+    /// Print an inline policy of a group
+    Getgrouppolicy {
+        #[arg(long = "group_name", alias = "group-name", value_name = "GROUP")]
+        group_name: String,
+        #[arg(long = "policy_name", alias = "policy-name", value_name = "POLICY")]
+        policy_name: String,
+    },
+    /// List users with their groups
+    Listusers,
+    /// List the groups of a user
+    Listusergroups {
+        #[arg(long = "user_name", alias = "user-name", value_name = "USER")]
+        user_name: String,
+    },
+    /// List the access keys of a user
+    Listkeys {
+        #[arg(long = "user_name", alias = "user-name", value_name = "USER")]
+        user_name: String,
+    },
+    /// Create an access key for a user and print it (the only command that prints a secret key)
+    Createkey {
+        #[arg(long = "user_name", alias = "user-name", value_name = "USER")]
+        user_name: String,
+        /// Say what would be done and do nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete an access key of a user
+    Removekey(KeyArgs),
+    /// Activate an access key of a user
+    Activatekey(KeyArgs),
+    /// Deactivate an access key of a user
+    Deactivatekey(KeyArgs),
+    /// List instance profiles
+    Listinstanceprofiles,
+    /// List roles, optionally with whether they are federated
+    Listroles {
+        /// Append "federated" or "unfederated" to each role
+        #[arg(long)]
+        federation: bool,
+    },
+    /// List the inline policies of a role
+    Listrolepolicies {
+        #[arg(long = "role_name", alias = "role-name", value_name = "ROLE")]
+        role_name: String,
+    },
+    /// Decode an encoded authorization failure message (STS)
+    Decode {
+        #[arg(long, value_name = "MESSAGE")]
+        message: String,
+    },
+    /// List SAML providers
+    Listproviders,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeyArgs {
+    #[arg(long = "user_name", alias = "user-name", value_name = "USER")]
+    pub user_name: String,
+    #[arg(long = "access_key_id", alias = "access-key-id", value_name = "KEY")]
+    pub access_key_id: String,
+    /// Say what would be done and do nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn run(global: &GlobalArgs, cmd: &IamCommand) -> Result<(), CliError> {
+    match cmd {
+        IamCommand::Update { dry_run } => update(global, *dry_run),
+        IamCommand::Listgroups => names(
+            global,
+            |ctx| async move { aws_iam::list_groups(&ctx).await },
+        ),
+        IamCommand::Listgrouppolicies { group_name } => names(global, |ctx| async move {
+            aws_iam::list_group_policies(&ctx, group_name).await
+        }),
+        IamCommand::Getgrouppolicy {
+            group_name,
+            policy_name,
+        } => aws_session::run(global, |ctx| async move {
+            let doc = aws_iam::get_group_policy(&ctx, group_name, policy_name).await?;
+            let value: serde_json::Value =
+                serde_json::from_str(&doc).unwrap_or(serde_json::Value::String(doc.clone()));
+            emit(global.output, &value, |out: &mut dyn Write| {
+                writeln!(out, "{doc}")
+            })
+        }),
+        IamCommand::Listusers => aws_session::run(global, |ctx| async move {
+            let users = aws_iam::list_users(&ctx).await?;
+            emit(global.output, &users, |out: &mut dyn Write| {
+                let width = users.iter().map(|u| u.user.len()).max().unwrap_or(0);
+                for u in &users {
+                    writeln!(out, "{:<width$} {}", u.user, u.groups.join(","))?;
+                }
+                Ok(())
+            })
+        }),
+        IamCommand::Listusergroups { user_name } => names(global, |ctx| async move {
+            aws_iam::list_user_groups(&ctx, user_name).await
+        }),
+        IamCommand::Listkeys { user_name } => aws_session::run(global, |ctx| async move {
+            let keys = aws_iam::list_access_keys(&ctx, user_name).await?;
+            emit(global.output, &keys, |out: &mut dyn Write| {
+                for k in &keys {
+                    writeln!(
+                        out,
+                        "{:<30}\t{}\t{:<8}\t{}",
+                        k.user, k.access_key_id, k.status, k.create_date
+                    )?;
+                }
+                Ok(())
+            })
+        }),
+        IamCommand::Createkey { user_name, dry_run } => {
+            if *dry_run {
+                return dry(
+                    global,
+                    format!("would create an access key for user {user_name}"),
+                );
+            }
+            aws_session::run(global, |ctx| async move {
+                let (id, secret) = aws_iam::create_access_key(&ctx, user_name).await?;
+                #[derive(Serialize)]
+                struct Created<'a> {
+                    user: &'a str,
+                    access_key_id: &'a str,
+                    secret_access_key: &'a str,
+                }
+                let created = Created {
+                    user: user_name,
+                    access_key_id: &id,
+                    secret_access_key: secret.expose(),
+                };
+                emit(global.output, &created, |out: &mut dyn Write| {
+                    writeln!(out, "[Credentials]")?;
+                    writeln!(out, "aws_access_key_id = {id}")?;
+                    writeln!(out, "aws_secret_access_key = {}", secret.expose())
+                })
+            })
+        }
+        IamCommand::Removekey(k) => key_change(global, k, "delete", |ctx, u, id| async move {
+            aws_iam::delete_access_key(&ctx, &u, &id).await
+        }),
+        IamCommand::Activatekey(k) => key_change(global, k, "activate", |ctx, u, id| async move {
+            aws_iam::set_access_key_active(&ctx, &u, &id, true).await
+        }),
+        IamCommand::Deactivatekey(k) => {
+            key_change(global, k, "deactivate", |ctx, u, id| async move {
+                aws_iam::set_access_key_active(&ctx, &u, &id, false).await
+            })
+        }
+        IamCommand::Listinstanceprofiles => names(global, |ctx| async move {
+            aws_iam::list_instance_profiles(&ctx).await
+        }),
+        IamCommand::Listroles { federation } => aws_session::run(global, |ctx| async move {
+            let roles = aws_iam::list_roles(&ctx).await?;
+            emit(global.output, &roles, |out: &mut dyn Write| {
+                for r in &roles {
+                    if *federation {
+                        let kind = if r.federated {
+                            "federated"
+                        } else {
+                            "unfederated"
+                        };
+                        writeln!(out, "{}\t{kind}", r.role)?;
+                    } else {
+                        writeln!(out, "{}", r.role)?;
+                    }
+                }
+                Ok(())
+            })
+        }),
+        IamCommand::Listrolepolicies { role_name } => names(global, |ctx| async move {
+            aws_iam::list_role_policies(&ctx, role_name).await
+        }),
+        IamCommand::Decode { message } => aws_session::run(global, |ctx| async move {
+            let decoded = aws_iam::decode_message(&ctx, message).await?;
+            let value: serde_json::Value = serde_json::from_str(&decoded)
+                .unwrap_or(serde_json::Value::String(decoded.clone()));
+            emit(global.output, &value, |out: &mut dyn Write| {
+                writeln!(out, "---------- Decoded message ----------")?;
+                writeln!(out, "{decoded}")
+            })
+        }),
+        IamCommand::Listproviders => names(global, |ctx| async move {
+            aws_iam::list_saml_providers(&ctx).await
+        }),
+    }
+}
+
+/// A listing of names, one per line (JSON: an array).
+fn names<F, Fut>(global: &GlobalArgs, list: F) -> Result<(), CliError>
+where
+    F: FnOnce(std::sync::Arc<asiaq_aws::AwsContext>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<String>, asiaq_aws::AwsError>>,
+{
+    aws_session::run(global, |ctx| async move {
+        let names = list(ctx).await?;
+        emit(global.output, &names, |out: &mut dyn Write| {
+            for n in &names {
+                writeln!(out, "{n}")?;
+            }
+            Ok(())
+        })
+    })
+}
+
+fn dry(global: &GlobalArgs, what: String) -> Result<(), CliError> {
+    #[derive(Serialize)]
+    struct DryRun {
+        dry_run: bool,
+        would: String,
+    }
+    let report = DryRun {
+        dry_run: true,
+        would: what.clone(),
+    };
+    emit(global.output, &report, |out: &mut dyn Write| {
+        writeln!(out, "{what} (dry run: nothing changed)")
+    })
+}
+
+fn key_change<F, Fut>(global: &GlobalArgs, k: &KeyArgs, verb: &str, f: F) -> Result<(), CliError>
+where
+    F: FnOnce(std::sync::Arc<asiaq_aws::AwsContext>, String, String) -> Fut,
+    Fut: std::future::Future<Output = Result<(), asiaq_aws::AwsError>>,
+{
+    let what = format!(
+        "{verb} access key {} of user {}",
+        k.access_key_id, k.user_name
+    );
+    if k.dry_run {
+        return dry(global, format!("would {what}"));
+    }
+    aws_session::run(global, |ctx| async move {
+        f(ctx, k.user_name.clone(), k.access_key_id.clone()).await?;
+        asiaq_aws::progress::note(format!("done: {what}"));
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// iam update
+// ---------------------------------------------------------------------------------------
+
+/// Reads the `iam/` tree and the `[iam]` options into the desired state; every problem is
+/// a configuration error (exit 2) found before AWS is called.
+fn desired_state(
+    dir: &ConfigDir,
+    aws: &AwsIni,
+    env: &str,
+) -> Result<(Desired, Option<String>), CliError> {
+    let root = dir.path("iam");
+    let tree = match IamTree::load(&root) {
+        Ok((tree, _warnings)) => tree,
+        Err(diags) => {
+            return Err(CliError::usage(
+                diags
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ))
+        }
+    };
+    if tree.user_policies.is_empty() && tree.instance_policies.is_empty() {
+        return Err(CliError::usage(format!(
+            "{}: no user_policies/*.iam and no instance_policies/*.iam",
+            root.display()
+        ))
+        .with_hint("point --config at an asiaq configuration directory with an iam/ tree"));
+    }
+    let membership = if tree.group_membership.is_empty() {
+        None
+    } else {
+        let Some(users) = tree.group_membership.get(env) else {
+            return Err(CliError::usage(format!(
+                "{}: no directory for IAM environment {env:?} (have: {})",
+                root.join("group_membership").display(),
+                tree.group_membership
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .with_hint("--environment is the account type of iam/group_membership/<env>; a typo here would sync the wrong roles"));
+        };
+        Some(
+            users
+                .iter()
+                .map(|(u, m)| (u.clone(), m.groups.iter().cloned().collect::<BTreeSet<_>>()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    };
+    let opt = |key: &str| {
+        aws.iam_option(key, env)
+            .map(|v| v.text.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let list = |key: &str| -> BTreeSet<String> {
+        opt(key)
+            .map(|v| v.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let options = IamOptions {
+        role_prefix: opt("role_prefix"),
+        naked_roles: list("naked_roles"),
+        policy_blacklist: list("policy_blacklist"),
+        prune_empty_groups: opt("prune_empty_groups").is_some_and(|v| is_truthy(&v)),
+        delete_unmanaged: opt("delete_unmanaged").is_some_and(|v| is_truthy(&v)),
+    };
+    let saml_url = match (opt("saml_provider_name"), opt("saml_provider_url")) {
+        (Some(name), Some(url)) => {
+            saml::check_url(&url).map_err(|e| {
+                CliError::usage(format!("{}: [iam] {e}", aws.ini().path().display()))
+            })?;
+            Some((name, url))
+        }
+        (None, None) => None,
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(CliError::usage(format!(
+                "{}: [iam] saml_provider_name and saml_provider_url go together (one is set without the other)",
+                aws.ini().path().display()
+            )))
+        }
+    };
+    let json = |m: &BTreeMap<String, asiaq_config::iam_tree::JsonFile>| {
+        m.iter()
+            .map(|(k, f)| (k.clone(), f.document.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let desired = Desired {
+        environment: env.to_string(),
+        user_policies: json(&tree.user_policies),
+        trust_documents: json(&tree.trust_documents),
+        instance_policies: json(&tree.instance_policies),
+        federation: tree.federation.as_ref().map(|f| f.document.clone()),
+        membership,
+        saml: saml_url.as_ref().map(|(name, _)| SamlDesired {
+            name: name.clone(),
+            metadata: String::new(),
+        }),
+        options,
+    };
+    Ok((desired, saml_url.map(|(_, url)| url)))
+}
+
+fn now_timestamp() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    policy_timestamp(now.as_secs() as i64, now.subsec_micros())
+}
+
+#[derive(Serialize)]
+struct UpdateReport<'a> {
+    environment: &'a str,
+    dry_run: bool,
+    actions: &'a [asiaq_core::iam::IamAction],
+    notes: &'a [String],
+    applied: usize,
+}
+
+fn print_plan(
+    global: &GlobalArgs,
+    env: &str,
+    plan: &IamPlan,
+    dry_run: bool,
+    applied: usize,
+) -> Result<(), CliError> {
+    let report = UpdateReport {
+        environment: env,
+        dry_run,
+        actions: &plan.actions,
+        notes: &plan.notes,
+        applied,
+    };
+    emit(global.output, &report, |out: &mut dyn Write| {
+        if plan.is_empty() {
+            writeln!(
+                out,
+                "IAM is in sync with the configuration: nothing to change"
+            )?;
+        }
+        for a in &plan.actions {
+            writeln!(out, "{a}")?;
+        }
+        for n in &plan.notes {
+            writeln!(out, "note: {n}")?;
+        }
+        Ok(())
+    })
+}
+
+fn update(global: &GlobalArgs, dry_run: bool) -> Result<(), CliError> {
+    let Some(env) = global.env.as_deref() else {
+        return Err(CliError::usage(
+            "`asiaq iam update` needs --environment ENV: the IAM environment (account type) whose iam/group_membership/ENV to apply",
+        ));
+    };
+    let dir = ConfigDir::new(&global.config);
+    dir.check()?;
+    let aws = dir.aws(Some(env))?;
+    let (mut desired, saml_url) = desired_state(&dir, &aws, env)?;
+    aws_session::run(global, |ctx| async move {
+        if let Some(url) = &saml_url {
+            let metadata = saml::fetch_metadata(url).await.map_err(|e| match e {
+                SamlMetadataError::BadUrl { .. } => CliError::usage(e.to_string()),
+                SamlMetadataError::Fetch { .. } => CliError::failed(e.to_string()),
+            })?;
+            if let Some(s) = desired.saml.as_mut() {
+                s.metadata = metadata;
+            }
+        }
+        let observed = aws_iam::observe(&ctx, &desired).await?;
+        let plan = plan(&desired, &observed, &now_timestamp());
+        if dry_run || plan.is_empty() {
+            if dry_run && global.output == OutputFormat::Text {
+                asiaq_aws::progress::note(format!(
+                    "dry run: {} change(s) planned, nothing changed",
+                    plan.actions.len()
+                ));
+            }
+            return print_plan(global, env, &plan, dry_run, 0);
+        }
+        asiaq_aws::progress::note(format!(
+            "applying {} change(s) to IAM for environment {env}",
+            plan.actions.len()
+        ));
+        match aws_iam::apply(&ctx, &plan).await {
+            Ok(report) => print_plan(global, env, &plan, false, report.applied),
+            Err(e) => Err(CliError::failed(format!("IAM sync stopped: {e}")).with_hint(
+                "what was done stays done; run `asiaq iam update` again to finish (it plans from what exists)",
+            )),
+        }
+    })
+}
