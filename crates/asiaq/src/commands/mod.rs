@@ -1,10 +1,10 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod accounts;
 pub mod acfg;
+pub mod app_auth;
 pub mod autoscale;
 pub mod aws;
-pub mod accounts;
-pub mod app_auth;
 mod aws_session;
 pub mod bake;
 pub mod chaos;
