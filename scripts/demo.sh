@@ -29,7 +29,10 @@ die() {
 # --- prerequisites and the binary ---------------------------------------------------------
 "$ROOT/scripts/setup.sh"
 say "==> building asiaq (target dir: $CARGO_TARGET_DIR)"
-(cd "$ROOT" && cargo build --locked -p asiaq)
+# Built as the test command builds it (the whole workspace, tests included), so the demo and
+# `scripts/test.sh` share one build of the AWS SDK: a narrower build (`-p asiaq`) resolves
+# other features and compiles the SDK a second time.
+(cd "$ROOT" && cargo test --locked --workspace --no-run)
 ASIAQ=$CARGO_TARGET_DIR/debug/asiaq
 [ -x "$ASIAQ" ] || die "no binary at $ASIAQ after the build"
 
