@@ -73,6 +73,24 @@ impl AwsError {
         }
     }
 
+    /// True when AWS refused the call for its rate (`RequestLimitExceeded`, `Throttling`,
+    /// ...), after the SDK's own retries: the call may be made again later, unchanged.
+    pub fn is_throttling(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(
+                "RequestLimitExceeded"
+                    | "Throttling"
+                    | "ThrottlingException"
+                    | "ThrottledException"
+                    | "RequestThrottled"
+                    | "RequestThrottledException"
+                    | "TooManyRequestsException"
+                    | "SlowDown"
+            )
+        )
+    }
+
     /// True when AWS said the resource does not exist (`*.NotFound`, `NoSuch*`,
     /// `*NotFound*`): deletes treat it as already done.
     pub fn is_not_found(&self) -> bool {
@@ -127,4 +145,37 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AwsError;
+
+    fn call_error(code: &str) -> AwsError {
+        AwsError::Call {
+            service: "ec2",
+            operation: "DeleteNatGateway",
+            code: Some(code.to_string()),
+            detail: format!("{code}: ..."),
+        }
+    }
+
+    #[test]
+    fn throttling_codes_of_every_protocol_are_recognised() {
+        for code in [
+            "RequestLimitExceeded",
+            "Throttling",
+            "ThrottlingException",
+            "SlowDown",
+        ] {
+            assert!(call_error(code).is_throttling(), "{code}");
+        }
+        for code in [
+            "DependencyViolation",
+            "InvalidVpcID.NotFound",
+            "UnauthorizedOperation",
+        ] {
+            assert!(!call_error(code).is_throttling(), "{code}");
+        }
+    }
 }

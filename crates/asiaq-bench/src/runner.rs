@@ -433,12 +433,16 @@ fn register_amis(
     })
 }
 
+/// The line that says why asiaq failed: its `error:` line (progress lines come first on
+/// stderr), else the first line there is.
 fn first_line(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .find(|l| !l.trim().is_empty())
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.clone().next();
+    lines
+        .find(|l| l.starts_with("error:"))
+        .or(first)
         .unwrap_or("no message")
-        .trim()
         .to_string()
 }
 

@@ -204,9 +204,13 @@ async fn run(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsErr
                     ));
                     Ok(Poll::Ready(Ok(None)))
                 }
+                // Throttling that outlasted the SDK's retries: EC2's buckets are per account,
+                // shared with every other client (a previous asiaq run included), so this
+                // client's own budget cannot always prevent it; wait and send it again.
                 Err(e)
                     if (deleting && e.code() == Some("DependencyViolation"))
-                        || (!deleting && e.is_not_found() && !is_injected(&e)) =>
+                        || (!deleting && e.is_not_found() && !is_injected(&e))
+                        || (e.is_throttling() && !is_injected(&e)) =>
                 {
                     let state = e.to_string();
                     if let Ok(mut l) = last_ref.lock() {
