@@ -758,3 +758,80 @@ fn elb_update_and_list() {
         Some(2)
     );
 }
+
+/// `snapshot capture --volume-id`: a snapshot of a running instance's volume, tagged from
+/// the instance (`hostclass`, `environment` as `env`, `productline`) plus `--tag`s; a
+/// volume that does not exist fails with exit 1 and snapshots nothing.
+#[test]
+fn capture_snapshots_an_instance_volume_with_its_tags() {
+    let w = World::new();
+    demo_world(&w);
+    w.write_pipeline(
+        "one.csv",
+        "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\
+         1,mhcntp,1,1,1,t2.micro,no\n",
+    );
+    w.ok(&["aws", "spinup", "--pipeline", "pipelines/one.csv"]);
+    let instance = w
+        .instances()
+        .into_iter()
+        .find(|i| tag_value(i.tags(), "hostclass") == Some("mhcntp"))
+        .and_then(|i| i.instance_id)
+        .expect("an mhcntp instance");
+    let ec2 = w.ec2();
+    let vols =
+        w.rt.block_on(
+            ec2.describe_volumes()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("attachment.instance-id")
+                        .values(&instance)
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    let volume = vols.volumes()[0].volume_id().unwrap().to_string();
+    let id = w.ok(&[
+        "snapshot",
+        "capture",
+        "--volume-id",
+        &volume,
+        "--tag",
+        "purpose:before-upgrade",
+    ]);
+    let id = id.trim();
+    let snaps =
+        w.rt.block_on(ec2.describe_snapshots().snapshot_ids(id).send())
+            .unwrap();
+    let s = &snaps.snapshots()[0];
+    assert_eq!(s.volume_id(), Some(volume.as_str()));
+    let tags: BTreeMap<&str, &str> = s
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .collect();
+    assert_eq!(tags["hostclass"], "mhcntp");
+    assert_eq!(tags["env"], "demo");
+    assert_eq!(tags["purpose"], "before-upgrade");
+    assert!(tags.contains_key("productline"), "{tags:?}");
+
+    let before =
+        w.rt.block_on(ec2.describe_snapshots().owner_ids("self").send())
+            .unwrap()
+            .snapshots()
+            .len();
+    let out = w.run(&[
+        "snapshot",
+        "capture",
+        "--volume-id",
+        "vol-00000000000000000",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let after =
+        w.rt.block_on(ec2.describe_snapshots().owner_ids("self").send())
+            .unwrap()
+            .snapshots()
+            .len();
+    assert_eq!(before, after, "nothing snapshotted");
+}
