@@ -11,7 +11,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=$ROOT/.venv
 MOTO_REQUIREMENT='moto[server]>=5.2.5,<5.3'
-PACKAGES=(openssh-server busybox-static rsync netcat-openbsd)
+# ca-certificates and passwd: the accounts test copies the trust store and useradd into the
+# confined test host.
+PACKAGES=(openssh-server busybox-static rsync netcat-openbsd ca-certificates passwd)
 
 die() {
     echo "setup: $*" >&2
