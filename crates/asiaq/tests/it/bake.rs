@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use asiaq_testkit::{examples_dir, AwsAccount, Moto, SshHost};
+use crate::support::{config_copy, expect, text};
+use asiaq_testkit::{AwsAccount, Moto, SshHost};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
 const UPSTREAM_AMI: &str = "ami-785db401";
@@ -37,36 +38,6 @@ fn asiaq(account: &AwsAccount, config: &Path) -> Command {
         .arg("--config")
         .arg(config);
     cmd
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn expect(cmd: &mut Command, code: i32) -> Output {
-    let out = cmd.output().expect("run asiaq");
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{cmd:?}\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
-}
-
-/// A copy of examples/sandbox that a test may edit.
-fn config_copy() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let dst = dir.path().join("sandbox");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(examples_dir().join("sandbox"))
-        .arg(&dst)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    (dir, dst)
 }
 
 /// Replaces `from` (which must be there) by `to` in a file of the configuration.

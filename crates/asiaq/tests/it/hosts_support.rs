@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::support::text;
 use asiaq_testkit::{examples_dir, AwsAccount, Moto};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
@@ -398,10 +399,6 @@ pub fn spec(rt: ResourceType, tags: &[(&str, &str)]) -> TagSpecification {
         .resource_type(rt)
         .set_tags(Some(tags.iter().map(|(k, v)| tag(k, v)).collect()))
         .build()
-}
-
-pub fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).to_string()
 }
 
 pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub use crate::support::{expect as expect_code, run, text};
 use asiaq_testkit::AwsAccount;
 
 /// A copy of `examples/sandbox` the test may edit.
@@ -38,26 +39,6 @@ pub fn asiaq(account: &AwsAccount, config: &Path) -> Command {
         .env_remove("ASIAQ_INJECT_FAULT")
         .env_remove("ASIAQ_API_STATS");
     cmd
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("run asiaq")
-}
-
-pub fn expect_code(cmd: &mut Command, code: i32) -> Output {
-    let out = run(cmd);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{cmd:?}\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
 }
 
 pub fn succeed(cmd: &mut Command) -> String {

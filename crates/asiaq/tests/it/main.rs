@@ -11,5 +11,6 @@ mod iam;
 mod identity_common;
 mod meta;
 mod secrets;
+mod support;
 mod vpc;
 mod whoami_doctor;

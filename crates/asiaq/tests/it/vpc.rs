@@ -1,9 +1,10 @@
 //! `asiaq vpc` and `asiaq eip` against moto, each test in an account of its own. Effects
 //! are checked through the EC2 API, not through asiaq's output.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
+use crate::support::{config_copy, expect, text};
 use asiaq_testkit::{examples_dir, AwsAccount, Moto};
 use aws_sdk_ec2::types::Filter;
 
@@ -20,40 +21,6 @@ fn asiaq(account: &AwsAccount, config: &Path) -> Command {
         .arg("--config")
         .arg(config);
     cmd
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("run asiaq")
-}
-
-fn expect(cmd: &mut Command, code: i32) -> Output {
-    let out = run(cmd);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{cmd:?}\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
-}
-
-/// A copy of examples/sandbox that a test may edit.
-fn config_copy() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let dst = dir.path().join("sandbox");
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(examples_dir().join("sandbox"))
-        .arg(&dst)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    (dir, dst)
 }
 
 fn append(config: &Path, text: &str) {
