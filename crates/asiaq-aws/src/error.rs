@@ -74,21 +74,11 @@ impl AwsError {
     }
 
     /// True when AWS refused the call for its rate (`RequestLimitExceeded`, `Throttling`,
-    /// ...), after the SDK's own retries: the call may be made again later, unchanged.
+    /// ...), after the SDK's own retries: the call may be made again later, unchanged. The
+    /// codes are the SDK's own list, so both agree on what throttling is.
     pub fn is_throttling(&self) -> bool {
-        matches!(
-            self.code(),
-            Some(
-                "RequestLimitExceeded"
-                    | "Throttling"
-                    | "ThrottlingException"
-                    | "ThrottledException"
-                    | "RequestThrottled"
-                    | "RequestThrottledException"
-                    | "TooManyRequestsException"
-                    | "SlowDown"
-            )
-        )
+        self.code()
+            .is_some_and(|c| aws_runtime::retries::classifiers::THROTTLING_ERRORS.contains(&c))
     }
 
     /// True when AWS said the resource does not exist (`*.NotFound`, `NoSuch*`,
