@@ -24,12 +24,9 @@ use crate::error::AwsError;
 /// The grantee URI of S3's log delivery group.
 pub const LOG_DELIVERY_URI: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
 
-fn s3err<E, R>(
-    operation: &'static str,
-) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+fn s3err<E>(operation: &'static str) -> impl FnOnce(crate::error::CallError<E>) -> AwsError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     move |e| AwsError::call("s3", operation, e)
 }
@@ -649,6 +646,35 @@ pub fn with_log_delivery(
         .build()
 }
 
+/// The logging an existing bucket has now (GetBucketLogging); `None` when it logs nowhere.
+pub async fn current_logging(
+    ctx: &AwsContext,
+    bucket: &str,
+) -> Result<Option<LoggingEnabled>, AwsError> {
+    let out = ctx
+        .s3()
+        .get_bucket_logging()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(s3err("GetBucketLogging"))?;
+    Ok(out.logging_enabled().cloned())
+}
+
+/// True when `current` already is the logging `wanted` asks for, so the call can be left
+/// out (a grant list that is absent and one that is empty mean the same).
+pub fn logging_matches(wanted: &BucketLoggingStatus, current: Option<&LoggingEnabled>) -> bool {
+    match (wanted.logging_enabled(), current) {
+        (None, None) => true,
+        (Some(w), Some(c)) => {
+            w.target_bucket() == c.target_bucket()
+                && w.target_prefix() == c.target_prefix()
+                && w.target_grants() == c.target_grants()
+        }
+        _ => false,
+    }
+}
+
 /// Applies one setting to a bucket.
 pub async fn apply(ctx: &AwsContext, bucket: &str, setting: &Setting) -> Result<(), AwsError> {
     let s3 = ctx.s3();
@@ -741,6 +767,23 @@ mod tests {
             panic!()
         };
         assert_eq!(g.logging_enabled().unwrap().target_bucket(), "t");
+        let same = LoggingEnabled::builder()
+            .target_bucket("t")
+            .target_prefix("S3/b/")
+            .build()
+            .unwrap();
+        let other_prefix = LoggingEnabled::builder()
+            .target_bucket("t")
+            .target_prefix("S3/c/")
+            .build()
+            .unwrap();
+        assert!(logging_matches(&g, Some(&same)));
+        assert!(!logging_matches(&g, Some(&other_prefix)));
+        assert!(!logging_matches(&g, None));
+        assert!(logging_matches(
+            &BucketLoggingStatus::builder().build(),
+            None
+        ));
         assert!(matches!(
             parse(Kind::Versioning, r#"{"Status":"Enabled"}"#).unwrap(),
             Setting::Versioning(_)

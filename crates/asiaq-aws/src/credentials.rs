@@ -47,12 +47,9 @@ impl<'a> Bucket<'a> {
         self.name
     }
 
-    fn call<E, R>(
-        operation: &'static str,
-    ) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+    fn call<E>(operation: &'static str) -> impl FnOnce(crate::error::CallError<E>) -> AwsError
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         move |e| AwsError::call("s3", operation, e)
     }

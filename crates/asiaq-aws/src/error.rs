@@ -1,6 +1,10 @@
 //! Errors of the AWS layer, carrying the service, the operation and AWS's own code.
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
+
+/// The error of one SDK call, as every generated client returns it.
+pub type CallError<E> = SdkError<E, HttpResponse>;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,10 +52,9 @@ pub enum AwsError {
 
 impl AwsError {
     /// Wraps an SDK error of one call.
-    pub fn call<E, R>(service: &'static str, operation: &'static str, err: SdkError<E, R>) -> Self
+    pub fn call<E>(service: &'static str, operation: &'static str, err: CallError<E>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         let code = match &err {
             SdkError::ServiceError(service) => service.err().code().map(str::to_string),
@@ -93,10 +96,9 @@ impl AwsError {
 /// One line that says what went wrong: AWS's error code and message when the service
 /// answered, otherwise the transport or credential problem (the SDK's `Display` alone only
 /// says "service error", which is the opaque kind of message operators complain about).
-pub fn describe_sdk_error<E, R>(err: &SdkError<E, R>) -> String
+pub fn describe_sdk_error<E>(err: &CallError<E>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match err {
         SdkError::ServiceError(service) => {
@@ -104,7 +106,10 @@ where
             match (inner.code(), inner.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_string(),
-                _ => format!("{inner}"),
+                // No code: the service (or something in front of it) answered with a body
+                // the SDK could not read as an error, and `inner` only says "unhandled
+                // error". Its status and the start of the body are what an operator needs.
+                _ => unparsed_answer(service.raw()),
             }
         }
         SdkError::TimeoutError(_) => "timed out waiting for AWS".to_string(),
@@ -120,6 +125,27 @@ where
             format!("could not build the request: {}", error_chain(err))
         }
         _ => error_chain(err),
+    }
+}
+
+/// `HTTP <status>: <first 200 characters of the body>`, on one line. Error bodies carry
+/// no request data, so nothing secret is echoed.
+fn unparsed_answer(raw: &HttpResponse) -> String {
+    const SHOWN: usize = 200;
+    let body = raw
+        .body()
+        .bytes()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let body = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut shown: String = body.chars().take(SHOWN).collect();
+    if shown.len() < body.len() {
+        shown.push_str("...");
+    }
+    if shown.is_empty() {
+        format!("HTTP {} with an empty body", raw.status().as_u16())
+    } else {
+        format!("HTTP {}: {shown}", raw.status().as_u16())
     }
 }
 

@@ -27,12 +27,9 @@ use crate::wait::{wait_for, Backoff, Poll};
 /// How many IAM calls run at once.
 const CONCURRENCY: usize = 6;
 
-fn err<E, R>(
-    operation: &'static str,
-) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+fn err<E>(operation: &'static str) -> impl FnOnce(crate::error::CallError<E>) -> AwsError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     move |e| AwsError::call("iam", operation, e)
 }

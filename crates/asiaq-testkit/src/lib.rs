@@ -15,9 +15,14 @@ mod sshd;
 pub use moto::{AwsAccount, Moto, MOTO_SERVER_ENV, TEST_REGION};
 pub use sshd::{SshHost, SSHD_DIR_ENV};
 
-/// The workspace root (where `.venv/` and `examples/` live).
+/// The workspace root (where `.venv/` and `examples/` live). Cargo sets `CARGO_MANIFEST_DIR`
+/// when it runs a test binary, and that is preferred over the directory this crate was
+/// compiled in: a target directory shared between clones keeps the first clone's path.
 pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    manifest_dir
         .join("../..")
         .canonicalize()
         .expect("workspace root exists")

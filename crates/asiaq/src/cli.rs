@@ -161,7 +161,8 @@ pub enum Command {
     /// Create or update a sandbox environment and spin up its pipeline (asiaq sandbox)
     Sandbox(PendingGroup),
     /// Create and configure the S3 buckets described by iam/s3/<account>/
-    Buckets(PendingGroup),
+    #[command(subcommand)]
+    Buckets(crate::commands::buckets::BucketsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,7 +203,6 @@ impl Command {
             Command::Metrics(_) => "metrics",
             Command::Ssh(_) => "ssh",
             Command::Sandbox(_) => "sandbox",
-            Command::Buckets(_) => "buckets",
             Command::Config(_)
             | Command::Aws(_)
             | Command::PurgeSnapshots(_)
@@ -213,6 +213,7 @@ impl Command {
             | Command::Bake(_)
             | Command::Acfg(_)
             | Command::Iam(_)
+            | Command::Buckets(_)
             | Command::Accounts(_)
             | Command::Creds(_)
             | Command::AppAuth(_)

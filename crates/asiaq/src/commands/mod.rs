@@ -7,6 +7,7 @@ pub mod autoscale;
 pub mod aws;
 mod aws_session;
 pub mod bake;
+pub mod buckets;
 pub mod chaos;
 mod config;
 mod cred_bucket;
@@ -53,6 +54,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Eip(cmd) => eip::run(global, cmd),
         Command::Bake(cmd) => bake::run(global, cmd),
         Command::Acfg(args) => acfg::run(global, args),
+        Command::Buckets(cmd) => buckets::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }
 }

@@ -2,6 +2,7 @@
 //! link of the AWS SDK instead of one per file, and one shared moto_server per run.
 
 mod bake;
+mod buckets;
 mod config_validate;
 mod hosts;
 mod hosts_bench;
