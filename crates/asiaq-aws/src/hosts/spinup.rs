@@ -49,15 +49,14 @@ fn image_facts(img: &aws_sdk_ec2::types::Image) -> ImageFacts {
     }
 }
 
-/// Chooses the image of each request (spec §4.9 `find_ami`, private images excluded):
-/// explicit ids in one call, the rest by name `<hostclass> *` in one call. A request whose
-/// image cannot be found is an error naming it.
-pub async fn choose_images(
+/// The candidate images of the requests: explicit ids in one call, the rest by name
+/// `<hostclass> *` in one call. Stages are not needed yet (they are chosen from locally by
+/// [`choose_images`]), so this runs while the environment is still being looked up.
+pub async fn candidate_images(
     ctx: &AwsContext,
     requests: &[ProvisionRequest],
-    stages: &[String],
     trusted_account_ids: &[String],
-) -> Result<BTreeMap<String, ImageFacts>, AwsError> {
+) -> Result<Vec<ImageFacts>, AwsError> {
     let mut owners = vec!["self".to_string()];
     owners.extend(trusted_account_ids.iter().cloned());
     let explicit: Vec<String> = requests.iter().filter_map(|r| r.ami.clone()).collect();
@@ -91,6 +90,16 @@ pub async fn choose_images(
             .map_err(|e| AwsError::call("ec2", "DescribeImages", e))?;
         images.extend(out.images().iter().map(image_facts));
     }
+    Ok(images)
+}
+
+/// Chooses the image of each request among the candidates (spec §4.9 `find_ami`, private
+/// images excluded). A request whose image cannot be found is an error naming it.
+pub fn choose_images(
+    requests: &[ProvisionRequest],
+    images: &[ImageFacts],
+    stages: &[String],
+) -> Result<BTreeMap<String, ImageFacts>, AwsError> {
     let infos: Vec<AmiInfo> = images.iter().map(|i| i.info.clone()).collect();
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();

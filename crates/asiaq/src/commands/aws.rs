@@ -470,16 +470,6 @@ async fn spinup_flow(
     run: &SpinupRun,
 ) -> Result<(), CliError> {
     spotinst_note(&requests);
-    let network = hosts_env::environment(ctx, &cfg.env).await?;
-    let spec = cfg.vpc_spec(&network)?;
-    let facts = hosts_env::environment_facts(cfg, &network, spec.as_ref(), ctx.region())?;
-    let stages: Vec<String> = match &run.stage {
-        Some(s) => AmiFilter::stage_list(s),
-        None => spec
-            .as_ref()
-            .map(|s| s.ami_stages.clone())
-            .unwrap_or_default(),
-    };
     let trusted = cfg.aws.list("bake", "trusted_account_ids");
     let reqs: Vec<ProvisionRequest> = requests.iter().map(|(r, _)| r.clone()).collect();
     let hostclasses: Vec<String> = reqs.iter().map(|r| r.hostclass.clone()).collect();
@@ -492,11 +482,24 @@ async fn spinup_flow(
             )
         })
         .collect();
-    let (images, existing, snaps) = futures::try_join!(
-        spinup::choose_images(ctx, &reqs, &stages, &trusted),
-        spinup::existing_groups(ctx, &cfg.env, &need_type),
-        spinup::latest_snapshots(ctx, &cfg.env, &hostclasses),
+    // Every observation at once: none needs another's answer (the stages, which depend on
+    // the environment's type, only choose among the images afterwards).
+    let (network, candidates, existing, snaps) = futures::try_join!(
+        hosts_env::environment(ctx, &cfg.env),
+        async { Ok(spinup::candidate_images(ctx, &reqs, &trusted).await?) },
+        async { Ok(spinup::existing_groups(ctx, &cfg.env, &need_type).await?) },
+        async { Ok(spinup::latest_snapshots(ctx, &cfg.env, &hostclasses).await?) },
     )?;
+    let spec = cfg.vpc_spec(&network)?;
+    let facts = hosts_env::environment_facts(cfg, &network, spec.as_ref(), ctx.region())?;
+    let stages: Vec<String> = match &run.stage {
+        Some(s) => AmiFilter::stage_list(s),
+        None => spec
+            .as_ref()
+            .map(|s| s.ami_stages.clone())
+            .unwrap_or_default(),
+    };
+    let images = spinup::choose_images(&reqs, &candidates, &stages)?;
     let now = now_unix() as u64;
     let mut plans = Vec::new();
     let mut errors = Vec::new();

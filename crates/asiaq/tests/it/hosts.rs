@@ -720,3 +720,85 @@ fn spinup_into_an_environment_made_by_vpc_create() {
     assert!(w.groups().is_empty());
     assert!(w.launch_templates().is_empty());
 }
+
+/// A launch template left by a run killed between creating it and creating its group (the
+/// name is taken) is reused: a new default version with this run's image, no second
+/// template.
+#[test]
+fn a_template_left_by_a_killed_run_is_reused() {
+    let w = World::new();
+    demo_world(&w);
+    // The group's name ends with the epoch second of the run, so a template is left for
+    // every second of the next minute.
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let ec2 = w.ec2();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let left: BTreeMap<String, String> = rt.block_on(async {
+        let mut left = BTreeMap::new();
+        for epoch in start..start + 60 {
+            let name = format!("demo_mhcntp_{epoch}");
+            let out = ec2
+                .create_launch_template()
+                .launch_template_name(&name)
+                .launch_template_data(
+                    aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                        .image_id("ami-12c6146b")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let id = out.launch_template().unwrap().launch_template_id().unwrap();
+            left.insert(name, id.to_string());
+        }
+        left
+    });
+    w.ok(&[
+        "aws",
+        "provision",
+        "--hostclass",
+        "mhcntp",
+        "--min-size",
+        "0",
+        "--desired-size",
+        "0",
+        "--max-size",
+        "0",
+        "--no-smoke-test",
+    ]);
+    let g = w.group_of("mhcntp");
+    let name = g.auto_scaling_group_name().unwrap();
+    let used = g
+        .launch_template()
+        .and_then(|t| t.launch_template_id())
+        .expect("the group uses a launch template");
+    assert_eq!(Some(&used.to_string()), left.get(name), "{name}");
+    let image = w.template_data(name).image_id().unwrap().to_string();
+    assert_ne!(image, "ami-12c6146b", "the default version is this run's");
+    let templates = rt.block_on(async {
+        // moto answers at most MaxResults (default 15) and no NextToken.
+        let mut pages = ec2
+            .describe_launch_templates()
+            .max_results(200)
+            .into_paginator()
+            .send();
+        let mut count = 0;
+        while let Some(page) = pages.next().await {
+            count += page
+                .unwrap()
+                .launch_templates()
+                .iter()
+                .filter(|t| {
+                    t.launch_template_name()
+                        .unwrap_or_default()
+                        .starts_with("demo_mhcntp_")
+                })
+                .count();
+        }
+        count
+    });
+    assert_eq!(templates, 60);
+}
