@@ -194,4 +194,28 @@ mod tests {
             assert!(!call_error(code).is_throttling(), "{code}");
         }
     }
+
+    #[test]
+    fn an_answer_without_an_error_code_shows_its_status_and_body_start() {
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+
+        let page = format!(
+            "<html>\n  <title>500 Internal Server Error</title>{}</html>",
+            "x".repeat(300)
+        );
+        let raw = super::HttpResponse::new(StatusCode::try_from(500).unwrap(), SdkBody::from(page));
+        let text = super::unparsed_answer(&raw);
+        assert!(
+            text.starts_with("HTTP 500: <html> <title>500 Internal Server Error</title>xx"),
+            "{text}"
+        );
+        assert!(text.ends_with("..."), "{text}");
+        assert!(text.len() < 220, "{text}");
+        let empty = super::HttpResponse::new(StatusCode::try_from(403).unwrap(), SdkBody::empty());
+        assert_eq!(
+            super::unparsed_answer(&empty),
+            "HTTP 403 with an empty body"
+        );
+    }
 }
