@@ -549,21 +549,25 @@ async fn apply_steps(
     ensure_interfaces(ctx, plan, vpc_id, undo).await?;
     let template_id = launch_template(ctx, plan, undo).await?;
     let created = create_or_update_group(ctx, plan, &template_id, tg_arn.as_deref(), undo).await?;
-    // The up and down policies do not depend on each other.
-    futures::future::try_join_all(
+    // The up and down policies and the schedule only need the group, not each other.
+    let policies = futures::future::try_join_all(
         plan.policies
             .iter()
             .map(|p| groups::put_policy(ctx, &plan.group_name, p)),
-    )
-    .await?;
-    let existing = if created {
-        Vec::new()
-    } else {
-        groups::recurring_actions(ctx, &plan.group_name).await?
+    );
+    let schedule = async {
+        let existing = if created {
+            Vec::new()
+        } else {
+            groups::recurring_actions(ctx, &plan.group_name).await?
+        };
+        if !plan.scheduled_actions.is_empty() || !existing.is_empty() {
+            groups::replace_schedule(ctx, &plan.group_name, &plan.scheduled_actions, &existing)
+                .await?;
+        }
+        Ok(())
     };
-    if !plan.scheduled_actions.is_empty() || !existing.is_empty() {
-        groups::replace_schedule(ctx, &plan.group_name, &plan.scheduled_actions, &existing).await?;
-    }
+    futures::try_join!(policies, schedule)?;
     Ok(Provisioned {
         hostclass: plan.hostclass.clone(),
         group_name: plan.group_name.clone(),
