@@ -269,6 +269,57 @@ impl Ec2 {
         image
     }
 
+    /// The volumes attached to `instance`, by device name.
+    fn volumes_of(&self, instance: &str) -> BTreeMap<String, aws_sdk_ec2::types::Volume> {
+        let out = self
+            .rt
+            .block_on(
+                self.client
+                    .describe_volumes()
+                    .filters(f("attachment.instance-id", &[instance]))
+                    .send(),
+            )
+            .unwrap();
+        out.volumes()
+            .iter()
+            .flat_map(|v| {
+                v.attachments()
+                    .iter()
+                    .filter(|a| a.instance_id() == Some(instance))
+                    .filter_map(|a| Some((a.device().map(str::to_string)?, v.clone())))
+            })
+            .collect()
+    }
+
+    /// `(device name, delete on termination)` of an instance's block device mappings.
+    fn instance_devices(&self, instance: &str) -> Vec<(String, bool)> {
+        let out = self
+            .rt
+            .block_on(
+                self.client
+                    .describe_instances()
+                    .instance_ids(instance)
+                    .send(),
+            )
+            .unwrap();
+        let mut devices: Vec<(String, bool)> = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .flat_map(|i| i.block_device_mappings())
+            .map(|m| {
+                (
+                    m.device_name().unwrap_or_default().to_string(),
+                    m.ebs()
+                        .and_then(|e| e.delete_on_termination())
+                        .unwrap_or(false),
+                )
+            })
+            .collect();
+        devices.sort();
+        devices
+    }
+
     fn instance_profile(&self, name: &str) {
         self.rt
             .block_on(
@@ -1083,6 +1134,99 @@ fn bad_bake_input_exits_2_before_any_change() {
     );
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["prepared"]["source_ami"], UPSTREAM_AMI);
+    assert_eq!(b.ec2.instances().len(), before);
+}
+
+/// The bake instance gets the storage of the hostclass baked (spec §4.9 step 3): the root
+/// resized by `extra_space`, the `extra_disk` volume (io1 with `iops`, encrypted), every
+/// volume deleted on termination; options looked up with the hostclass rule in the bakery
+/// environment. A bad value stops the bake before any AWS call.
+#[test]
+fn bake_instance_gets_the_hostclass_storage() {
+    let b = Bakery::new();
+    // moto knows no upstream image: bake from one of ours (root device /dev/sda1, 8 GB).
+    let source = b.ec2.make_image(&format!("ubuntu_phase1 {}", now()), &[]);
+    let ini = b.config.join("disco_aws.ini");
+    let mut text_ini = std::fs::read_to_string(&ini).unwrap();
+    // The phase-1 hostclass (mhcbase) has no section in the example: give it one.
+    text_ini.push_str("\n[mhcbase]\nextra_space=1\nextra_space@build=4\nextra_disk=20\n");
+    std::fs::write(&ini, format!("{text_ini}iops=200\n")).unwrap();
+
+    // The dry run shows the mapping and launches nothing.
+    let out = expect(
+        b.asiaq().args([
+            "bake",
+            "bake",
+            "--source-ami",
+            &source,
+            "--dry-run",
+            "--output",
+            "json",
+        ]),
+        0,
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let devices = plan["prepared"]["block_devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2, "{plan}");
+    assert_eq!(devices[0]["device_name"], "/dev/sda1");
+    assert_eq!(devices[0]["ebs"]["size_gb"], 12);
+    assert_eq!(devices[1]["device_name"], "/dev/sdb");
+    assert_eq!(devices[1]["ebs"]["volume_type"], "io1");
+    assert_eq!(devices[1]["ebs"]["iops"], 200);
+    assert_eq!(devices[1]["ebs"]["encrypted"], true);
+    assert!(b.ec2.live_instances().is_empty());
+
+    // The bake itself without `iops`: moto's RunInstances drops a mapping's Iops and then
+    // refuses io1 without it (AWS takes both).
+    std::fs::write(&ini, &text_ini).unwrap();
+
+    let out = expect(
+        b.asiaq().env("ASIAQ_BAKE_ASIAQ_BINARY", "none").args([
+            "bake",
+            "bake",
+            "--no-destroy",
+            "--source-ami",
+            &source,
+        ]),
+        0,
+    );
+    let instance = text(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let volumes = b.ec2.volumes_of(&instance);
+    let devices: Vec<&str> = volumes.keys().map(String::as_str).collect();
+    assert_eq!(devices, ["/dev/sda1", "/dev/sdb"], "{volumes:?}");
+    let root = &volumes["/dev/sda1"];
+    assert_eq!(root.size(), Some(8 + 4), "extra_space@build wins in build");
+    let extra = &volumes["/dev/sdb"];
+    assert_eq!(extra.size(), Some(20));
+    assert_eq!(extra.encrypted(), Some(true));
+    assert_eq!(
+        b.ec2.instance_devices(&instance),
+        vec![
+            ("/dev/sda1".to_string(), true),
+            ("/dev/sdb".to_string(), true)
+        ]
+    );
+
+    // A storage value that is not a number: exit 2, no AWS call at all.
+    let before = b.ec2.instances().len();
+    std::fs::write(&ini, text_ini.replace("extra_disk=20", "extra_disk=abc")).unwrap();
+    let (out, calls) = crate::identity_common::with_stats(b.asiaq().args([
+        "bake",
+        "bake",
+        "--source-ami",
+        &source,
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(calls.is_empty(), "{calls:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("disco_aws.ini:") && err.contains("extra_disk"),
+        "{err}"
+    );
     assert_eq!(b.ec2.instances().len(), before);
 }
 
