@@ -673,20 +673,28 @@ fn storage_options(
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupted() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let term = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
+/// A future that resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when
+/// this is called, not when the future is first polled: a signal that arrives while the
+/// bake instance is being launched (before the bake waits on the future) is kept, and the
+/// bake then cleans up, instead of the default action killing asiaq with the instance left
+/// running. Must be called inside the runtime.
+fn interrupted() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn received(s: Option<Signal>) {
+        match s {
+            Some(mut s) => {
+                s.recv().await;
             }
             None => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
+    }
+    let term = received(signal(SignalKind::terminate()).ok());
+    let int = received(signal(SignalKind::interrupt()).ok());
+    async move {
+        tokio::select! {
+            () = term => {}
+            () = int => {}
+        }
     }
 }
 

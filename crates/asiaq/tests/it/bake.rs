@@ -320,6 +320,27 @@ impl Ec2 {
         devices
     }
 
+    /// Names of the key pairs and ids of the security groups of the account.
+    fn key_pairs_and_groups(&self) -> (Vec<String>, Vec<String>) {
+        let keys = self
+            .rt
+            .block_on(self.client.describe_key_pairs().send())
+            .unwrap()
+            .key_pairs()
+            .iter()
+            .filter_map(|k| k.key_name().map(str::to_string))
+            .collect();
+        let groups = self
+            .rt
+            .block_on(self.client.describe_security_groups().send())
+            .unwrap()
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect();
+        (keys, groups)
+    }
+
     fn instance_profile(&self, name: &str) {
         self.rt
             .block_on(
@@ -1228,6 +1249,136 @@ fn bake_instance_gets_the_hostclass_storage() {
         "{err}"
     );
     assert_eq!(b.ec2.instances().len(), before);
+}
+
+/// Polls `ready` (every 200 ms, up to `secs` seconds); panics with `what` on timeout.
+fn poll_until<T>(what: &str, secs: u64, mut ready: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = ready() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// When the bake gets its SIGTERM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interrupt {
+    /// While the init script runs on the instance.
+    InInitScript,
+    /// As soon as the instance is visible (pending or running) through the API.
+    OnceVisible,
+    /// While RunInstances is answered slowly: the instance exists, asiaq has not heard so.
+    LaunchInFlight,
+}
+
+/// A bake interrupted by SIGTERM cleans up: the bake runs as a child process, gets SIGTERM
+/// once its instance exists (`when` says how far the bake must have come), and must exit
+/// non-zero with the instance terminated, no image, and no key pair or security group
+/// beyond those it found.
+fn sigterm_cleans_up(b: &Bakery, when: Interrupt) {
+    let (keys_before, groups_before) = b.ec2.key_pairs_and_groups();
+    let started = b.host.path("/opt/wgen/etc/bake-started");
+    let _ = std::fs::remove_file(&started);
+    let log_dir = tempfile::tempdir().unwrap();
+    let stderr_path = log_dir.path().join("stderr");
+    // Files, not pipes: whatever the bake started must not hold the test's reads open.
+    // 3 s more per request (half before moto sees it, half after it answered): the
+    // instance exists 1.5 s before asiaq hears of it.
+    let proxy = (when == Interrupt::LaunchInFlight).then(|| {
+        let mut config = asiaq_proxy::ProxyConfig::new(Moto::shared().endpoint());
+        config.latency_ms = 3000;
+        config.ec2_throttling = false;
+        asiaq_proxy::Proxy::start(config).expect("proxy starts")
+    });
+    let mut cmd = b.asiaq();
+    if let Some(p) = &proxy {
+        cmd.env("AWS_ENDPOINT_URL", p.endpoint());
+    }
+    let mut child = cmd
+        .env("ASIAQ_BAKE_ASIAQ_BINARY", "none")
+        .env_remove("ASIAQ_QUIET")
+        .args(["bake", "bake"])
+        .stdout(std::fs::File::create(log_dir.path().join("stdout")).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let bake_instance = |states: &[&str]| {
+        b.ec2.instances().into_iter().find(|i| {
+            i.4.get("hostclass").map(String::as_str) == Some("bake_mhcbase")
+                && i.4.contains_key("asiaq:bake")
+                && states.contains(&i.1.as_str())
+        })
+    };
+    let instance = poll_until("the bake instance", 60, || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "the bake ended before it was interrupted ({status}): {}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        bake_instance(&["pending", "running"])
+    })
+    .0;
+    if when == Interrupt::InInitScript {
+        poll_until("the init script to start", 60, || {
+            started.exists().then_some(())
+        });
+    }
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = poll_until("the bake to exit after SIGTERM", 60, || {
+        child.try_wait().unwrap()
+    });
+    let err = std::fs::read_to_string(&stderr_path).unwrap();
+    assert!(!status.success(), "{status}: {err}");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let state = b
+        .ec2
+        .instances()
+        .into_iter()
+        .find(|i| i.0 == instance)
+        .map(|i| i.1)
+        .unwrap();
+    assert!(
+        state == "terminated" || state == "shutting-down",
+        "{instance} is {state}: {err}"
+    );
+    assert!(b.ec2.images().is_empty(), "no image registered: {err}");
+    assert!(b.ec2.snapshots().is_empty(), "no snapshot left: {err}");
+    assert_eq!(
+        b.ec2.key_pairs_and_groups(),
+        (keys_before, groups_before),
+        "no key pair or security group left"
+    );
+}
+
+/// SIGTERM (what a CI runner or `kill` sends) while the init script runs, as soon as a
+/// second bake's instance is visible, and while a third bake's RunInstances answer is still
+/// on its way: each time the bake cleans up.
+#[test]
+fn sigterm_terminates_the_bake_instance_and_leaves_nothing() {
+    let b = Bakery::new();
+    std::fs::write(
+        b.config.join("init/phase1.sh"),
+        "#!/bin/sh\nmkdir -p /opt/wgen/etc\necho started > /opt/wgen/etc/bake-started\nsleep 30\n",
+    )
+    .unwrap();
+    sigterm_cleans_up(&b, Interrupt::InInitScript);
+    sigterm_cleans_up(&b, Interrupt::OnceVisible);
+    sigterm_cleans_up(&b, Interrupt::LaunchInFlight);
+    assert!(
+        b.ec2.live_instances().is_empty(),
+        "{:?}",
+        b.ec2.live_instances()
+    );
 }
 
 /// A failure injected at each AWS step of a bake terminates the bake instance and leaves
