@@ -8,6 +8,12 @@
 //! script, an interrupt), the instance is terminated and an image made by the failed bake is
 //! deleted with its snapshots; only `--no-destroy` leaves the instance running. No key pair
 //! or security group is made: the bake uses `[bake] bake_key` and the tunnel security group.
+//!
+//! The instance gets the storage of the hostclass baked (spec §4.9 step 3, "BDM from storage
+//! config without the snapshot"): [`BakeSettings::storage`] (the hostclass's `extra_space`,
+//! `extra_disk`, `iops`, read by the binary with the hostclass rule in the bakery
+//! environment) and the instance-store disks of the bakery instance type, mapped as
+//! provision maps them (`asiaq_core::storage`) but never with the hostclass's snapshot.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -16,10 +22,12 @@ use std::time::Duration;
 
 use asiaq_core::ami::{bake_tags, find_ami, BakeIdentity, BakeSource, BakeTagInputs};
 use asiaq_core::ssh::shell_command;
+use asiaq_core::storage::{bake_block_device_mappings, BlockDevice, StorageOptions};
 use asiaq_core::syntax::MetaNetworkName;
 use aws_sdk_ec2::types::{
-    AttributeValue, IamInstanceProfileSpecification, InstanceNetworkInterfaceSpecification,
-    InstanceStateName, InstanceType, ResourceType,
+    AttributeValue, BlockDeviceMapping, EbsBlockDevice, IamInstanceProfileSpecification,
+    InstanceNetworkInterfaceSpecification, InstanceStateName, InstanceType, ResourceType,
+    VolumeType,
 };
 use rand::seq::SliceRandom;
 use serde::Serialize;
@@ -51,6 +59,9 @@ pub struct BakeSettings {
     pub bake_id: String,
     pub environment: String,
     pub instance_type: String,
+    /// Storage options of the hostclass baked (`identity.init_hostclass`), read in the
+    /// bakery environment: they shape the bake instance's block device mapping.
+    pub storage: StorageOptions,
     pub key_name: String,
     pub instance_profile: Option<String>,
     pub repo_hostclass: Option<String>,
@@ -89,6 +100,8 @@ pub struct Prepared {
     /// Tunnel subnets; the bake uses one at random.
     pub subnet_ids: Vec<String>,
     pub source_ami: String,
+    /// The bake instance's block device mapping (empty: the image's own).
+    pub block_devices: Vec<BlockDevice>,
     /// Private IP of a running repo host, or `#None` (passed to the init script as is).
     pub repo_ip: String,
     /// The new image's tags, in the original's order.
@@ -186,32 +199,57 @@ pub async fn prepare(ctx: &AwsContext, s: &BakeSettings) -> Result<Prepared, Bak
             repo_ip,
         ))
     };
+    // The source image, and its root device (name, maps /dev/sda) when it was described.
     let source = async {
-        match &s.identity.source {
-            BakeSource::Given { ami } => Ok(ami.clone()),
+        let given = match &s.identity.source {
+            BakeSource::Given { ami } => ami.clone(),
             BakeSource::Upstream { section } => s
                 .upstream_ami
                 .clone()
-                .ok_or_else(|| BakeError::State(format!("no bake_ami for [{section}]"))),
+                .ok_or_else(|| BakeError::State(format!("no bake_ami for [{section}]")))?,
             BakeSource::LatestPhase1 { name } => {
                 let amis = images::describe_images(
                     ctx,
                     &ImageQuery::visible(&s.trusted_accounts).named(format!("{name} *")),
                 )
                 .await?;
-                find_ami(&amis, std::slice::from_ref(&s.final_stage), Some(name.as_str()), false)
-                    .map(|a| a.id.clone())
+                return find_ami(&amis, std::slice::from_ref(&s.final_stage), Some(name.as_str()), false)
+                    .map(|a| (a.id.clone(), Some((a.root_device_name.clone(), a.maps_sda))))
                     .ok_or_else(|| {
                         BakeError::State(format!(
                             "no {} image named \"{name} *\" to bake from (bake and promote a phase-1 image first, or pass --source-ami)",
                             s.final_stage
                         ))
-                    })
+                    });
             }
+        };
+        // A given image is described only when the mapping names its root device.
+        if !s.storage.needs_root_device() {
+            return Ok((given, None));
         }
+        let image = images::get_image(ctx, &given, &[]).await?.ok_or_else(|| {
+            BakeError::State(format!(
+                "the source image {given} does not exist (or is not visible to this account)"
+            ))
+        })?;
+        Ok((given, Some((image.root_device_name, image.maps_sda))))
     };
-    let ((vpc_id, security_group_id, subnet_ids, repo_ip), source_ami) =
+    let ((vpc_id, security_group_id, subnet_ids, repo_ip), (source_ami, root)) =
         futures::try_join!(environment, source)?;
+    let (root_device, maps_sda) = root.unwrap_or((None, false));
+    let (block_devices, unknown_types) = bake_block_device_mappings(
+        &s.storage,
+        root_device.as_deref(),
+        maps_sda,
+        &s.instance_type,
+    )
+    .map_err(|e| BakeError::State(e.to_string()))?;
+    if !unknown_types.is_empty() {
+        note(format!(
+            "bake: instance-store disks of {} unknown; none mapped",
+            unknown_types.join(", ")
+        ));
+    }
     let tags = bake_tags(&BakeTagInputs {
         hostclass: &s.identity.init_hostclass,
         stage: &s.stage,
@@ -234,6 +272,7 @@ pub async fn prepare(ctx: &AwsContext, s: &BakeSettings) -> Result<Prepared, Bak
         security_group_id,
         subnet_ids,
         source_ami,
+        block_devices,
         repo_ip,
         tags,
         init_command,
@@ -397,6 +436,11 @@ async fn launch(ctx: &AwsContext, s: &BakeSettings, p: &Prepared) -> Result<Stri
                 .build(),
         )
         .tag_specifications(ec2_tag_spec(ResourceType::Instance, &tags));
+    if !p.block_devices.is_empty() {
+        req = req.set_block_device_mappings(Some(
+            p.block_devices.iter().map(block_device_mapping).collect(),
+        ));
+    }
     if let Some(profile) = &s.instance_profile {
         req = req.iam_instance_profile(
             IamInstanceProfileSpecification::builder()
@@ -417,6 +461,27 @@ async fn launch(ctx: &AwsContext, s: &BakeSettings, p: &Prepared) -> Result<Stri
             operation: "RunInstances",
             field: "InstanceId",
         })
+}
+
+/// The SDK form of one device of [`Prepared::block_devices`].
+fn block_device_mapping(d: &BlockDevice) -> BlockDeviceMapping {
+    let mut b = BlockDeviceMapping::builder().device_name(&d.device_name);
+    if let Some(v) = &d.virtual_name {
+        b = b.virtual_name(v);
+    }
+    if let Some(e) = &d.ebs {
+        b = b.ebs(
+            EbsBlockDevice::builder()
+                .set_volume_size(e.size_gb.map(|s| s as i32))
+                .set_snapshot_id(e.snapshot_id.clone())
+                .set_volume_type(e.volume_type.as_deref().map(VolumeType::from))
+                .set_iops(e.iops.map(|i| i as i32))
+                .delete_on_termination(e.delete_on_termination)
+                .set_encrypted(e.encrypted)
+                .build(),
+        );
+    }
+    b.build()
 }
 
 /// The steps after the launch; everything they create is recorded in `progress`.

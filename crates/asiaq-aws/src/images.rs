@@ -32,6 +32,11 @@ pub fn ami_info(image: &Image) -> AmiInfo {
             .filter_map(|m| m.ebs()?.snapshot_id().map(str::to_string))
             .collect(),
         creation_date: image.creation_date().map(str::to_string),
+        root_device_name: image.root_device_name().map(str::to_string),
+        maps_sda: image
+            .block_device_mappings()
+            .iter()
+            .any(|m| m.device_name() == Some("/dev/sda")),
     }
 }
 

@@ -19,6 +19,12 @@ pub struct AmiInfo {
     pub snapshot_ids: Vec<String>,
     /// `CreationDate` as AWS gives it (ISO 8601), if any.
     pub creation_date: Option<String>,
+    /// The root device name (e.g. `/dev/sda1`), for block device mappings (spec §4.14).
+    #[serde(skip)]
+    pub root_device_name: Option<String>,
+    /// Whether its block device mappings include `/dev/sda` (then that is the root).
+    #[serde(skip)]
+    pub maps_sda: bool,
 }
 
 impl AmiInfo {
@@ -623,6 +629,8 @@ mod tests {
             owner: "self".into(),
             snapshot_ids: vec![],
             creation_date: None,
+            root_device_name: None,
+            maps_sda: false,
         }
     }
 

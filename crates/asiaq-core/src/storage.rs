@@ -132,6 +132,48 @@ pub fn block_device_mappings(req: &StorageRequest) -> Result<Vec<BlockDevice>, T
     Ok(out)
 }
 
+/// A hostclass's storage options: `extra_space`, `extra_disk`, `iops` (GB, GB, IOPS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StorageOptions {
+    pub extra_space: Option<u32>,
+    pub extra_disk: Option<u32>,
+    pub iops: Option<u32>,
+}
+
+impl StorageOptions {
+    /// Whether the mapping names the image's root device: only a resized root
+    /// (`extra_space`) does, so only then must the image be described for it.
+    pub fn needs_root_device(&self) -> bool {
+        self.extra_space.is_some()
+    }
+}
+
+/// The bake instance's mapping (spec §4.9 step 3, "BDM from storage config without the
+/// snapshot"): the hostclass's `extra_space` (root resized to `8 + extra_space` GB),
+/// `extra_disk` (io1 with `iops`, encrypted) and the instance-store disks of the bakery
+/// instance type, as [`block_device_mappings`] makes them for a launch template, but never
+/// the hostclass's latest snapshot: a bake starts from the image alone. Every EBS volume is
+/// deleted on termination. Returns the mapping and the instance types whose disks are
+/// unknown (counted 0, to warn about).
+pub fn bake_block_device_mappings(
+    options: &StorageOptions,
+    ami_root_device: Option<&str>,
+    ami_maps_sda: bool,
+    instance_type: &str,
+) -> Result<(Vec<BlockDevice>, Vec<String>), TooManyDevices> {
+    let (ephemeral_disks, unknown) = ephemeral_disks_for(instance_type);
+    let mapping = block_device_mappings(&StorageRequest {
+        ami_root_device: ami_root_device.map(str::to_string),
+        ami_maps_sda,
+        extra_space: options.extra_space,
+        snapshot: None,
+        extra_disk: options.extra_disk,
+        iops: options.iops,
+        ephemeral_disks,
+    })?;
+    Ok((mapping, unknown))
+}
+
 /// Instance-store disks of an instance type that need a mapping (`None`: unknown type).
 /// NVMe instance stores of current generations (`m5d`, `i3`, ...) are attached
 /// automatically and need none, so they count 0.
@@ -317,6 +359,77 @@ mod tests {
         assert_eq!(m[0].device_name, "/dev/sdb");
         let extra = m[0].ebs.as_ref().unwrap();
         assert_eq!((extra.volume_type.clone(), extra.iops), (None, None));
+    }
+
+    #[test]
+    fn bake_mapping_has_no_snapshot_and_the_bakery_type_s_disks() {
+        let opts = StorageOptions {
+            extra_space: Some(4),
+            extra_disk: Some(20),
+            iops: Some(500),
+        };
+        assert!(opts.needs_root_device());
+        let (m, unknown) =
+            bake_block_device_mappings(&opts, Some("/dev/xvda"), false, "m3.xlarge").unwrap();
+        assert!(unknown.is_empty());
+        let names: Vec<&str> = m.iter().map(|d| d.device_name.as_str()).collect();
+        assert_eq!(names, ["/dev/xvda", "/dev/sdb", "/dev/sdc", "/dev/sdd"]);
+        let root = m[0].ebs.as_ref().unwrap();
+        assert_eq!((root.size_gb, root.encrypted), (Some(12), None));
+        let extra = m[1].ebs.as_ref().unwrap();
+        assert_eq!(extra.size_gb, Some(20));
+        assert_eq!(extra.snapshot_id, None);
+        assert_eq!(
+            (extra.volume_type.as_deref(), extra.iops, extra.encrypted),
+            (Some("io1"), Some(500), Some(true))
+        );
+        assert_eq!(m[2].virtual_name.as_deref(), Some("ephemeral0"));
+        assert_eq!(m[3].virtual_name.as_deref(), Some("ephemeral1"));
+        assert!(m
+            .iter()
+            .filter_map(|d| d.ebs.as_ref())
+            .all(|e| e.delete_on_termination && e.snapshot_id.is_none()));
+    }
+
+    #[test]
+    fn bake_mapping_without_options_is_empty_and_needs_no_image_facts() {
+        let opts = StorageOptions::default();
+        assert!(!opts.needs_root_device());
+        let (m, unknown) = bake_block_device_mappings(&opts, None, false, "t2.small").unwrap();
+        assert!(m.is_empty());
+        assert!(unknown.is_empty());
+        // An extra disk alone needs no root name: it takes /dev/sdb whatever the root is.
+        let (m, unknown) = bake_block_device_mappings(
+            &StorageOptions {
+                extra_disk: Some(10),
+                ..opts
+            },
+            None,
+            false,
+            "foo1.huge",
+        )
+        .unwrap();
+        assert_eq!(unknown, ["foo1.huge"]);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].device_name, "/dev/sdb");
+        let e = m[0].ebs.as_ref().unwrap();
+        assert_eq!((e.volume_type.clone(), e.iops), (None, None));
+    }
+
+    #[test]
+    fn bake_mapping_roots_at_sda_when_the_image_maps_it() {
+        let (m, _) = bake_block_device_mappings(
+            &StorageOptions {
+                extra_space: Some(0),
+                ..Default::default()
+            },
+            Some("/dev/sda1"),
+            true,
+            "t2.small",
+        )
+        .unwrap();
+        assert_eq!(m[0].device_name, "/dev/sda");
+        assert_eq!(m[0].ebs.as_ref().unwrap().size_gb, Some(8));
     }
 
     #[test]

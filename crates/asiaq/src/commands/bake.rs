@@ -14,6 +14,7 @@ use asiaq_config::dir::files;
 use asiaq_config::{ConfigDir, ConfigError, Diagnostic};
 use asiaq_core::ami::{self, AmiFilter, AmiInfo, AmiRow, BakeIdentityInputs, BakeSource};
 use asiaq_core::ssh::SshOptions;
+use asiaq_core::storage::StorageOptions;
 use asiaq_core::syntax;
 use clap::{Args, Subcommand};
 use futures::StreamExt;
@@ -576,6 +577,7 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
         None => DEFAULT_LOGIN_USERS.iter().map(|u| u.to_string()).collect(),
     };
     let trusted = account_ids(&aws, "trusted_account_ids");
+    let storage = storage_options(&aws, environment.as_ref(), &init_hc, &mut errors);
 
     if !errors.is_empty() {
         return Err(usage(errors));
@@ -591,6 +593,7 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
         upstream_ami,
         environment: text(environment),
         instance_type: text(instance_type),
+        storage,
         key_name: text(key_name),
         instance_profile: aws
             .bake_option(&init_hc, "bake_instance_profile")
@@ -630,20 +633,68 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
     Ok((settings, remote))
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupted() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let term = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
+/// The storage options of the bake instance (spec §4.9 step 3: "BDM from storage config
+/// without the snapshot"): `extra_space`, `extra_disk` and `iops` of the hostclass whose
+/// init script runs (`[bake] phase1_hostclass` for phase 1, else the hostclass), looked up
+/// with the hostclass rule as provision does (`[hc] key@ENV` -> `[hc] key` ->
+/// `[disco_aws] default_key@ENV` -> `[disco_aws] default_key`), ENV being the bakery
+/// environment, where the instance runs. Each must be a whole number (`extra_disk` at least
+/// 1 GB); problems go to `errors`.
+fn storage_options(
+    aws: &AwsIni,
+    bakery: Option<&asiaq_config::ini::Value>,
+    hostclass: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> StorageOptions {
+    let aws = match bakery.map(|v| v.text.trim()).filter(|e| !e.is_empty()) {
+        Some(env) => aws.with_environment(env),
+        None => aws.clone(),
+    };
+    let mut number = |key: &str, min: u32, expected: &str| {
+        let v = aws.hostclass_option(hostclass, key)?;
+        if v.text.trim().is_empty() {
+            return None;
+        }
+        match v.text.trim().parse::<u32>() {
+            Ok(n) if n >= min => Some(n),
+            _ => {
+                errors.push(v.error(
+                    format!("{:?} is not {expected}", v.text.trim()),
+                    Some(format!("{expected} (it sizes the bake instance's storage)")),
+                ));
+                None
+            }
+        }
+    };
+    StorageOptions {
+        extra_space: number("extra_space", 0, "a whole number of GB"),
+        extra_disk: number("extra_disk", 1, "a size in GB of at least 1"),
+        iops: number("iops", 0, "a whole number of IOPS"),
+    }
+}
+
+/// A future that resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when
+/// this is called, not when the future is first polled: a signal that arrives while the
+/// bake instance is being launched (before the bake waits on the future) is kept, and the
+/// bake then cleans up, instead of the default action killing asiaq with the instance left
+/// running. Must be called inside the runtime.
+fn interrupted() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn received(s: Option<Signal>) {
+        match s {
+            Some(mut s) => {
+                s.recv().await;
             }
             None => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
+    }
+    let term = received(signal(SignalKind::terminate()).ok());
+    let int = received(signal(SignalKind::interrupt()).ok());
+    async move {
+        tokio::select! {
+            () = term => {}
+            () = int => {}
+        }
     }
 }
 
@@ -687,6 +738,25 @@ fn run_bake(global: &GlobalArgs, args: &BakeArgs) -> Result<(), CliError> {
                     prepared.subnet_ids.join(" "),
                     prepared.security_group_id
                 )?;
+                if !prepared.block_devices.is_empty() {
+                    let devices: Vec<String> = prepared
+                        .block_devices
+                        .iter()
+                        .map(|d| match (&d.ebs, &d.virtual_name) {
+                            (Some(e), _) => format!(
+                                "{} {}{}",
+                                d.device_name,
+                                e.size_gb
+                                    .map(|g| format!("{g} GB"))
+                                    .unwrap_or_else(|| "image size".into()),
+                                e.iops.map(|i| format!(" io1 {i} iops")).unwrap_or_default()
+                            ),
+                            (None, Some(v)) => format!("{} {v}", d.device_name),
+                            (None, None) => d.device_name.clone(),
+                        })
+                        .collect();
+                    writeln!(w, "  storage:     {}", devices.join(", "))?;
+                }
                 writeln!(
                     w,
                     "  copy:        {} -> {}",
