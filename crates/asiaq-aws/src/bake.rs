@@ -39,7 +39,7 @@ use crate::images::{self, ImageQuery};
 use crate::progress::note;
 use crate::remote::{Remote, RemoteError};
 use crate::tags::ec2_tag_spec;
-use crate::wait::{wait_for, Backoff, Poll};
+use crate::wait::{resend_while_throttled, wait_for, Backoff, Poll};
 
 /// Tag on the bake instance: the bake id, so an instance left by a killed bake can be found.
 pub const OWNER_TAG: &str = "asiaq:bake";
@@ -448,10 +448,15 @@ async fn launch(ctx: &AwsContext, s: &BakeSettings, p: &Prepared) -> Result<Stri
                 .build(),
         );
     }
-    let out = req
-        .send()
-        .await
-        .map_err(|e| AwsError::call("ec2", "RunInstances", e))?;
+    let out = resend_while_throttled("the bake instance", || {
+        let req = req.clone();
+        async move {
+            req.send()
+                .await
+                .map_err(|e| AwsError::call("ec2", "RunInstances", e))
+        }
+    })
+    .await?;
     out.instances()
         .first()
         .and_then(|i| i.instance_id())
@@ -589,12 +594,15 @@ async fn steps(
         .await;
     // Also ask EC2 (a no-op once the guest has halted), so a guest that does not power off
     // by itself does not hold the bake up.
-    ctx.ec2()
-        .stop_instances()
-        .instance_ids(instance_id)
-        .send()
-        .await
-        .map_err(|e| AwsError::call("ec2", "StopInstances", e))?;
+    resend_while_throttled(&format!("stopping {instance_id}"), || async {
+        ctx.ec2()
+            .stop_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("ec2", "StopInstances", e))
+    })
+    .await?;
     wait_stopped(ctx, instance_id).await?;
 
     if s.enhanced_networking {
@@ -612,16 +620,18 @@ async fn steps(
 
     note(format!("bake {name}: creating the image"));
     lock(progress).image_requested = true;
-    let out = ctx
-        .ec2()
-        .create_image()
-        .instance_id(instance_id)
-        .name(name)
-        .no_reboot(true)
-        .tag_specifications(ec2_tag_spec(ResourceType::Image, &p.tags))
-        .send()
-        .await
-        .map_err(|e| AwsError::call("ec2", "CreateImage", e))?;
+    let out = resend_while_throttled(&format!("the image {name}"), || async {
+        ctx.ec2()
+            .create_image()
+            .instance_id(instance_id)
+            .name(name)
+            .no_reboot(true)
+            .tag_specifications(ec2_tag_spec(ResourceType::Image, &p.tags))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("ec2", "CreateImage", e))
+    })
+    .await?;
     let image_id = out
         .image_id()
         .map(str::to_string)
@@ -811,14 +821,16 @@ async fn enable_root_ssh(remote: &Remote, address: &str, user: &str) {
 /// Terminates the bake instance; one retry after a pause (the instance must not be left).
 async fn terminate(ctx: &AwsContext, id: &str) -> Result<(), AwsError> {
     let once = || async {
-        match ctx
-            .ec2()
-            .terminate_instances()
-            .instance_ids(id)
-            .send()
-            .await
-            .map_err(|e| AwsError::call("ec2", "TerminateInstances", e))
-        {
+        let terminated = resend_while_throttled(&format!("terminating {id}"), || async {
+            ctx.ec2()
+                .terminate_instances()
+                .instance_ids(id)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("ec2", "TerminateInstances", e))
+        })
+        .await;
+        match terminated {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),

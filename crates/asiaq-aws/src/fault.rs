@@ -113,6 +113,12 @@ impl Intercept for FaultInjector {
     }
 }
 
+/// True for an error this module injected: callers that wait and try again must not absorb
+/// it, or a fault test would test nothing.
+pub fn is_injected(e: &crate::error::AwsError) -> bool {
+    e.to_string().contains(INJECT_FAULT_ENV)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

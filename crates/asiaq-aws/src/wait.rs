@@ -107,6 +107,47 @@ where
     }
 }
 
+/// Makes one call, and makes it again while AWS still answers that it is throttled after the
+/// SDK's own retries. Rate limits are per account and shared with every other client (an
+/// earlier asiaq run included), so this client's own budget cannot always prevent that; a
+/// throttled call was not carried out, so sending it again is safe. `call` must be a single
+/// AWS call (a function that made two would repeat the first). Gives up after 2 minutes
+/// with AWS's last answer. Injected faults are never re-sent.
+pub async fn resend_while_throttled<T, F, Fut>(what: &str, mut call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let backoff = Backoff::new(
+        Duration::from_secs(2),
+        Duration::from_secs(10),
+        Duration::from_secs(120),
+    );
+    let last: std::sync::Mutex<Option<AwsError>> = std::sync::Mutex::new(None);
+    let last_ref = &last;
+    let result = wait_for(&format!("AWS to accept {what}"), backoff, || {
+        let sent = call();
+        async move {
+            match sent.await {
+                Ok(v) => Ok(Poll::Ready(Ok(v))),
+                Err(e) if e.is_throttling() && !crate::fault::is_injected(&e) => {
+                    let state = e.to_string();
+                    if let Ok(mut l) = last_ref.lock() {
+                        *l = Some(e);
+                    }
+                    Ok(Poll::Pending(state))
+                }
+                Err(e) => Ok(Poll::Ready(Err(e))),
+            }
+        }
+    })
+    .await;
+    match result {
+        Ok(r) => r,
+        Err(timeout) => Err(last.into_inner().ok().flatten().unwrap_or(timeout)),
+    }
+}
+
 /// `1m 05s`, `12s`, `350ms`.
 pub fn human(d: Duration) -> String {
     let secs = d.as_secs();

@@ -20,6 +20,7 @@ use crate::context::AwsContext;
 use crate::error::AwsError;
 use crate::progress;
 use crate::tags::{ec2_tag_spec, ec2_tags};
+use crate::wait::resend_while_throttled;
 
 /// Something this run created, to undo on failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,7 +292,10 @@ async fn launch_template(
     // away (one call fewer on the critical path of every hostclass) and look the template
     // up only when AWS says the name is taken.
     if matches!(plan.action, GroupAction::Create { .. }) {
-        match create_launch_template(ctx, plan, data.clone()).await {
+        let what = format!("the launch template {}", plan.group_name);
+        match resend_while_throttled(&what, || create_launch_template(ctx, plan, data.clone()))
+            .await
+        {
             Ok(id) => {
                 undo.push(Undo::Template(id.clone()));
                 return Ok(id);
@@ -388,7 +392,8 @@ async fn create_or_update_group(
                 "creating autoscaling group {} (min {}, desired {}, max {})",
                 plan.group_name, sizes.min, sizes.desired, sizes.max
             ));
-            ctx.autoscaling()
+            let request = ctx
+                .autoscaling()
                 .create_auto_scaling_group()
                 .auto_scaling_group_name(&plan.group_name)
                 .launch_template(template_spec(template_id))
@@ -399,10 +404,17 @@ async fn create_or_update_group(
                 .set_load_balancer_names((!elb_names.is_empty()).then(|| elb_names.clone()))
                 .set_target_group_arns((!tg_arns.is_empty()).then(|| tg_arns.clone()))
                 .set_termination_policies(Some(plan.termination_policies.clone()))
-                .set_tags(Some(groups::asg_tags(&plan.group_name, &plan.tags)))
-                .send()
-                .await
-                .map_err(|e| AwsError::call("autoscaling", "CreateAutoScalingGroup", e))?;
+                .set_tags(Some(groups::asg_tags(&plan.group_name, &plan.tags)));
+            resend_while_throttled(&format!("the group {}", plan.group_name), || {
+                let request = request.clone();
+                async move {
+                    request
+                        .send()
+                        .await
+                        .map_err(|e| AwsError::call("autoscaling", "CreateAutoScalingGroup", e))
+                }
+            })
+            .await?;
             undo.push(Undo::Group(plan.group_name.clone()));
             Ok(true)
         }
@@ -550,11 +562,12 @@ async fn apply_steps(
     let template_id = launch_template(ctx, plan, undo).await?;
     let created = create_or_update_group(ctx, plan, &template_id, tg_arn.as_deref(), undo).await?;
     // The up and down policies and the schedule only need the group, not each other.
-    let policies = futures::future::try_join_all(
-        plan.policies
-            .iter()
-            .map(|p| groups::put_policy(ctx, &plan.group_name, p)),
-    );
+    let policies = futures::future::try_join_all(plan.policies.iter().map(|p| {
+        let what = format!("a scaling policy of {}", plan.group_name);
+        async move {
+            resend_while_throttled(&what, || groups::put_policy(ctx, &plan.group_name, p)).await
+        }
+    }));
     let schedule = async {
         let existing = if created {
             Vec::new()

@@ -19,6 +19,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
+use crate::fault::is_injected;
 use crate::progress;
 use crate::tags::ec2_tag_spec;
 use crate::wait::{wait_for, Backoff, Poll};
@@ -227,10 +228,6 @@ async fn run(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsErr
         Ok(r) => r,
         Err(timeout) => Err(last.into_inner().ok().flatten().unwrap_or(timeout)),
     }
-}
-
-fn is_injected(e: &AwsError) -> bool {
-    e.to_string().contains(crate::fault::INJECT_FAULT_ENV)
 }
 
 async fn call(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsError> {

@@ -802,3 +802,70 @@ fn a_template_left_by_a_killed_run_is_reused() {
     });
     assert_eq!(templates, 60);
 }
+
+/// A call AWS still throttles after the SDK's retries (2 attempts here) is sent again:
+/// behind a proxy that throttles two of every three requests of each creating call, the
+/// hostclass is provisioned, and the proxy saw more requests than the SDK alone would make.
+#[test]
+fn throttling_that_outlasts_the_sdk_retries_is_sent_again() {
+    use asiaq_proxy::{Fault, FaultRule, Proxy, ProxyConfig, Trigger};
+
+    let w = World::new();
+    demo_world(&w);
+    let mut config = ProxyConfig::new(asiaq_testkit::Moto::shared().endpoint());
+    config.ec2_throttling = false;
+    config.faults = [
+        "ec2:CreateLaunchTemplate",
+        "autoscaling:CreateAutoScalingGroup",
+        "autoscaling:PutScalingPolicy",
+    ]
+    .iter()
+    .map(|op| FaultRule {
+        matches: op.to_string(),
+        fault: Fault::Throttle,
+        trigger: Trigger::Cycle { period: 3, hits: 2 },
+    })
+    .collect();
+    let proxy = Proxy::start(config).expect("start asiaq-proxy");
+    let out = w
+        .asiaq()
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .args([
+            "aws",
+            "provision",
+            "--hostclass",
+            "mhcntp",
+            "--min-size",
+            "0",
+            "--desired-size",
+            "0",
+            "--max-size",
+            "0",
+            "--no-smoke-test",
+        ])
+        .output()
+        .unwrap();
+    let summary = proxy.shutdown();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for op in [
+        "ec2:CreateLaunchTemplate",
+        "autoscaling:CreateAutoScalingGroup",
+    ] {
+        let seen = &summary.operations[op];
+        assert_eq!(seen.requests, 3, "{op}: {seen:?}");
+        assert_eq!(seen.faults + seen.throttled, 2, "{op}: {seen:?}");
+    }
+    let g = w.group_of("mhcntp");
+    let autoscaling = w.autoscaling();
+    let policies = w.rt.block_on(async {
+        autoscaling
+            .describe_policies()
+            .auto_scaling_group_name(g.auto_scaling_group_name().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .scaling_policies()
+            .len()
+    });
+    assert_eq!(policies, 2);
+}
