@@ -6,6 +6,22 @@ use std::collections::BTreeMap;
 
 use crate::hosts_support::*;
 
+/// Provision mhcntp as a group without instances: what these tests check is the launch
+/// template and the group, not instances.
+const PROVISION_EMPTY_MHCNTP: [&str; 11] = [
+    "aws",
+    "provision",
+    "--hostclass",
+    "mhcntp",
+    "--min-size",
+    "0",
+    "--desired-size",
+    "0",
+    "--max-size",
+    "0",
+    "--no-smoke-test",
+];
+
 fn asg_tags(g: &aws_sdk_autoscaling::types::AutoScalingGroup) -> BTreeMap<String, (String, bool)> {
     g.tags()
         .iter()
@@ -756,19 +772,7 @@ fn a_template_left_by_a_killed_run_is_reused() {
         }
         left
     });
-    w.ok(&[
-        "aws",
-        "provision",
-        "--hostclass",
-        "mhcntp",
-        "--min-size",
-        "0",
-        "--desired-size",
-        "0",
-        "--max-size",
-        "0",
-        "--no-smoke-test",
-    ]);
+    w.ok(&PROVISION_EMPTY_MHCNTP);
     let g = w.group_of("mhcntp");
     let name = g.auto_scaling_group_name().unwrap();
     let used = g
@@ -830,19 +834,7 @@ fn throttling_that_outlasts_the_sdk_retries_is_sent_again() {
     let out = w
         .asiaq()
         .env("AWS_ENDPOINT_URL", proxy.endpoint())
-        .args([
-            "aws",
-            "provision",
-            "--hostclass",
-            "mhcntp",
-            "--min-size",
-            "0",
-            "--desired-size",
-            "0",
-            "--max-size",
-            "0",
-            "--no-smoke-test",
-        ])
+        .args(PROVISION_EMPTY_MHCNTP)
         .output()
         .unwrap();
     let summary = proxy.shutdown();
