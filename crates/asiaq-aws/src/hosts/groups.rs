@@ -125,25 +125,17 @@ pub async fn describe(ctx: &AwsContext, names: &[String]) -> Result<Vec<GroupInf
     } else {
         names.chunks(50).map(<[String]>::to_vec).collect()
     } {
-        let mut token: Option<String> = None;
-        loop {
-            let page = ctx
-                .autoscaling()
-                .describe_auto_scaling_groups()
-                .set_auto_scaling_group_names((!chunk.is_empty()).then(|| chunk.clone()))
-                .max_records(100)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| AwsError::call("autoscaling", "DescribeAutoScalingGroups", e))?;
+        let mut pages = ctx
+            .autoscaling()
+            .describe_auto_scaling_groups()
+            .set_auto_scaling_group_names((!chunk.is_empty()).then(|| chunk.clone()))
+            .max_records(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::call("autoscaling", "DescribeAutoScalingGroups", e))?;
             out.extend(page.auto_scaling_groups().iter().map(group_info));
-            token = page
-                .next_token()
-                .map(str::to_string)
-                .filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
         }
     }
     Ok(out)
@@ -181,16 +173,14 @@ pub async fn env_launch_templates(
     env: &str,
 ) -> Result<Vec<TemplateInfo>, AwsError> {
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = ctx
-            .ec2()
-            .describe_launch_templates()
-            .max_results(200)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::call("ec2", "DescribeLaunchTemplates", e))?;
+    let mut pages = ctx
+        .ec2()
+        .describe_launch_templates()
+        .max_results(200)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("ec2", "DescribeLaunchTemplates", e))?;
         for t in page.launch_templates() {
             let name = t.launch_template_name().unwrap_or_default();
             if belongs_to_env(name, env) {
@@ -202,13 +192,6 @@ pub async fn env_launch_templates(
                     tags: super::ec2_tag_map(t.tags()),
                 });
             }
-        }
-        token = page
-            .next_token()
-            .map(str::to_string)
-            .filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -301,16 +284,15 @@ pub async fn env_launch_configs(
     env: &str,
 ) -> Result<Vec<LaunchConfigInfo>, AwsError> {
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = ctx
-            .autoscaling()
-            .describe_launch_configurations()
-            .max_records(100)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::call("autoscaling", "DescribeLaunchConfigurations", e))?;
+    let mut pages = ctx
+        .autoscaling()
+        .describe_launch_configurations()
+        .max_records(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| AwsError::call("autoscaling", "DescribeLaunchConfigurations", e))?;
         for c in page.launch_configurations() {
             let name = c.launch_configuration_name().unwrap_or_default();
             if belongs_to_env(name, env) {
@@ -320,13 +302,6 @@ pub async fn env_launch_configs(
                     instance_type: c.instance_type().unwrap_or_default().to_string(),
                 });
             }
-        }
-        token = page
-            .next_token()
-            .map(str::to_string)
-            .filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -474,18 +449,16 @@ pub async fn policies(
     types: &[String],
 ) -> Result<Vec<PolicyInfo>, AwsError> {
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = ctx
-            .autoscaling()
-            .describe_policies()
-            .set_auto_scaling_group_name(group.map(str::to_string))
-            .set_policy_names((!names.is_empty()).then(|| names.to_vec()))
-            .set_policy_types((!types.is_empty()).then(|| types.to_vec()))
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::call("autoscaling", "DescribePolicies", e))?;
+    let mut pages = ctx
+        .autoscaling()
+        .describe_policies()
+        .set_auto_scaling_group_name(group.map(str::to_string))
+        .set_policy_names((!names.is_empty()).then(|| names.to_vec()))
+        .set_policy_types((!types.is_empty()).then(|| types.to_vec()))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("autoscaling", "DescribePolicies", e))?;
         for p in page.scaling_policies() {
             out.push(PolicyInfo {
                 group: p.auto_scaling_group_name().unwrap_or_default().to_string(),
@@ -517,13 +490,6 @@ pub async fn policies(
                     .collect(),
             });
         }
-        token = page
-            .next_token()
-            .map(str::to_string)
-            .filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
-        }
     }
     Ok(out)
 }
@@ -543,29 +509,21 @@ pub async fn delete_policy(ctx: &AwsContext, group: &str, name: &str) -> Result<
 /// Names of the group's recurring scheduled actions.
 pub async fn recurring_actions(ctx: &AwsContext, group: &str) -> Result<Vec<String>, AwsError> {
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = ctx
-            .autoscaling()
-            .describe_scheduled_actions()
-            .auto_scaling_group_name(group)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::call("autoscaling", "DescribeScheduledActions", e))?;
+    let mut pages = ctx
+        .autoscaling()
+        .describe_scheduled_actions()
+        .auto_scaling_group_name(group)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| AwsError::call("autoscaling", "DescribeScheduledActions", e))?;
         out.extend(
             page.scheduled_update_group_actions()
                 .iter()
                 .filter(|a| a.recurrence().is_some_and(|r| !r.is_empty()))
                 .filter_map(|a| a.scheduled_action_name().map(str::to_string)),
         );
-        token = page
-            .next_token()
-            .map(str::to_string)
-            .filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
-        }
     }
     Ok(out)
 }

@@ -90,25 +90,24 @@ pub async fn describe(
     selector: Option<&Selector>,
 ) -> Result<Vec<HostInfo>, AwsError> {
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut req = ctx
-            .ec2()
-            .describe_instances()
-            .filters(filter("vpc-id", &[vpc_id]))
-            .filters(filter("instance-state-name", &LIVE_STATES))
-            .set_next_token(token.clone());
-        if let Some(sel) = selector {
-            if let Selector::Instance(ids) = sel {
-                req = req.set_instance_ids(Some(ids.clone()));
-            } else if let Some(f) = sel.filter() {
-                req = req.filters(f);
-            }
+    let mut req = ctx
+        .ec2()
+        .describe_instances()
+        .filters(filter("vpc-id", &[vpc_id]))
+        .filters(filter("instance-state-name", &LIVE_STATES));
+    if let Some(sel) = selector {
+        if let Selector::Instance(ids) = sel {
+            req = req.set_instance_ids(Some(ids.clone()));
+        } else if let Some(f) = sel.filter() {
+            req = req.filters(f);
         }
-        if !matches!(selector, Some(Selector::Instance(_))) {
-            req = req.max_results(1000);
-        }
-        let page = match req.send().await {
+    }
+    if !matches!(selector, Some(Selector::Instance(_))) {
+        req = req.max_results(1000);
+    }
+    let mut pages = req.into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
             Ok(p) => p,
             Err(e) => {
                 let err = AwsError::call("ec2", "DescribeInstances", e);
@@ -122,14 +121,8 @@ pub async fn describe(
         for r in page.reservations() {
             out.extend(r.instances().iter().map(host_info));
         }
-        token = page
-            .next_token()
-            .map(str::to_string)
-            .filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
     }
+    Ok(out)
 }
 
 /// Fills `ami_creation_time` from the AMIs' name timestamps (or creation dates), one

@@ -95,23 +95,11 @@ pub async fn all_elbs(
     ctx: &AwsContext,
 ) -> Result<Vec<(ElbInfo, BTreeMap<String, String>)>, AwsError> {
     let mut elbs = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = ctx
-            .elb()
-            .describe_load_balancers()
-            .set_marker(marker.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::call("elasticloadbalancing", "DescribeLoadBalancers", e))?;
+    let mut pages = ctx.elb().describe_load_balancers().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| AwsError::call("elasticloadbalancing", "DescribeLoadBalancers", e))?;
         elbs.extend(page.load_balancer_descriptions().iter().map(elb_info));
-        marker = page
-            .next_marker()
-            .map(str::to_string)
-            .filter(|m| !m.is_empty());
-        if marker.is_none() {
-            break;
-        }
     }
     let mut tags: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for chunk in elbs.chunks(20) {
@@ -151,16 +139,14 @@ pub async fn all_elbs(
 /// certificate of that name.
 pub async fn find_certificate(ctx: &AwsContext, name: &str) -> Result<Option<String>, AwsError> {
     let mut best: Option<(usize, i64, String)> = None;
-    let mut token: Option<String> = None;
-    loop {
-        let page = ctx
-            .acm()
-            .list_certificates()
-            .certificate_statuses(aws_sdk_acm::types::CertificateStatus::Issued)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::call("acm", "ListCertificates", e))?;
+    let mut pages = ctx
+        .acm()
+        .list_certificates()
+        .certificate_statuses(aws_sdk_acm::types::CertificateStatus::Issued)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("acm", "ListCertificates", e))?;
         for c in page.certificate_summary_list() {
             let Some(domain) = c.domain_name() else {
                 continue;
@@ -181,13 +167,6 @@ pub async fn find_certificate(ctx: &AwsContext, name: &str) -> Result<Option<Str
                     best = Some(cand);
                 }
             }
-        }
-        token = page
-            .next_token()
-            .map(str::to_string)
-            .filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
         }
     }
     if let Some((_, _, arn)) = best {
@@ -539,23 +518,10 @@ pub async fn delete_cnames_to(
             .any(|x| x.trim_end_matches('.').eq_ignore_ascii_case(v))
     };
     let mut zones = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = ctx
-            .route53()
-            .list_hosted_zones()
-            .set_marker(marker.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::call("route53", "ListHostedZones", e))?;
+    let mut pages = ctx.route53().list_hosted_zones().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("route53", "ListHostedZones", e))?;
         zones.extend(page.hosted_zones().iter().map(|z| z.id().to_string()));
-        marker = page
-            .next_marker()
-            .map(str::to_string)
-            .filter(|m| !m.is_empty());
-        if !page.is_truncated() || marker.is_none() {
-            break;
-        }
     }
     let mut deleted = Vec::new();
     for zone in zones {

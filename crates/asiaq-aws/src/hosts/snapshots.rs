@@ -34,27 +34,19 @@ async fn own_snapshots(
     filters: Vec<aws_sdk_ec2::types::Filter>,
 ) -> Result<Vec<SnapshotInfo>, AwsError> {
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = ctx
-            .ec2()
-            .describe_snapshots()
-            .owner_ids("self")
-            .set_filters((!filters.is_empty()).then(|| filters.clone()))
-            .max_results(1000)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::call("ec2", "DescribeSnapshots", e))?;
+    let mut pages = ctx
+        .ec2()
+        .describe_snapshots()
+        .owner_ids("self")
+        .set_filters((!filters.is_empty()).then(|| filters.clone()))
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::call("ec2", "DescribeSnapshots", e))?;
         out.extend(page.snapshots().iter().map(snapshot_info));
-        token = page
-            .next_token()
-            .map(str::to_string)
-            .filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
-        }
     }
+    Ok(out)
 }
 
 /// Snapshots tagged `env=<env>` (and one of `hostclasses` when given).
