@@ -167,6 +167,44 @@ pub struct TemplateInfo {
     pub tags: BTreeMap<String, String>,
 }
 
+/// Adds a version to a launch template and makes it the default, so that the group's
+/// `$Default` reference picks it up. `source_version` keeps what `data` does not set.
+/// Returns the new version number.
+pub async fn add_default_version(
+    ctx: &AwsContext,
+    template_id: &str,
+    source_version: Option<&str>,
+    data: aws_sdk_ec2::types::RequestLaunchTemplateData,
+    description: String,
+) -> Result<i64, AwsError> {
+    let out = ctx
+        .ec2()
+        .create_launch_template_version()
+        .launch_template_id(template_id)
+        .set_source_version(source_version.map(str::to_string))
+        .launch_template_data(data)
+        .version_description(description)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("ec2", "CreateLaunchTemplateVersion", e))?;
+    let version = out
+        .launch_template_version()
+        .and_then(|v| v.version_number())
+        .ok_or(AwsError::MissingField {
+            service: "ec2",
+            operation: "CreateLaunchTemplateVersion",
+            field: "VersionNumber",
+        })?;
+    ctx.ec2()
+        .modify_launch_template()
+        .launch_template_id(template_id)
+        .default_version(version.to_string())
+        .send()
+        .await
+        .map_err(|e| AwsError::call("ec2", "ModifyLaunchTemplate", e))?;
+    Ok(version)
+}
+
 /// Launch templates of `env` (name prefix `<env>_`), paginated.
 pub async fn env_launch_templates(
     ctx: &AwsContext,

@@ -305,30 +305,14 @@ async fn launch_template(
         }
     }
     if let Some(t) = groups::launch_template_by_name(ctx, &plan.group_name).await? {
-        let out = ctx
-            .ec2()
-            .create_launch_template_version()
-            .launch_template_id(&t.id)
-            .launch_template_data(data)
-            .version_description(format!("{} {}", plan.hostclass, plan.ami_name))
-            .send()
-            .await
-            .map_err(|e| AwsError::call("ec2", "CreateLaunchTemplateVersion", e))?;
-        let version = out
-            .launch_template_version()
-            .and_then(|v| v.version_number())
-            .ok_or(AwsError::MissingField {
-                service: "ec2",
-                operation: "CreateLaunchTemplateVersion",
-                field: "VersionNumber",
-            })?;
-        ctx.ec2()
-            .modify_launch_template()
-            .launch_template_id(&t.id)
-            .default_version(version.to_string())
-            .send()
-            .await
-            .map_err(|e| AwsError::call("ec2", "ModifyLaunchTemplate", e))?;
+        groups::add_default_version(
+            ctx,
+            &t.id,
+            None,
+            data,
+            format!("{} {}", plan.hostclass, plan.ami_name),
+        )
+        .await?;
         return Ok(t.id);
     }
     let id = create_launch_template(ctx, plan, data).await?;

@@ -379,36 +379,16 @@ pub async fn point_group_at_snapshot(
                 .build(),
         );
     }
-    let out = ctx
-        .ec2()
-        .create_launch_template_version()
-        .launch_template_id(template_id)
-        .source_version("$Default")
-        .launch_template_data(
-            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
-                .set_block_device_mappings(Some(mappings))
-                .build(),
-        )
-        .version_description(format!("snapshot {}", snapshot.id))
-        .send()
-        .await
-        .map_err(|e| AwsError::call("ec2", "CreateLaunchTemplateVersion", e))?;
-    let version = out
-        .launch_template_version()
-        .and_then(|v| v.version_number())
-        .ok_or(AwsError::MissingField {
-            service: "ec2",
-            operation: "CreateLaunchTemplateVersion",
-            field: "VersionNumber",
-        })?;
-    ctx.ec2()
-        .modify_launch_template()
-        .launch_template_id(template_id)
-        .default_version(version.to_string())
-        .send()
-        .await
-        .map_err(|e| AwsError::call("ec2", "ModifyLaunchTemplate", e))?;
-    Ok(version)
+    super::groups::add_default_version(
+        ctx,
+        template_id,
+        Some("$Default"),
+        aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+            .set_block_device_mappings(Some(mappings))
+            .build(),
+        format!("snapshot {}", snapshot.id),
+    )
+    .await
 }
 
 fn snapshot_device(
