@@ -16,6 +16,7 @@ pub mod elb;
 pub mod hosts;
 pub mod iam;
 pub mod network;
+pub mod plan;
 pub mod provision;
 pub mod schedule;
 pub mod secret;

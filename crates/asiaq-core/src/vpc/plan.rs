@@ -13,16 +13,15 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::state::{Permission, RouteTarget};
+pub use crate::plan::{new_ref, ref_key};
+use crate::plan::{Change, PlanAction, Resource};
 
-/// A `${key}` reference to a resource created by the plan.
-pub fn new_ref(key: &str) -> String {
-    format!("${{{key}}}")
-}
-
-/// The key of a `${key}` reference, or `None` for a real id.
-pub fn ref_key(value: &str) -> Option<&str> {
-    value.strip_prefix("${")?.strip_suffix('}')
-}
+/// A plan of environment changes.
+pub type Plan = crate::plan::Plan<Action>;
+/// One step of an environment plan.
+pub type Step = crate::plan::Step<Action>;
+/// Builds an environment plan.
+pub type PlanBuilder = crate::plan::PlanBuilder<Action>;
 
 /// Tags as ordered pairs (the order is kept in output).
 pub type TagList = Vec<(String, String)>;
@@ -240,59 +239,18 @@ impl Action {
 
     /// The action's name (the variant, e.g. `CreateSubnet`).
     pub fn name(&self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.get("action").and_then(|a| a.as_str().map(str::to_string)))
-            .unwrap_or_default()
+        PlanAction::name(self)
     }
 
     /// Every `${key}` this action refers to (excluding the key it creates).
     pub fn refs(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        let own = self.creates().map(str::to_string);
-        if let Ok(v) = serde_json::to_value(self) {
-            collect_refs(&v, &mut out);
-        }
-        if let Some(own) = own {
-            out.remove(&own);
-        }
-        out
+        crate::plan::refs_of(self)
     }
 
     /// The same action with every `${key}` replaced by `ids[key]`. Keys without an id are
     /// left as they are.
     pub fn resolve(&self, ids: &BTreeMap<String, String>) -> Action {
-        let Ok(mut v) = serde_json::to_value(self) else {
-            return self.clone();
-        };
-        substitute(&mut v, ids);
-        serde_json::from_value(v).unwrap_or_else(|_| self.clone())
-    }
-}
-
-fn collect_refs(v: &serde_json::Value, out: &mut BTreeSet<String>) {
-    match v {
-        serde_json::Value::String(s) => {
-            if let Some(k) = ref_key(s) {
-                out.insert(k.to_string());
-            }
-        }
-        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
-        serde_json::Value::Object(o) => o.values().for_each(|x| collect_refs(x, out)),
-        _ => {}
-    }
-}
-
-fn substitute(v: &mut serde_json::Value, ids: &BTreeMap<String, String>) {
-    match v {
-        serde_json::Value::String(s) => {
-            if let Some(id) = ref_key(s).and_then(|k| ids.get(k)) {
-                *s = id.clone();
-            }
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| substitute(x, ids)),
-        serde_json::Value::Object(o) => o.values_mut().for_each(|x| substitute(x, ids)),
-        _ => {}
+        crate::plan::resolve_refs(self, ids)
     }
 }
 
@@ -470,139 +428,177 @@ impl fmt::Display for Action {
     }
 }
 
-/// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Step {
-    pub id: usize,
-    pub action: Action,
-    /// Steps that must finish first (refs and explicit ordering).
-    pub after: Vec<usize>,
-}
-
-/// The steps of a plan in a valid order (every step after the steps it depends on).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
-    pub steps: Vec<Step>,
-}
-
-impl Plan {
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.steps.len()
-    }
-
-    /// The length of the longest dependency chain (the number of rounds of calls that
-    /// must follow each other, whatever the concurrency).
-    pub fn depth(&self) -> usize {
-        let mut depth = vec![0usize; self.steps.len()];
-        for s in &self.steps {
-            depth[s.id] = 1 + s.after.iter().map(|a| depth[*a]).max().unwrap_or(0);
-        }
-        depth.into_iter().max().unwrap_or(0)
-    }
-
-    /// The steps whose action matches, renumbered; dependencies on dropped steps are
-    /// dropped (callers keep whole groups, e.g. a peering with its routes).
-    pub fn retain(&self, keep: impl Fn(&Action) -> bool) -> Plan {
-        let mut map = BTreeMap::new();
-        let mut steps = Vec::new();
-        for s in &self.steps {
-            if keep(&s.action) {
-                map.insert(s.id, steps.len());
-                steps.push(s.clone());
+impl PlanAction for Action {
+    fn resource(&self) -> Resource {
+        use Action::*;
+        let by_ref = Resource::by_ref;
+        match self {
+            CreateVpc { key, .. } => Resource::new("VPC", key.as_str()),
+            EnableDnsSupport { vpc }
+            | EnableDnsHostnames { vpc }
+            | AssociateDhcpOptions { vpc, .. }
+            | DeleteVpc { vpc } => by_ref("VPC", vpc),
+            CreateSubnet { key, .. } => Resource::new("subnet", key.as_str()),
+            DeleteSubnet { subnet } => by_ref("subnet", subnet),
+            CreateSecurityGroup { key, .. } => Resource::new("security group", key.as_str()),
+            AuthorizeIngress { group, .. }
+            | RevokeIngress { group, .. }
+            | RevokeEgress { group, .. }
+            | DeleteSecurityGroup { group } => by_ref("security group", group),
+            CreateRouteTable { key, .. } => Resource::new("route table", key.as_str()),
+            AssociateRouteTable { route_table, .. } | DeleteRouteTable { route_table } => {
+                by_ref("route table", route_table)
+            }
+            CreateRoute {
+                route_table,
+                destination,
+                ..
+            }
+            | ReplaceRoute {
+                route_table,
+                destination,
+                ..
+            }
+            | DeleteRoute {
+                route_table,
+                destination,
+            } => Resource::new(
+                "route",
+                format!(
+                    "{destination} in {}",
+                    ref_key(route_table).unwrap_or(route_table)
+                ),
+            ),
+            CreateInternetGateway { key, .. } => Resource::new("internet gateway", key.as_str()),
+            AttachInternetGateway { gateway, .. }
+            | DetachInternetGateway { gateway, .. }
+            | DeleteInternetGateway { gateway } => by_ref("internet gateway", gateway),
+            AttachVpnGateway { gateway, .. } | DetachVpnGateway { gateway, .. } => {
+                by_ref("VPN gateway", gateway)
+            }
+            AllocateAddress { key, .. } => Resource::new("elastic IP", key.as_str()),
+            ReleaseAddress { allocation_id, .. } => by_ref("elastic IP", allocation_id),
+            CreateNatGateway { key, .. } => Resource::new("NAT gateway", key.as_str()),
+            DeleteNatGateway { nat_gateway } => by_ref("NAT gateway", nat_gateway),
+            CreateDhcpOptions { key, .. } => Resource::new("DHCP options", key.as_str()),
+            DeleteDhcpOptions { dhcp_options } => by_ref("DHCP options", dhcp_options),
+            CreateNetworkInterface { key, .. } => Resource::new("network interface", key.as_str()),
+            DetachNetworkInterface { attachment_id } => {
+                by_ref("network interface attachment", attachment_id)
+            }
+            DeleteNetworkInterface { network_interface } => {
+                by_ref("network interface", network_interface)
+            }
+            CreateVpcEndpoint { key, .. } => Resource::new("VPC endpoint", key.as_str()),
+            ModifyVpcEndpoint { endpoint, .. } | DeleteVpcEndpoint { endpoint } => {
+                by_ref("VPC endpoint", endpoint)
+            }
+            CreatePeering { key, .. } => Resource::new("peering", key.as_str()),
+            DeletePeering { peering } => by_ref("peering", peering),
+            TerminateInstances { instances } => Resource::new("instances", instances.join(",")),
+            DeleteAutoScalingGroup { name } => Resource::new("autoscaling group", name.as_str()),
+            DeleteClassicLoadBalancer { name } | DeleteLoadBalancer { name, .. } => {
+                Resource::new("load balancer", name.as_str())
             }
         }
-        for s in &mut steps {
-            s.id = map[&s.id];
-            s.after = s.after.iter().filter_map(|a| map.get(a).copied()).collect();
+    }
+
+    fn change(&self) -> Change {
+        use Action::*;
+        match self {
+            CreateVpc { .. }
+            | CreateSubnet { .. }
+            | CreateSecurityGroup { .. }
+            | CreateRouteTable { .. }
+            | CreateRoute { .. }
+            | CreateInternetGateway { .. }
+            | AllocateAddress { .. }
+            | CreateNatGateway { .. }
+            | CreateDhcpOptions { .. }
+            | CreateNetworkInterface { .. }
+            | CreateVpcEndpoint { .. }
+            | CreatePeering { .. } => Change::Create,
+            DeleteSubnet { .. }
+            | DeleteSecurityGroup { .. }
+            | DeleteRouteTable { .. }
+            | DeleteRoute { .. }
+            | DeleteInternetGateway { .. }
+            | ReleaseAddress { .. }
+            | DeleteNatGateway { .. }
+            | DeleteDhcpOptions { .. }
+            | DetachNetworkInterface { .. }
+            | DeleteNetworkInterface { .. }
+            | DeleteVpcEndpoint { .. }
+            | DeletePeering { .. }
+            | TerminateInstances { .. }
+            | DeleteAutoScalingGroup { .. }
+            | DeleteClassicLoadBalancer { .. }
+            | DeleteLoadBalancer { .. }
+            | DeleteVpc { .. } => Change::Delete,
+            EnableDnsSupport { .. }
+            | EnableDnsHostnames { .. }
+            | AuthorizeIngress { .. }
+            | RevokeIngress { .. }
+            | RevokeEgress { .. }
+            | AssociateRouteTable { .. }
+            | ReplaceRoute { .. }
+            | AttachInternetGateway { .. }
+            | DetachInternetGateway { .. }
+            | AttachVpnGateway { .. }
+            | DetachVpnGateway { .. }
+            | AssociateDhcpOptions { .. }
+            | ModifyVpcEndpoint { .. } => Change::update(),
         }
-        Plan { steps }
     }
 
-    /// Index of the first step whose action matches.
-    pub fn position(&self, f: impl Fn(&Action) -> bool) -> Option<usize> {
-        self.steps.iter().position(|s| f(&s.action))
+    fn creates(&self) -> Option<&str> {
+        Action::creates(self)
     }
 
-    /// Whether step `b` (transitively) depends on step `a`.
-    pub fn depends_on(&self, b: usize, a: usize) -> bool {
-        let mut stack = vec![b];
-        let mut seen = BTreeSet::new();
-        while let Some(x) = stack.pop() {
-            for p in &self.steps[x].after {
-                if *p == a {
-                    return true;
-                }
-                if seen.insert(*p) {
-                    stack.push(*p);
-                }
-            }
-        }
-        false
-    }
-}
-
-impl fmt::Display for Plan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for s in &self.steps {
-            writeln!(f, "{:>3}. {}", s.id + 1, s.action)?;
-        }
-        Ok(())
-    }
-}
-
-/// Builds a plan: each added step depends on the creators of the keys it refers to.
-#[derive(Debug, Default)]
-pub struct PlanBuilder {
-    steps: Vec<Step>,
-    creators: BTreeMap<String, usize>,
-}
-
-impl PlanBuilder {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds `action` after the creators of its refs and after `after`. Refs to keys no
-    /// step creates are left for the executor (it fails them clearly).
-    pub fn add(&mut self, action: Action, after: &[usize]) -> usize {
-        let id = self.steps.len();
-        let mut deps: BTreeSet<usize> = after.iter().copied().collect();
-        for k in action.refs() {
-            if let Some(c) = self.creators.get(&k) {
-                deps.insert(*c);
-            }
-        }
-        if let Some(k) = action.creates() {
-            self.creators.insert(k.to_string(), id);
-        }
-        self.steps.push(Step {
-            id,
-            action,
-            after: deps.into_iter().collect(),
-        });
-        id
-    }
-
-    /// The step creating `key`, if any.
-    pub fn creator(&self, key: &str) -> Option<usize> {
-        self.creators.get(key).copied()
-    }
-
-    /// Ids of steps added so far that match.
-    pub fn matching(&self, f: impl Fn(&Action) -> bool) -> Vec<usize> {
-        self.steps
-            .iter()
-            .filter(|s| f(&s.action))
-            .map(|s| s.id)
-            .collect()
-    }
-
-    pub fn build(self) -> Plan {
-        Plan { steps: self.steps }
+    fn undo(&self) -> Option<Self> {
+        use Action::*;
+        let own = |key: &String| new_ref(key);
+        Some(match self {
+            CreateVpc { key, .. } => DeleteVpc { vpc: own(key) },
+            CreateSubnet { key, .. } => DeleteSubnet { subnet: own(key) },
+            CreateSecurityGroup { key, .. } => DeleteSecurityGroup { group: own(key) },
+            CreateRouteTable { key, .. } => DeleteRouteTable {
+                route_table: own(key),
+            },
+            CreateRoute {
+                route_table,
+                destination,
+                ..
+            } => DeleteRoute {
+                route_table: route_table.clone(),
+                destination: destination.clone(),
+            },
+            CreateInternetGateway { key, .. } => DeleteInternetGateway { gateway: own(key) },
+            AttachInternetGateway { gateway, vpc } => DetachInternetGateway {
+                gateway: gateway.clone(),
+                vpc: vpc.clone(),
+            },
+            AttachVpnGateway { gateway, vpc } => DetachVpnGateway {
+                gateway: gateway.clone(),
+                vpc: vpc.clone(),
+            },
+            AllocateAddress { key, .. } => ReleaseAddress {
+                allocation_id: own(key),
+                public_ip: key.clone(),
+            },
+            CreateNatGateway { key, .. } => DeleteNatGateway {
+                nat_gateway: own(key),
+            },
+            CreateDhcpOptions { key, .. } => DeleteDhcpOptions {
+                dhcp_options: own(key),
+            },
+            CreateNetworkInterface { key, .. } => DeleteNetworkInterface {
+                network_interface: own(key),
+            },
+            CreateVpcEndpoint { key, .. } => DeleteVpcEndpoint { endpoint: own(key) },
+            CreatePeering { key, .. } => DeletePeering { peering: own(key) },
+            _ => return None,
+        })
     }
 }
 
