@@ -36,10 +36,10 @@ use crate::context::AwsContext;
 use crate::environment::{filter, find_environment};
 use crate::error::AwsError;
 use crate::images::{self, ImageQuery};
-use crate::progress::note;
 use crate::remote::{Remote, RemoteError};
 use crate::tags::ec2_tag_spec;
 use crate::wait::{resend_while_throttled, wait_for, Backoff, Poll};
+use asiaq_engine::report::note;
 
 /// Tag on the bake instance: the bake id, so an instance left by a killed bake can be found.
 pub const OWNER_TAG: &str = "asiaq:bake";

@@ -163,6 +163,21 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// What the plan/apply engine needs to know of an AWS error.
+impl asiaq_engine::StepError for AwsError {
+    fn is_throttling(&self) -> bool {
+        AwsError::is_throttling(self)
+    }
+
+    fn is_not_found(&self) -> bool {
+        AwsError::is_not_found(self)
+    }
+
+    fn is_injected(&self) -> bool {
+        crate::fault::is_injected(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::AwsError;

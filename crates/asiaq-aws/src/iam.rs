@@ -21,8 +21,8 @@ use serde_json::Value;
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
-use crate::progress;
 use crate::wait::{wait_for, Backoff, Poll};
+use asiaq_engine::report;
 
 /// How many IAM calls run at once.
 const CONCURRENCY: usize = 6;
@@ -387,7 +387,7 @@ pub async fn apply(ctx: &AwsContext, plan: &IamPlan) -> Result<ApplyReport, AwsE
             .map(|action| async move {
                 let r = apply_one(ctx, action).await;
                 if r.is_ok() {
-                    progress::note(format!("done: {action}"));
+                    report::note(format!("done: {action}"));
                 }
                 r
             })

@@ -19,7 +19,6 @@ pub mod iam;
 mod identity;
 pub mod images;
 mod probe;
-pub mod progress;
 pub mod remote;
 pub mod saml;
 pub mod tags;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::AwsError;
-use crate::progress;
+use asiaq_engine::report::{self, Event};
 
 /// The outcome of one poll.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +78,10 @@ where
         let last_state = match poll().await? {
             Poll::Ready(t) => {
                 if n > 0 {
-                    progress::note(format!("{what}: done after {}", human(start.elapsed())));
+                    report::emit(&Event::WaitDone {
+                        what,
+                        elapsed: start.elapsed(),
+                    });
                 }
                 return Ok(t);
             }
@@ -93,10 +96,11 @@ where
             });
         }
         if last_report.elapsed() >= Duration::from_secs(15) || n == 0 {
-            progress::note(format!(
-                "waiting for {what}: {} so far, last state: {last_state}",
-                human(elapsed)
-            ));
+            report::emit(&Event::Waiting {
+                what,
+                elapsed,
+                state: &last_state,
+            });
             last_report = Instant::now();
         }
         let pause = backoff
@@ -148,17 +152,7 @@ where
     }
 }
 
-/// `1m 05s`, `12s`, `350ms`.
-pub fn human(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs >= 60 {
-        format!("{}m {:02}s", secs / 60, secs % 60)
-    } else if secs >= 1 {
-        format!("{secs}s")
-    } else {
-        format!("{}ms", d.as_millis())
-    }
-}
+pub use asiaq_engine::report::human;
 
 #[cfg(test)]
 mod tests {
@@ -175,13 +169,6 @@ mod tests {
         assert_eq!(b.pause(1), Duration::from_secs(3));
         assert_eq!(b.pause(2), Duration::from_millis(4500));
         assert_eq!(b.pause(10), Duration::from_secs(10));
-    }
-
-    #[test]
-    fn human_durations() {
-        assert_eq!(human(Duration::from_millis(350)), "350ms");
-        assert_eq!(human(Duration::from_secs(12)), "12s");
-        assert_eq!(human(Duration::from_secs(65)), "1m 05s");
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,6 +7,7 @@ mod commands;
 mod confirm;
 mod exit;
 mod output;
+mod report;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -32,6 +33,7 @@ where
         }
     };
     output::init_logging(cli.global.debug);
+    report::install(false);
     match commands::dispatch(cli) {
         Ok(()) => ExitStatus::Success.into(),
         Err(err) => {

@@ -4,7 +4,9 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
+use asiaq_core::plan::{render, Plan, PlanAction};
+
+use crate::cli::{GlobalArgs, OutputFormat};
 use crate::exit::CliError;
 
 /// Sends `tracing` events to stderr: warnings by default, asiaq's own debug events and the
@@ -87,4 +89,24 @@ mod tests {
         write_table(&mut out, &rows).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "a    bb  c\naaa  b\n");
     }
+}
+
+/// The one way every command shows a plan: notes on stderr, then (for a dry run) the plan on
+/// stdout, as text grouped by resource with a closing count, or as the `asiaq.plan/1` JSON
+/// document ([`render::PlanDocument`]).
+pub fn print_plan<A: PlanAction>(
+    global: &GlobalArgs,
+    command: &str,
+    plan: &Plan<A>,
+    notes: &[String],
+    dry_run: bool,
+) -> Result<(), CliError> {
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    if !dry_run {
+        return Ok(());
+    }
+    let doc = render::document(command, plan, notes, dry_run);
+    emit(global.output, &doc, |w| write!(w, "{}", doc.to_text()))
 }

@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
-use crate::progress;
 use crate::wait::{wait_for, Backoff, Poll};
+use asiaq_engine::report;
 
 /// An instance of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -396,7 +396,7 @@ pub async fn wait_deleted(ctx: &AwsContext, name: &str) -> Result<(), AwsError> 
 /// deletes its launch template (or legacy launch configuration) when that belongs to the
 /// group. Already gone is fine, so a deletion can be re-run.
 pub async fn delete_group(ctx: &AwsContext, g: &GroupInfo, force: bool) -> Result<(), AwsError> {
-    progress::note(format!("deleting autoscaling group {}", g.name));
+    report::note(format!("deleting autoscaling group {}", g.name));
     match ctx
         .autoscaling()
         .delete_auto_scaling_group()

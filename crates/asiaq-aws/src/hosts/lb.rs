@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
-use crate::progress;
+use asiaq_engine::report;
 
 /// A classic load balancer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -206,7 +206,7 @@ pub async fn ensure_elb(
     let (dns_name, sticky_now) = match existing {
         Some(e) => (e.dns_name, e.sticky_policies),
         None => {
-            progress::note(format!(
+            report::note(format!(
                 "creating load balancer {} ({})",
                 plan.name, plan.human_name
             ));
@@ -251,7 +251,7 @@ pub async fn ensure_elb(
         // (the caller's rollback never heard of it).
         if created {
             if let Err(undo) = delete_elb(ctx, &plan.name).await {
-                progress::note(format!(
+                report::note(format!(
                     "could not delete the new load balancer {} again: {undo}",
                     plan.name
                 ));
@@ -618,7 +618,7 @@ pub async fn ensure_target_group(
     if let Some(arn) = target_group_arn(ctx, &plan.name).await? {
         return Ok((false, arn));
     }
-    progress::note(format!("creating target group {}", plan.name));
+    report::note(format!("creating target group {}", plan.name));
     let mut req = ctx
         .elbv2()
         .create_target_group()

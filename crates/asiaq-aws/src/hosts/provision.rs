@@ -18,9 +18,9 @@ use aws_sdk_ec2::types::{
 use super::{filter, groups, lb};
 use crate::context::AwsContext;
 use crate::error::AwsError;
-use crate::progress;
 use crate::tags::{ec2_tag_spec, ec2_tags};
 use crate::wait::resend_while_throttled;
+use asiaq_engine::report;
 
 /// Something this run created, to undo on failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,7 +211,7 @@ async fn ensure_interfaces(
         if taken.contains(ip) {
             continue;
         }
-        progress::note(format!(
+        report::note(format!(
             "creating floating interface {ip} for {}",
             plan.hostclass
         ));
@@ -372,7 +372,7 @@ async fn create_or_update_group(
     let tg_arns: Vec<String> = target_group_arn.iter().map(|a| a.to_string()).collect();
     match &plan.action {
         GroupAction::Create { sizes } => {
-            progress::note(format!(
+            report::note(format!(
                 "creating autoscaling group {} (min {}, desired {}, max {})",
                 plan.group_name, sizes.min, sizes.desired, sizes.max
             ));
@@ -403,7 +403,7 @@ async fn create_or_update_group(
             Ok(true)
         }
         GroupAction::Update { sizes, existing } => {
-            progress::note(format!("updating autoscaling group {}", plan.group_name));
+            report::note(format!("updating autoscaling group {}", plan.group_name));
             ctx.autoscaling()
                 .update_auto_scaling_group()
                 .auto_scaling_group_name(&plan.group_name)

@@ -10,9 +10,9 @@ use aws_sdk_ec2::types::{ResourceType, Snapshot};
 use super::{ec2_tag_map, filter};
 use crate::context::AwsContext;
 use crate::error::AwsError;
-use crate::progress;
 use crate::tags::ec2_tag_spec;
 use crate::wait::{wait_for, Backoff, Poll};
+use asiaq_engine::report;
 
 fn snapshot_info(s: &Snapshot) -> SnapshotInfo {
     SnapshotInfo {
@@ -222,7 +222,7 @@ pub async fn take_snapshot(
     volume_id: &str,
     tags: &[(String, String)],
 ) -> Result<String, AwsError> {
-    progress::note(format!("snapshotting volume {volume_id}"));
+    report::note(format!("snapshotting volume {volume_id}"));
     let out = ctx
         .ec2()
         .create_snapshot()

@@ -23,8 +23,8 @@ use super::provision::{self, ApplyOptions, ProvisionFailure, Provisioned};
 use super::{instances, lb, snapshots};
 use crate::context::AwsContext;
 use crate::error::AwsError;
-use crate::progress;
 use crate::wait::{wait_for, Backoff, Poll};
+use asiaq_engine::report;
 
 /// An image with what provisioning needs beyond [`AmiInfo`].
 #[derive(Debug, Clone)]
@@ -305,7 +305,7 @@ pub async fn run(
             continue;
         }
         let batch: Vec<&HostclassPlan> = plans.iter().filter(|p| p.sequence == seq).collect();
-        progress::note(format!(
+        report::note(format!(
             "sequence {seq}: provisioning {}",
             batch
                 .iter()
@@ -331,7 +331,7 @@ pub async fn run(
             match r {
                 Ok(p) => provisioned.push(p),
                 Err(f) => {
-                    progress::note(format!("FAILED {f}"));
+                    report::note(format!("FAILED {f}"));
                     report.failed.push((f.hostclass.clone(), f.to_string()));
                 }
             }
@@ -546,14 +546,14 @@ pub async fn spindown(
         .filter(|d| !d.is_empty())
         .collect();
     for name in lb::delete_cnames_to(ctx, &dns).await? {
-        progress::note(format!("deleted DNS record {name}"));
+        report::note(format!("deleted DNS record {name}"));
     }
     for (hc, name, _) in &plan.load_balancers {
-        progress::note(format!("deleting load balancer {name} of {hc}"));
+        report::note(format!("deleting load balancer {name} of {hc}"));
         lb::delete_elb(ctx, name).await?;
     }
     for (hc, name, arn) in &plan.target_groups {
-        progress::note(format!("deleting target group {name} of {hc}"));
+        report::note(format!("deleting target group {name} of {hc}"));
         lb::delete_target_group(ctx, arn).await?;
     }
     Ok(())

@@ -1,116 +1,113 @@
-//! Executing a [`Plan`]: every step whose dependencies are done runs at once, up to a bound
-//! of calls in flight; `${key}` references are replaced by the ids of what earlier steps
-//! created.
+//! The EC2 calls of an environment plan ([`Plan`]), run by the plan/apply engine
+//! (`asiaq-engine`): every step whose dependencies are done runs at once, within EC2's rate
+//! budget; `${key}` references are replaced by the ids of what earlier steps created.
 //!
 //! On the first failure no new step starts, the steps in flight finish, and the error says
 //! which step failed and what was created so far (for the rollback). Deletes treat
 //! "not found" as done, so a destroy can always be run again.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use asiaq_core::vpc::plan::{Action, Plan};
 use asiaq_core::vpc::state::{Permission, PermissionSource, RouteTarget};
+use asiaq_engine::{Apply, Disposition, ExecOptions, RetryPolicy};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, DomainType, IpPermission, IpRange, NewDhcpConfiguration, ResourceType,
     UserIdGroupPair, VpcEndpointType,
 };
-use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
 use crate::fault::is_injected;
-use crate::progress;
 use crate::tags::ec2_tag_spec;
 use crate::wait::{wait_for, Backoff, Poll};
 
-/// Calls in flight at most (EC2's mutating bucket holds 50 tokens, refilled 5/s; 10 keeps
-/// a large create well inside it, as Terraform's default parallelism does).
-pub const DEFAULT_CONCURRENCY: usize = 10;
+/// Steps in flight at most: the capacity of EC2's mutating token bucket. The client-side
+/// EC2 budget ([`crate::Ec2Budget`]) paces the calls themselves, so a wide round of a plan
+/// (a create's ~35 subnets, tables and groups) goes out at once instead of in waves.
+pub const DEFAULT_CONCURRENCY: usize = 50;
 
 /// What ran.
-#[derive(Debug, Clone, Default)]
-pub struct ExecReport {
-    /// Created resources: plan key → id.
-    pub created: BTreeMap<String, String>,
-    pub steps_done: usize,
-}
+pub type ExecReport = asiaq_engine::ExecReport;
 
 /// A plan that stopped part-way.
-#[derive(Debug, thiserror::Error)]
-#[error("{step}: {error}")]
-pub struct ExecError {
-    /// The failed step, as the plan prints it.
-    pub step: String,
-    pub error: AwsError,
-    /// What was created before the failure (plan key → id).
-    pub created: BTreeMap<String, String>,
-    pub steps_done: usize,
+pub type ExecError = asiaq_engine::ExecError<AwsError>;
+
+/// The EC2 side of environment plans.
+pub struct Ec2Steps<'a> {
+    pub ctx: &'a AwsContext,
 }
 
-/// Runs `plan` with at most `concurrency` calls in flight.
+impl Apply<Action> for Ec2Steps<'_> {
+    type Error = AwsError;
+
+    async fn apply(&self, action: &Action) -> Result<Option<String>, AwsError> {
+        call(self.ctx, action).await
+    }
+
+    fn unresolved(&self, action: &Action, key: &str) -> AwsError {
+        AwsError::State(format!(
+            "{action}: nothing created the resource {key} it needs"
+        ))
+    }
+
+    /// Besides the engine's defaults: the codes that mean "already done" for a detach, a
+    /// delete that meets a dependency still going away is tried again, and a DHCP option
+    /// set still used by another VPC is left in place.
+    fn disposition(&self, action: &Action, e: &AwsError) -> Disposition {
+        let deleting = is_delete(action);
+        if deleting && already_done(e) {
+            Disposition::Done
+        } else if dhcp_options_shared(action, e) {
+            asiaq_engine::report::warn(format!(
+                "{action}: still associated with another VPC, left in place ({e})"
+            ));
+            Disposition::Done
+        } else if is_injected(e) {
+            Disposition::Fail
+        } else if (deleting && e.code() == Some("DependencyViolation"))
+            || (!deleting && e.is_not_found())
+            || e.is_throttling()
+        {
+            // Throttling that outlasted the SDK's retries: EC2's buckets are per account,
+            // shared with every other client (a previous asiaq run included), so this
+            // client's own budget cannot always prevent it; wait and send it again.
+            Disposition::Retry
+        } else {
+            Disposition::Fail
+        }
+    }
+}
+
+/// How long a step is tried again: 2 s growing to 10 s, for 2 minutes (scaled by the
+/// test-only wait scale).
+pub fn retry_policy() -> RetryPolicy {
+    let b = Backoff::new(
+        Duration::from_secs(2),
+        Duration::from_secs(10),
+        Duration::from_secs(120),
+    )
+    .scaled();
+    RetryPolicy {
+        initial: b.initial,
+        max: b.max,
+        timeout: b.timeout,
+    }
+}
+
+/// Runs `plan` with at most `concurrency` steps in flight.
 pub async fn execute(
     ctx: &AwsContext,
     plan: &Plan,
     concurrency: usize,
 ) -> Result<ExecReport, ExecError> {
-    let concurrency = concurrency.max(1);
-    let mut ids: BTreeMap<String, String> = BTreeMap::new();
-    let mut done: BTreeSet<usize> = BTreeSet::new();
-    let mut started: BTreeSet<usize> = BTreeSet::new();
-    let mut failure: Option<(String, AwsError)> = None;
-    let mut in_flight = FuturesUnordered::new();
-    loop {
-        if failure.is_none() {
-            for step in &plan.steps {
-                if in_flight.len() >= concurrency {
-                    break;
-                }
-                if started.contains(&step.id) || !step.after.iter().all(|a| done.contains(a)) {
-                    continue;
-                }
-                started.insert(step.id);
-                let action = step.action.resolve(&ids);
-                let id = step.id;
-                in_flight.push(async move {
-                    let text = action.to_string();
-                    let result = run(ctx, &action).await;
-                    (id, action, text, result)
-                });
-            }
-        }
-        let Some((id, action, text, result)) = in_flight.next().await else {
-            break;
-        };
-        match result {
-            Ok(created) => {
-                done.insert(id);
-                if let (Some(key), Some(new_id)) = (action.creates(), created) {
-                    progress::note(format!("{text}: {new_id}"));
-                    ids.insert(key.to_string(), new_id);
-                } else {
-                    progress::note(text);
-                }
-            }
-            Err(error) => {
-                if failure.is_none() {
-                    failure = Some((text, error));
-                }
-            }
-        }
-    }
-    match failure {
-        Some((step, error)) => Err(ExecError {
-            step,
-            error,
-            created: ids,
-            steps_done: done.len(),
-        }),
-        None => Ok(ExecReport {
-            created: ids,
-            steps_done: done.len(),
-        }),
-    }
+    let options = ExecOptions {
+        max_in_flight: concurrency,
+        retry: retry_policy(),
+        title: String::new(),
+    };
+    let reporter = asiaq_engine::report::current();
+    asiaq_engine::execute(&Ec2Steps { ctx }, plan, &options, reporter.as_ref()).await
 }
 
 fn tags_of(pairs: &[(String, String)]) -> Vec<(String, String)> {
@@ -173,61 +170,6 @@ fn is_delete(a: &Action) -> bool {
     ["Delete", "Detach", "Revoke", "Release", "Terminate"]
         .iter()
         .any(|p| name.starts_with(p))
-}
-
-/// Runs one action, retrying the transient answers AWS gives while things settle: a
-/// resource just created may be "not found" for a moment, and a delete may meet a
-/// dependency that is still going away.
-async fn run(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsError> {
-    if let Some(k) = action.refs().into_iter().next() {
-        return Err(AwsError::State(format!(
-            "{action}: nothing created the resource {k} it needs"
-        )));
-    }
-    let backoff = Backoff::new(
-        Duration::from_secs(2),
-        Duration::from_secs(10),
-        Duration::from_secs(120),
-    );
-    let deleting = is_delete(action);
-    let last: std::sync::Mutex<Option<AwsError>> = std::sync::Mutex::new(None);
-    let last_ref = &last;
-    let result = wait_for(
-        &format!("AWS to accept: {action}"),
-        backoff,
-        || async move {
-            match call(ctx, action).await {
-                Ok(v) => Ok(Poll::Ready(Ok(v))),
-                Err(e) if deleting && already_done(&e) => Ok(Poll::Ready(Ok(None))),
-                Err(e) if dhcp_options_shared(action, &e) => {
-                    crate::progress::warn(format!(
-                        "{action}: still associated with another VPC, left in place ({e})"
-                    ));
-                    Ok(Poll::Ready(Ok(None)))
-                }
-                // Throttling that outlasted the SDK's retries: EC2's buckets are per account,
-                // shared with every other client (a previous asiaq run included), so this
-                // client's own budget cannot always prevent it; wait and send it again.
-                Err(e)
-                    if (deleting && e.code() == Some("DependencyViolation"))
-                        || (!deleting && e.is_not_found() && !is_injected(&e))
-                        || (e.is_throttling() && !is_injected(&e)) =>
-                {
-                    let state = e.to_string();
-                    if let Ok(mut l) = last_ref.lock() {
-                        *l = Some(e);
-                    }
-                    Ok(Poll::Pending(state))
-                }
-                Err(e) => Ok(Poll::Ready(Err(e))),
-            }
-        },
-    )
-    .await;
-    match result {
-        Ok(r) => r,
-        Err(timeout) => Err(last.into_inner().ok().flatten().unwrap_or(timeout)),
-    }
 }
 
 async fn call(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsError> {

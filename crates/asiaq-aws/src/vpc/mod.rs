@@ -21,7 +21,7 @@ use asiaq_core::vpc::state::{RouteTableInfo, VpcState};
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
-use crate::progress;
+use asiaq_engine::report;
 
 pub use execute::{execute, ExecError, ExecReport, DEFAULT_CONCURRENCY};
 
@@ -211,7 +211,7 @@ pub async fn apply_create(
             Ok((id, report))
         }
         Err(failure) => {
-            progress::note(format!(
+            report::note(format!(
                 "creating {name} failed ({failure}); deleting what was created"
             ));
             let rollback = match rollback(ctx, name, &failure.created).await {

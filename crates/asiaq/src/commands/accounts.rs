@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::Command;
 
 use asiaq_aws::credentials::Bucket;
-use asiaq_aws::progress;
 use asiaq_config::IniFile;
 use asiaq_core::accounts::{
     check_name, group_key, group_template, hash_password, install_plan, merge_authorized_keys,
@@ -15,6 +14,7 @@ use asiaq_core::accounts::{
     InstallStep, SystemAccounts, UserAccount, GROUPS_PREFIX, SHA512_CRYPT_ROUNDS, USERS_PREFIX,
 };
 use asiaq_core::secret::Secret;
+use asiaq_engine::report as progress;
 use rand::RngCore;
 use serde::Serialize;
 

@@ -11,10 +11,10 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use asiaq_aws::progress::note;
 use asiaq_config::acfg_metadata::parse_metadata;
 use asiaq_config::{ConfigError, Diagnostic};
 use asiaq_core::acfg::{self, MetadataRule};
+use asiaq_engine::report::note;
 use clap::Args;
 use serde::Serialize;
 

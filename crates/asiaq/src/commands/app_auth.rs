@@ -6,11 +6,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use asiaq_aws::credentials::Bucket;
-use asiaq_aws::progress;
 use asiaq_config::app_auth::{read_app_auth, AppAuthValue};
 use asiaq_config::ConfigDir;
 use asiaq_core::app_auth::{plan, Source};
 use asiaq_core::secret::Secret;
+use asiaq_engine::report as progress;
 use serde::Serialize;
 
 use crate::cli::GlobalArgs;

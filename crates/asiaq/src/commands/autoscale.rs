@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 use asiaq_aws::hosts::groups::{self, GroupInfo};
-use asiaq_aws::{progress, AwsContext, AwsError};
+use asiaq_aws::{AwsContext, AwsError};
 use asiaq_core::autoscale::{parse_step_adjustment, ScalingPolicySpec};
+use asiaq_engine::report as progress;
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use serde::Serialize;
 

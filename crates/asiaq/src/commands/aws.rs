@@ -11,7 +11,7 @@ use asiaq_aws::hosts::instances::{self, Selector};
 use asiaq_aws::hosts::now_unix;
 use asiaq_aws::hosts::remote::{self, SshRoute};
 use asiaq_aws::hosts::spinup::{self, SpindownPlan, SpinupOptions, SpinupReport};
-use asiaq_aws::{progress, AwsContext};
+use asiaq_aws::AwsContext;
 use asiaq_config::hostclass as hc_config;
 use asiaq_config::validate::load_pipeline;
 use asiaq_core::ami::AmiFilter;
@@ -21,6 +21,7 @@ use asiaq_core::provision::{
     ProvisionRequest,
 };
 use asiaq_core::syntax::{self, is_truthy, SizeSpec};
+use asiaq_engine::report as progress;
 use clap::{Args, Subcommand};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;

@@ -5,9 +5,9 @@
 use std::io::Write;
 
 use asiaq_aws::buckets::{self as aws_buckets, Setting};
-use asiaq_aws::progress;
 use asiaq_config::ConfigDir;
 use asiaq_core::buckets::{bucket_specs, substitute, Kind, Vars};
+use asiaq_engine::report as progress;
 use serde::Serialize;
 
 use crate::cli::GlobalArgs;

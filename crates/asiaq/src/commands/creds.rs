@@ -5,8 +5,8 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use asiaq_aws::credentials::Bucket;
-use asiaq_aws::progress;
 use asiaq_core::secret::Secret;
+use asiaq_engine::report as progress;
 use serde::Serialize;
 
 use crate::cli::GlobalArgs;
@@ -99,8 +99,7 @@ pub fn run(global: &GlobalArgs, args: &CredsArgs) -> Result<(), CliError> {
         if global.debug {
             return Err(CliError::usage("--silent and --debug exclude each other"));
         }
-        // Set while the process has one thread: the async runtime starts later.
-        std::env::set_var("ASIAQ_QUIET", "1");
+        crate::report::install(true);
     }
     // Everything from the user is read before AWS is called: a bad file or a mismatched
     // password changes nothing.

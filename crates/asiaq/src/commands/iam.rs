@@ -269,7 +269,7 @@ where
     }
     aws_session::run(global, |ctx| async move {
         f(ctx, k.user_name.clone(), k.access_key_id.clone()).await?;
-        asiaq_aws::progress::note(format!("done: {what}"));
+        asiaq_engine::report::note(format!("done: {what}"));
         Ok(())
     })
 }
@@ -452,14 +452,14 @@ fn update(global: &GlobalArgs, dry_run: bool) -> Result<(), CliError> {
         let plan = plan(&desired, &observed, &now_timestamp());
         if dry_run || plan.is_empty() {
             if dry_run && global.output == OutputFormat::Text {
-                asiaq_aws::progress::note(format!(
+                asiaq_engine::report::note(format!(
                     "dry run: {} change(s) planned, nothing changed",
                     plan.actions.len()
                 ));
             }
             return print_plan(global, env, &plan, dry_run, 0);
         }
-        asiaq_aws::progress::note(format!(
+        asiaq_engine::report::note(format!(
             "applying {} change(s) to IAM for environment {env}",
             plan.actions.len()
         ));

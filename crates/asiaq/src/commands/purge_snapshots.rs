@@ -5,8 +5,8 @@
 use std::io::Write;
 
 use asiaq_aws::hosts::{now_unix, snapshots};
-use asiaq_aws::progress;
 use asiaq_core::snapshots::{purge_selection, PurgeOptions, PurgeReason};
+use asiaq_engine::report as progress;
 use clap::Args;
 use serde::Serialize;
 

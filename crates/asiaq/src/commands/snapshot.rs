@@ -6,11 +6,11 @@ use std::io::Write;
 
 use asiaq_aws::hosts::remote::{self, SshRoute};
 use asiaq_aws::hosts::{groups, instances, snapshots};
-use asiaq_aws::progress;
 use asiaq_config::hostclass as hc_config;
 use asiaq_core::autoscale::{existing_group, groups_of_hostclass};
 use asiaq_core::snapshots::{cleanup_selection, latest, SnapshotInfo};
 use asiaq_core::syntax::parse_tag_arg;
+use asiaq_engine::report as progress;
 use clap::{ArgGroup, Args, Subcommand};
 use serde::Serialize;
 

@@ -1,7 +1,5 @@
 //! `asiaq vpc` (the original's `disco_vpc_ui.py`): environments.
 
-use std::io::Write;
-
 use asiaq_aws::vpc::{self as env, Extras, VpcError};
 use asiaq_aws::AwsContext;
 use asiaq_config::aws_ini::AwsIni;
@@ -250,43 +248,16 @@ fn now_iso() -> String {
     )
 }
 
-#[derive(Serialize)]
-struct PlanOutput<'a> {
-    dry_run: bool,
-    notes: &'a [String],
-    steps: &'a Plan,
-}
-
+/// Prints the notes on stderr and, for a dry run, the plan on stdout in the one plan format
+/// (text or the `asiaq.plan/1` JSON document).
 fn print_plan(
     global: &GlobalArgs,
+    command: &str,
     plan: &Plan,
     notes: &[String],
     dry_run: bool,
 ) -> Result<(), CliError> {
-    for n in notes {
-        eprintln!("note: {n}");
-    }
-    if !dry_run {
-        return Ok(());
-    }
-    let out = PlanOutput {
-        dry_run,
-        notes,
-        steps: plan,
-    };
-    emit(global.output, &out, |w: &mut dyn Write| {
-        if plan.is_empty() {
-            writeln!(w, "No changes.")
-        } else {
-            write!(w, "{plan}")?;
-            writeln!(
-                w,
-                "{} change(s), {} round(s) of calls at most",
-                plan.len(),
-                plan.depth()
-            )
-        }
-    })
+    crate::output::print_plan(global, command, plan, notes, dry_run)
 }
 
 /// Resolves `--name`/`--vpc-id` to `(vpc id, name, type)`; exit 2 when there is none.
@@ -341,7 +312,7 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                     .await
                     .map_err(vpc_error)?;
                 let plan = &prepared.outcome.plan;
-                print_plan(global, plan, &prepared.outcome.notes, dry_run)?;
+                print_plan(global, "vpc create", plan, &prepared.outcome.notes, dry_run)?;
                 if dry_run {
                     return Ok(());
                 }
@@ -433,7 +404,7 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                     .await
                     .map_err(vpc_error)?;
                 let plan = &prepared.outcome.plan;
-                print_plan(global, plan, &prepared.outcome.notes, dry_run)?;
+                print_plan(global, "vpc update", plan, &prepared.outcome.notes, dry_run)?;
                 if dry_run {
                     return Ok(());
                 }
@@ -468,7 +439,7 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                 let plan = env::prepare_destroy(&ctx, &found.name, &found.vpc_id, force)
                     .await
                     .map_err(vpc_error)?;
-                print_plan(global, &plan, &[], dry_run)?;
+                print_plan(global, "vpc destroy", &plan, &[], dry_run)?;
                 if dry_run {
                     return Ok(());
                 }
@@ -630,13 +601,13 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
                 s.after.clear();
                 plan.steps.push(s);
             }
-            print_plan(global, &plan, &[], args.dry_run)?;
+            print_plan(global, "vpc peerings", &plan, &[], args.dry_run)?;
             if !args.dry_run {
                 eprintln!("{} peering change(s) made", plan.len());
             }
             return Ok(());
         };
-        print_plan(global, &plan, &[], args.dry_run)?;
+        print_plan(global, "vpc peerings", &plan, &[], args.dry_run)?;
         if args.dry_run {
             return Ok(());
         }
