@@ -41,6 +41,13 @@ pub enum AwsError {
     /// AWS is not in a state the command can work with (e.g. two VPCs with one name).
     #[error("{0}")]
     State(String),
+    /// A later call of a step failed after an earlier one had created `created` (a create
+    /// whose tagging or wait failed): the id is kept so the rollback can delete it.
+    #[error("{error} (after creating {created})")]
+    AfterCreate {
+        created: String,
+        error: Box<AwsError>,
+    },
     /// A response lacked a field that AWS documents as always present.
     #[error("{service}:{operation} returned no {field}")]
     MissingField {
@@ -68,10 +75,19 @@ impl AwsError {
         }
     }
 
+    /// This error, as the failure of a step that had already created `id`.
+    pub fn after_creating(self, id: &str) -> Self {
+        AwsError::AfterCreate {
+            created: id.to_string(),
+            error: Box::new(self),
+        }
+    }
+
     /// AWS's error code of a failed call.
     pub fn code(&self) -> Option<&str> {
         match self {
             AwsError::Call { code, .. } => code.as_deref(),
+            AwsError::AfterCreate { error, .. } => error.code(),
             _ => None,
         }
     }
@@ -175,6 +191,13 @@ impl asiaq_engine::StepError for AwsError {
 
     fn is_injected(&self) -> bool {
         crate::fault::is_injected(self)
+    }
+
+    fn created_before_failure(&self) -> Option<&str> {
+        match self {
+            AwsError::AfterCreate { created, .. } => Some(created),
+            _ => None,
+        }
     }
 }
 

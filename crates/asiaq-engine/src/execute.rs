@@ -26,6 +26,12 @@ pub trait StepError: std::error::Error + Send + Sync + 'static {
     fn is_injected(&self) -> bool {
         false
     }
+    /// The id of what the step created before a later call of the same step failed (a
+    /// create whose follow-up tagging was refused): recorded like any created id, so that
+    /// the rollback deletes it even though it may carry no ownership tag.
+    fn created_before_failure(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// What to do after a step's call failed.
@@ -212,6 +218,11 @@ where
                 });
             }
             Err(error) => {
+                if let (Some(key), Some(new_id)) =
+                    (action.creates(), error.created_before_failure())
+                {
+                    ids.insert(key.to_string(), new_id.to_string());
+                }
                 reporter.event(&Event::StepFailed {
                     id,
                     text: &text,
@@ -267,6 +278,10 @@ where
             Ok(created) => return Ok(created),
             Err(e) => e,
         };
+        // Something was made: sending the step again would make a second one.
+        if error.created_before_failure().is_some() {
+            return Err(error);
+        }
         match apply.disposition(action, &error) {
             Disposition::Done => return Ok(None),
             Disposition::Fail => return Err(error),
@@ -291,8 +306,8 @@ where
     }
 }
 
-/// Undoes what a failed run did: the [`PlanAction::undo`] of every step that finished, in
-/// reverse order of dependency. Returns the number of undo steps that ran. The undo plan
+/// Undoes what a failed run did: the [`PlanAction::undo`] of every step that finished (and
+/// of a step that made something before it failed), in reverse order of dependency. Returns the number of undo steps that ran. The undo plan
 /// is made of deletes, so a rollback that fails can be run again.
 pub async fn rollback<A, P>(
     apply: &P,
@@ -306,7 +321,17 @@ where
     A: PlanAction,
     P: Apply<A>,
 {
-    let undo = plan.undo_plan(completed, created);
+    // A step that failed after making something (see [`StepError::created_before_failure`])
+    // is not complete, but what it made is in `created` and is undone too, first.
+    let mut made: Vec<usize> = completed.to_vec();
+    made.extend(plan.steps.iter().map(|s| s.id).filter(|id| {
+        !completed.contains(id)
+            && plan.steps[*id]
+                .action
+                .creates()
+                .is_some_and(|key| created.contains_key(key))
+    }));
+    let undo = plan.undo_plan(&made, created);
     let n = undo.len();
     execute(apply, &undo, options, reporter).await?;
     Ok(n)

@@ -214,7 +214,8 @@ async fn call(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsEr
                     }
                 }
             })
-            .await?;
+            .await
+            .map_err(|e| e.after_creating(&id))?;
             Some(id)
         }
         Action::EnableDnsSupport { vpc } => {
@@ -549,13 +550,15 @@ async fn call(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsEr
                 .ok_or_else(|| missing("CreateDhcpOptions", "DhcpOptionsId"))?
                 .to_string();
             // Some endpoints (moto) ignore TagSpecifications here: tag it explicitly then.
+            // The id is already made: a refused tagging must not lose it (the rollback
+            // deletes it by this id, as it carries no ownership tag).
             if opts.tags().is_empty() && !tags.is_empty() {
-                send!(
-                    ec2.create_tags()
-                        .resources(&id)
-                        .set_tags(Some(crate::tags::ec2_tags(tags))),
-                    "CreateTags"
-                );
+                ec2.create_tags()
+                    .resources(&id)
+                    .set_tags(Some(crate::tags::ec2_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("ec2", "CreateTags", e).after_creating(&id))?;
             }
             Some(id)
         }

@@ -80,6 +80,8 @@ enum FakeError {
     Dependency(String),
     #[error("nothing created {0}")]
     Unresolved(String),
+    #[error("made {0}, then its tagging failed")]
+    AfterCreate(String),
 }
 
 impl StepError for FakeError {
@@ -92,6 +94,12 @@ impl StepError for FakeError {
     fn is_injected(&self) -> bool {
         matches!(self, FakeError::Injected)
     }
+    fn created_before_failure(&self) -> Option<&str> {
+        match self {
+            FakeError::AfterCreate(id) => Some(id),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -101,6 +109,8 @@ struct World {
     next_id: AtomicUsize,
     /// Step texts that fail (injected fault) every time.
     faults: Mutex<Vec<String>>,
+    /// Step texts whose thing is made, then a second call of the step fails.
+    half_made: Mutex<Vec<String>>,
     /// Step text → how many more times it is answered "throttled".
     throttle: Mutex<BTreeMap<String, usize>>,
     /// Step text → how many more times its parent is "not found" (not visible yet).
@@ -163,6 +173,9 @@ impl World {
                 }
                 let id = format!("id-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
                 things.insert(id.clone(), (name.clone(), parent.clone()));
+                if self.half_made.lock().unwrap().contains(&text) {
+                    return Err(FakeError::AfterCreate(id));
+                }
                 Ok(Some(id))
             }
             Thing::Touch { thing } => {
@@ -318,6 +331,44 @@ async fn a_fault_at_any_step_rolls_back_to_nothing() {
             }
         }
     }
+}
+
+/// A create whose second call (its tagging) fails has still made something: the run
+/// records its id, does not send the step again (that would make a second one), and the
+/// rollback deletes it with the rest.
+#[tokio::test(start_paused = true)]
+async fn what_a_failed_step_made_is_recorded_and_rolled_back() {
+    let plan = tree();
+    let world = World::default();
+    world.half_made.lock().unwrap().push("make child3".into());
+    let failure = execute(&world, &plan, &options(4), &WarningsOnly)
+        .await
+        .expect_err("the tagging fault fails the run");
+    assert_eq!(failure.step, "make child3");
+    assert!(
+        failure.created.contains_key("child3"),
+        "{:?}",
+        failure.created
+    );
+    let made_child3 = world
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| *l == "start make child3")
+        .count();
+    assert_eq!(made_child3, 1, "a half-made step is not sent again");
+    rollback(
+        &world,
+        &plan,
+        &failure.completed,
+        &failure.created,
+        &options(4),
+        &WarningsOnly,
+    )
+    .await
+    .unwrap();
+    assert_eq!(world.names(), Vec::<String>::new());
 }
 
 #[tokio::test(start_paused = true)]

@@ -157,6 +157,95 @@ impl Ec2 {
             .collect()
     }
 
+    /// The ids of every VPC-related resource in the account, tagged or not (a create that
+    /// lost its tagging leaves an untagged one that [`Ec2::owned`] cannot see).
+    fn inventory(&self) -> std::collections::BTreeSet<String> {
+        let c = &self.client;
+        let mut out = std::collections::BTreeSet::new();
+        self.rt.block_on(async {
+            let r = c.describe_vpcs().send().await.unwrap();
+            out.extend(
+                r.vpcs()
+                    .iter()
+                    .filter_map(|x| x.vpc_id().map(str::to_string)),
+            );
+            let r = c.describe_subnets().send().await.unwrap();
+            out.extend(
+                r.subnets()
+                    .iter()
+                    .filter_map(|x| x.subnet_id().map(str::to_string)),
+            );
+            let r = c.describe_security_groups().send().await.unwrap();
+            out.extend(
+                r.security_groups()
+                    .iter()
+                    .filter_map(|x| x.group_id().map(str::to_string)),
+            );
+            let r = c.describe_route_tables().send().await.unwrap();
+            out.extend(
+                r.route_tables()
+                    .iter()
+                    .filter_map(|x| x.route_table_id().map(str::to_string)),
+            );
+            let r = c.describe_internet_gateways().send().await.unwrap();
+            out.extend(
+                r.internet_gateways()
+                    .iter()
+                    .filter_map(|x| x.internet_gateway_id().map(str::to_string)),
+            );
+            let r = c.describe_dhcp_options().send().await.unwrap();
+            out.extend(
+                r.dhcp_options()
+                    .iter()
+                    .filter_map(|x| x.dhcp_options_id().map(str::to_string)),
+            );
+            let r = c.describe_addresses().send().await.unwrap();
+            out.extend(
+                r.addresses()
+                    .iter()
+                    .filter_map(|x| x.allocation_id().map(str::to_string)),
+            );
+            let r = c.describe_nat_gateways().send().await.unwrap();
+            out.extend(
+                r.nat_gateways()
+                    .iter()
+                    .filter(|x| x.state().is_some_and(|s| s.as_str() != "deleted"))
+                    .filter_map(|x| x.nat_gateway_id().map(str::to_string)),
+            );
+            // moto keeps a NAT gateway's interface after the gateway and its VPC are gone
+            // (AWS deletes it with the gateway, and cannot delete a VPC that still has an
+            // interface): an interface of a VPC that no longer exists is moto's, not a
+            // leftover.
+            let vpcs: std::collections::BTreeSet<String> = c
+                .describe_vpcs()
+                .send()
+                .await
+                .unwrap()
+                .vpcs()
+                .iter()
+                .filter_map(|v| v.vpc_id().map(str::to_string))
+                .collect();
+            let r = c.describe_network_interfaces().send().await.unwrap();
+            out.extend(
+                r.network_interfaces()
+                    .iter()
+                    .filter(|x| x.vpc_id().is_some_and(|v| vpcs.contains(v)))
+                    .filter_map(|x| x.network_interface_id().map(str::to_string)),
+            );
+            let r = c.describe_vpc_endpoints().send().await.unwrap();
+            out.extend(
+                r.vpc_endpoints()
+                    .iter()
+                    .filter(|x| {
+                        x.state()
+                            .is_some_and(|s| !matches!(s.as_str(), "deleted" | "Deleted"))
+                    })
+                    .filter_map(|x| x.vpc_endpoint_id().map(str::to_string)),
+            );
+        });
+        out
+    }
+
     /// Everything of any kind that carries the ownership tag of `name`.
     fn owned(&self, name: &str) -> Vec<String> {
         let tag = f(&format!("tag:{OWNER}"), &[name]);
@@ -792,6 +881,98 @@ fn peerings_with_wildcards_and_deletion() {
     assert_eq!(routes_to(&demo, "intranet", "10.100.16.0/20"), 0);
 }
 
+/// `peerings --delete` deletes only what asiaq made: a peering someone else made between
+/// the same VPCs stays. Beyond one sandbox it asks first (no terminal: exit 2, naming
+/// --yes, nothing deleted). `peerings --create` fails, changing nothing, when one
+/// environment's configuration does not load.
+#[test]
+fn peerings_delete_only_asiaq_ones_and_create_fails_on_bad_config() {
+    let account = Moto::shared().new_account();
+    let (_tmp, config) = config_copy();
+    let ec2 = Ec2::new(&account);
+    expect(
+        asiaq(&account, &config).args(["vpc", "create", "--type", "sandbox", "--name", "demo"]),
+        0,
+    );
+    expect(
+        asiaq(&account, &config).args([
+            "vpc",
+            "create",
+            "--type",
+            "sandbox",
+            "--name",
+            "build",
+            "--skip-enis",
+        ]),
+        0,
+    );
+    assert_eq!(
+        ec2.live_peerings().len(),
+        1,
+        "build peers with demo at creation"
+    );
+    let (demo, build) = (ec2.vpc_id("demo"), ec2.vpc_id("build"));
+    let foreign = ec2
+        .rt
+        .block_on(
+            ec2.client
+                .create_vpc_peering_connection()
+                .vpc_id(&demo)
+                .peer_vpc_id(&build)
+                .send(),
+        )
+        .unwrap()
+        .vpc_peering_connection
+        .and_then(|p| p.vpc_peering_connection_id)
+        .unwrap();
+    let live = |ec2: &Ec2| -> Vec<String> {
+        let mut v: Vec<String> = ec2
+            .live_peerings()
+            .iter()
+            .filter_map(|p| p.vpc_peering_connection_id().map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(live(&ec2).len(), 2);
+
+    // A broken environment configuration stops --create before any change.
+    let ini = std::fs::read_to_string(config.join("disco_vpc.ini")).unwrap();
+    append(&config, "[env:build]\nvpc_cidr=not-a-cidr\n");
+    let out = expect(
+        asiaq(&account, &config)
+            .env("ASIAQ_INJECT_FAULT", "mutating:1")
+            .args(["vpc", "peerings", "--create"]),
+        2,
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("build") && err.contains("not-a-cidr"), "{err}");
+    assert!(!err.contains("fault injected"), "{err}");
+    std::fs::write(config.join("disco_vpc.ini"), &ini).unwrap();
+
+    // Every asiaq peering of the region: asked first; no terminal and no --yes refuses.
+    let out = expect(
+        asiaq(&account, &config).args(["vpc", "peerings", "--delete"]),
+        2,
+    );
+    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    assert_eq!(live(&ec2).len(), 2, "nothing deleted without confirmation");
+    let out = expect(
+        asiaq(&account, &config).args(["vpc", "peerings", "--delete", "--yes"]),
+        0,
+    );
+    assert!(
+        text(&out.stderr).contains(&format!("{foreign}: not made by asiaq")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        live(&ec2),
+        vec![foreign.clone()],
+        "only asiaq's peering deleted"
+    );
+}
+
 #[test]
 fn bad_input_exits_2_without_mutating() {
     let account = Moto::shared().new_account();
@@ -865,7 +1046,8 @@ fn bad_input_exits_2_without_mutating() {
 }
 
 /// Every N over the whole create sequence: the create fails at its N-th mutating call,
-/// exits 1, and leaves nothing tagged with the environment.
+/// exits 1, and leaves nothing behind: nothing tagged with the environment, and nothing
+/// untagged either (a create whose tagging call failed is deleted by the id it returned).
 #[test]
 fn create_fault_at_every_mutating_call_rolls_back() {
     let account = Moto::shared().new_account();
@@ -898,15 +1080,8 @@ fn create_fault_at_every_mutating_call_rolls_back() {
         0,
     );
     assert_eq!(ec2.owned("sweep"), Vec::<String>::new());
-    // ASIAQ_FAULT_SWEEP=all runs every N; the default is every third N (plus the last).
-    let step = if std::env::var("ASIAQ_FAULT_SWEEP").as_deref() == Ok("all") {
-        1
-    } else {
-        3
-    };
-    let mut ns: Vec<u64> = (1..=mutating).step_by(step).collect();
-    ns.push(mutating);
-    for n in ns {
+    let before = ec2.inventory();
+    for n in 1..=mutating {
         let out = expect(
             asiaq(&account, &config)
                 .env("ASIAQ_INJECT_FAULT", format!("mutating:{n}"))
@@ -924,6 +1099,12 @@ fn create_fault_at_every_mutating_call_rolls_back() {
             "N={n}: leftovers; {err}"
         );
         assert!(ec2.vpc("sweep").is_none(), "N={n}");
+        let after = ec2.inventory();
+        assert_eq!(
+            after.difference(&before).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "N={n}: untagged leftovers; {err}"
+        );
     }
 }
 
