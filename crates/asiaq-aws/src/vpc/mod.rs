@@ -5,6 +5,7 @@
 
 pub mod execute;
 pub mod observe;
+pub mod peerings;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -12,7 +13,7 @@ use std::net::Ipv4Addr;
 use asiaq_core::syntax::{NatGatewaySpec, PeeringEndpoint};
 use asiaq_core::vpc::destroy::{plan_destroy, DestroyError};
 use asiaq_core::vpc::peering::{resolve_connections, PeerableVpc};
-use asiaq_core::vpc::plan::{Action, Plan};
+use asiaq_core::vpc::plan::Plan;
 use asiaq_core::vpc::reconcile::{
     plan_environment, EnvConfig, PeeringInputs, PlanContext, PlanError, PlanOutcome,
     StaticIpRequest,
@@ -24,6 +25,7 @@ use crate::error::AwsError;
 use asiaq_engine::report;
 
 pub use execute::{execute, ExecError, ExecReport, DEFAULT_CONCURRENCY};
+pub use peerings::{list_peerings, peering_steps};
 
 /// Failures of the environment commands, each mapped to an exit code by the CLI.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,9 @@ pub enum VpcError {
     Destroy(#[from] DestroyError),
     #[error("VPC with same name already exists.")]
     Exists,
+    /// A configuration the command needs does not load (exit 2, nothing changed).
+    #[error("{0}")]
+    Config(String),
     #[error("cannot resolve NTP server {host:?}: {reason}")]
     Ntp { host: String, reason: String },
     /// A plan failed part-way.
@@ -297,90 +302,4 @@ pub async fn prepare_destroy(
     let state = observe::observe_state(ctx, name, Some(vpc_id), true).await?;
     let peer_tables = peer_route_tables(ctx, &state).await?;
     Ok(plan_destroy(&state, &peer_tables, force)?)
-}
-
-/// Plans the deletion of the live peerings of `vpc_id` (every live peering of the region
-/// without it), with their routes on both sides.
-pub async fn prepare_delete_peerings(
-    ctx: &AwsContext,
-    vpc_id: Option<&str>,
-) -> Result<Plan, VpcError> {
-    let peerings = list_peerings(ctx, vpc_id).await?;
-    let live: Vec<_> = peerings.into_iter().filter(|p| p.is_live()).collect();
-    let mut vpcs: Vec<String> = live
-        .iter()
-        .flat_map(|p| [p.requester_vpc_id.clone(), p.accepter_vpc_id.clone()])
-        .collect();
-    vpcs.sort();
-    vpcs.dedup();
-    let mut tables = Vec::new();
-    if !vpcs.is_empty() {
-        let refs: Vec<&str> = vpcs.iter().map(String::as_str).collect();
-        let out = ctx
-            .ec2()
-            .describe_route_tables()
-            .filters(crate::environment::filter("vpc-id", &refs))
-            .send()
-            .await
-            .map_err(|e| AwsError::call("ec2", "DescribeRouteTables", e))?;
-        tables = out
-            .route_tables()
-            .iter()
-            .map(observe::route_table_info)
-            .collect();
-    }
-    Ok(asiaq_core::vpc::destroy::plan_delete_peerings(
-        &live, &tables,
-    ))
-}
-
-/// Peerings of `vpc_id` (or of the region), any state.
-pub async fn list_peerings(
-    ctx: &AwsContext,
-    vpc_id: Option<&str>,
-) -> Result<Vec<asiaq_core::vpc::state::PeeringInfo>, AwsError> {
-    let mut out = Vec::new();
-    let filters: Vec<Option<aws_sdk_ec2::types::Filter>> = match vpc_id {
-        Some(v) => vec![
-            Some(crate::environment::filter(
-                "requester-vpc-info.vpc-id",
-                &[v],
-            )),
-            Some(crate::environment::filter("accepter-vpc-info.vpc-id", &[v])),
-        ],
-        None => vec![None],
-    };
-    for f in filters {
-        let mut pages = ctx
-            .ec2()
-            .describe_vpc_peering_connections()
-            .set_filters(f.map(|f| vec![f]))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| AwsError::call("ec2", "DescribeVpcPeeringConnections", e))?;
-            for p in page.vpc_peering_connections() {
-                let info = observe::peering_info(p);
-                if !out
-                    .iter()
-                    .any(|x: &asiaq_core::vpc::state::PeeringInfo| x.id == info.id)
-                {
-                    out.push(info);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Only the peering steps of a plan (for `vpc peerings --create`).
-pub fn peering_steps(plan: &Plan) -> Plan {
-    plan.retain(|a| match a {
-        Action::CreatePeering { .. } | Action::DeletePeering { .. } => true,
-        Action::CreateRoute { target, .. } | Action::ReplaceRoute { target, .. } => {
-            matches!(target, asiaq_core::vpc::state::RouteTarget::Peering(_))
-        }
-        _ => false,
-    })
 }

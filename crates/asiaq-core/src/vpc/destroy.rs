@@ -373,6 +373,21 @@ pub fn plan_destroy(
 
 /// Deletes `peerings` (`vpc peerings --delete`): first their routes in `route_tables`
 /// (of both VPCs), then the connections.
+/// The peerings `vpc peerings --delete` may delete: live ones that asiaq created (they
+/// carry its ownership tag), touching `vpc_id` when one is given. A peering someone else
+/// made is never touched, whatever VPCs it joins.
+pub fn deletable_peerings(
+    peerings: &[super::state::PeeringInfo],
+    vpc_id: Option<&str>,
+) -> Vec<super::state::PeeringInfo> {
+    peerings
+        .iter()
+        .filter(|p| p.is_live() && p.tags.contains_key(super::state::OWNER_TAG))
+        .filter(|p| vpc_id.is_none_or(|v| p.requester_vpc_id == v || p.accepter_vpc_id == v))
+        .cloned()
+        .collect()
+}
+
 pub fn plan_delete_peerings(
     peerings: &[super::state::PeeringInfo],
     route_tables: &[RouteTableInfo],

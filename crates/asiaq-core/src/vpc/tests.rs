@@ -802,3 +802,40 @@ fn destroy_rerun_releases_addresses_of_already_deleted_gateways() {
     let p = plan_destroy(&live, &[], false).unwrap();
     assert_eq!(count(&p, "ReleaseAddress"), 0, "{p}");
 }
+
+#[test]
+fn peerings_deleted_are_only_asiaq_owned_and_of_the_named_vpc() {
+    use super::destroy::deletable_peerings;
+    let peering = |id: &str, a: &str, b: &str, status: &str, owned: bool| PeeringInfo {
+        id: id.into(),
+        requester_vpc_id: a.into(),
+        accepter_vpc_id: b.into(),
+        requester_cidr: None,
+        accepter_cidr: None,
+        status: status.into(),
+        tags: if owned {
+            Tags::from([(OWNER_TAG.to_string(), "demo".to_string())])
+        } else {
+            Tags::new()
+        },
+    };
+    let all = vec![
+        peering("pcx-mine", "vpc-1", "vpc-2", "active", true),
+        peering("pcx-theirs", "vpc-1", "vpc-3", "active", false),
+        peering("pcx-other-env", "vpc-2", "vpc-3", "active", true),
+        peering("pcx-dead", "vpc-1", "vpc-2", "deleted", true),
+    ];
+    let ids = |v: Vec<PeeringInfo>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(deletable_peerings(&all, None)),
+        vec!["pcx-mine", "pcx-other-env"]
+    );
+    assert_eq!(
+        ids(deletable_peerings(&all, Some("vpc-1"))),
+        vec!["pcx-mine"]
+    );
+    assert_eq!(
+        ids(deletable_peerings(&all, Some("vpc-3"))),
+        vec!["pcx-other-env"]
+    );
+}

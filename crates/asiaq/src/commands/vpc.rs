@@ -8,9 +8,9 @@ use asiaq_config::vpc_ini::{EnvironmentSpec, VpcCidrSpec};
 use asiaq_config::{ConfigDir, ConfigError, Diagnostic};
 use asiaq_core::sg_rules::CustomerAccess;
 use asiaq_core::syntax::{self, MetaNetworkName};
-use asiaq_core::vpc::plan::Plan;
+use asiaq_core::vpc::plan::{Action, Plan};
 use asiaq_core::vpc::reconcile::{DhcpConfig, EnvConfig, NetConfig, StaticIpRequest, VpcCidr};
-use asiaq_core::vpc::state::{PermissionSource, RouteTarget, VpcState};
+use asiaq_core::vpc::state::{PermissionSource, RouteTarget, VpcState, OWNER_TAG};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
@@ -215,7 +215,7 @@ fn peering_config(
 fn vpc_error(e: VpcError) -> CliError {
     match e {
         VpcError::Plan(p) => CliError::usage(p.to_string()),
-        VpcError::Ntp { .. } => CliError::usage(e.to_string()),
+        VpcError::Ntp { .. } | VpcError::Config(_) => CliError::usage(e.to_string()),
         VpcError::Destroy(d) => CliError::failed(d.to_string()),
         VpcError::Aws(a) => a.into(),
         other => CliError::failed(other.to_string()),
@@ -544,77 +544,72 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
                 Ok(())
             });
         }
-        let plan = if args.delete {
-            env::prepare_delete_peerings(&ctx, vpc_id.as_deref())
+        if args.delete {
+            let prepared = env::peerings::prepare_delete_peerings(&ctx, vpc_id.as_deref())
                 .await
-                .map_err(vpc_error)?
-        } else {
-            let (specs, vpc_ini) = specs.expect("read for --create");
-            // The environments to bring in line: the one given, or every peerable VPC.
-            let targets: Vec<asiaq_aws::ObservedEnvironment> = match found {
-                Some(f) => vec![f],
-                None => {
-                    let mut out = Vec::new();
-                    for (id, _, tags) in env::observe::all_vpcs(&ctx).await? {
-                        if tags.contains_key("Name") && tags.contains_key("type") {
-                            if let Some(e) =
-                                asiaq_aws::find_environment_by_vpc_id(&ctx, &id).await?
-                            {
-                                out.push(e);
-                            }
-                        }
-                    }
-                    out
-                }
-            };
-            let mut steps = Vec::new();
-            for f in targets {
-                let Some(env_type) = f.env_type.clone() else {
-                    continue;
-                };
-                let Ok(spec) = vpc_ini.environment(&f.name, &env_type) else {
-                    continue;
-                };
-                let extras = Extras {
-                    static_ips: Vec::new(),
-                    peerings: Some(specs.clone()),
-                    now: now_iso(),
-                };
-                let prepared =
-                    env::prepare_update(&ctx, &f.vpc_id, env_config(&spec, Vec::new()), &extras)
-                        .await
-                        .map_err(vpc_error)?;
-                let p = env::peering_steps(&prepared.outcome.plan)
-                    .retain(|a| !matches!(a, asiaq_core::vpc::plan::Action::DeletePeering { .. }));
-                // Run each VPC's plan before planning the next (a peering made for one
-                // is then seen, not made twice, by the other).
-                if !args.dry_run {
-                    env::execute(&ctx, &p, env::DEFAULT_CONCURRENCY)
-                        .await
-                        .map_err(|e| CliError::failed(e.to_string()))?;
-                }
-                steps.extend(p.steps);
+                .map_err(vpc_error)?;
+            let notes: Vec<String> = prepared
+                .not_owned
+                .iter()
+                .map(|id| format!("{id}: not made by asiaq (no {OWNER_TAG} tag), left alone"))
+                .collect();
+            let plan = prepared.plan;
+            print_plan(global, "vpc peerings", &plan, &notes, args.dry_run)?;
+            if args.dry_run || plan.is_empty() {
+                return Ok(());
             }
-            let mut plan = Plan::default();
-            for (i, mut s) in steps.into_iter().enumerate() {
-                s.id = i;
-                s.after.clear();
-                plan.steps.push(s);
+            // A sandbox's own peerings go without asking; anything wider is confirmed.
+            let sandbox = found
+                .as_ref()
+                .is_some_and(|f| f.env_type.as_deref() == Some("sandbox"));
+            if !sandbox {
+                let scope = match &found {
+                    Some(f) => format!("of {}", f.name),
+                    None => "of every asiaq environment in the region".to_string(),
+                };
+                let peerings = plan
+                    .steps
+                    .iter()
+                    .filter(|s| matches!(s.action, Action::DeletePeering { .. }))
+                    .count();
+                confirm(
+                    global,
+                    &format!("Delete {peerings} peering(s) {scope} and their routes?"),
+                )?;
             }
-            print_plan(global, "vpc peerings", &plan, &[], args.dry_run)?;
-            if !args.dry_run {
-                eprintln!("{} peering change(s) made", plan.len());
-            }
-            return Ok(());
-        };
-        print_plan(global, "vpc peerings", &plan, &[], args.dry_run)?;
-        if args.dry_run {
+            env::execute(&ctx, &plan, env::DEFAULT_CONCURRENCY)
+                .await
+                .map_err(|e| CliError::failed(e.to_string()))?;
+            eprintln!("{} peering change(s) made", plan.len());
             return Ok(());
         }
-        env::execute(&ctx, &plan, env::DEFAULT_CONCURRENCY)
-            .await
-            .map_err(|e| CliError::failed(e.to_string()))?;
-        eprintln!("{} peering change(s) made", plan.len());
+        let (specs, vpc_ini) = specs.expect("read for --create");
+        let environments = env::peerings::peerable_environments(&ctx, found).await?;
+        let plan = env::peerings::create_missing_peerings(
+            &ctx,
+            &environments,
+            &specs,
+            |name, env_type| {
+                vpc_ini
+                    .environment(name, env_type)
+                    .map(|spec| env_config(&spec, Vec::new()))
+                    .map_err(|diags| {
+                        diags
+                            .iter()
+                            .map(|d| d.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+            },
+            &now_iso(),
+            args.dry_run,
+        )
+        .await
+        .map_err(vpc_error)?;
+        print_plan(global, "vpc peerings", &plan, &[], args.dry_run)?;
+        if !args.dry_run {
+            eprintln!("{} peering change(s) made", plan.len());
+        }
         Ok(())
     })
 }
