@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::context::AwsContext;
 use crate::error::AwsError;
 use crate::wait::{wait_for, Backoff, Poll};
-use asiaq_engine::report;
+use asiaq_engine::{report, Apply, ExecOptions};
 
 /// How many IAM calls run at once.
 const CONCURRENCY: usize = 6;
@@ -377,37 +377,47 @@ pub struct ApplyReport {
     pub applied: usize,
 }
 
-/// Runs the plan stage by stage; the actions of one stage run concurrently. Stops after
-/// the first stage with a failure (everything done so far stays done; running the sync
-/// again finishes the job, since it plans from what exists).
-pub async fn apply(ctx: &AwsContext, plan: &IamPlan) -> Result<ApplyReport, AwsError> {
-    let mut report = ApplyReport::default();
-    for stage in plan.stages() {
-        let results: Vec<Result<(), AwsError>> = futures::stream::iter(stage)
-            .map(|action| async move {
-                let r = apply_one(ctx, action).await;
-                if r.is_ok() {
-                    report::note(format!("done: {action}"));
-                }
-                r
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
-        let mut first_error = None;
-        for r in results {
-            match r {
-                Ok(()) => report.applied += 1,
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
+/// The IAM calls of a sync, for the plan/apply engine.
+struct IamSteps<'a> {
+    ctx: &'a AwsContext,
+}
+
+impl Apply<IamAction> for IamSteps<'_> {
+    type Error = AwsError;
+
+    async fn apply(&self, action: &IamAction) -> Result<Option<String>, AwsError> {
+        apply_one(self.ctx, action).await.map(|()| None)
     }
-    Ok(report)
+
+    fn unresolved(&self, action: &IamAction, key: &str) -> AwsError {
+        AwsError::State(format!("{action}: nothing created {key}"))
+    }
+}
+
+/// Runs the plan through the engine, stage after stage (see [`IamPlan::to_plan`]), up to
+/// six calls at once. A user or group just created that IAM does not show yet is waited
+/// for; throttling is sent again. Stops at the first failure: everything done so far stays
+/// done, and running the sync again finishes the job, since it plans from what exists.
+pub async fn apply(ctx: &AwsContext, plan: &IamPlan) -> Result<ApplyReport, AwsError> {
+    let options = ExecOptions {
+        max_in_flight: CONCURRENCY,
+        retry: crate::vpc::execute::retry_policy(),
+        title: "iam update".to_string(),
+    };
+    let reporter = report::current();
+    match asiaq_engine::execute(
+        &IamSteps { ctx },
+        &plan.to_plan(),
+        &options,
+        reporter.as_ref(),
+    )
+    .await
+    {
+        Ok(done) => Ok(ApplyReport {
+            applied: done.steps_done,
+        }),
+        Err(failure) => Err(failure.error),
+    }
 }
 
 async fn apply_one(ctx: &AwsContext, action: &IamAction) -> Result<(), AwsError> {

@@ -25,7 +25,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{Change, Plan, PlanAction, PlanBuilder, Resource};
 use serde_json::Value;
 
 /// IAM groups of user policies are `disco_<policy>` (a constant, not `role_prefix`).
@@ -198,7 +200,7 @@ pub struct Desired {
 }
 
 /// What a trust role's trust document is made from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrustSource {
     /// `user_policies/<policy>.tr`.
@@ -426,7 +428,7 @@ impl IamOptions {
 // ---------------------------------------------------------------------------------------
 
 /// One change to the account.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum IamAction {
     CreateSamlProvider {
@@ -561,72 +563,138 @@ impl fmt::Display for IamAction {
         match self {
             CreateSamlProvider { name, metadata } => write!(
                 f,
-                "+ create SAML provider {name} ({} bytes of metadata)",
+                "create SAML provider {name} ({} bytes of metadata)",
                 metadata.len()
             ),
             UpdateSamlProvider { arn, metadata } => write!(
                 f,
-                "~ update the metadata of SAML provider {arn} ({} bytes)",
+                "update the metadata of SAML provider {arn} ({} bytes)",
                 metadata.len()
             ),
-            DeleteSamlProvider { arn } => write!(f, "- delete SAML provider {arn}"),
-            CreateUser { name } => write!(f, "+ create user {name}"),
-            CreateGroup { name } => write!(f, "+ create group {name}"),
+            DeleteSamlProvider { arn } => write!(f, "delete SAML provider {arn}"),
+            CreateUser { name } => write!(f, "create user {name}"),
+            CreateGroup { name } => write!(f, "create group {name}"),
             PutGroupPolicy {
                 group, policy_name, ..
-            } => write!(f, "+ put policy {policy_name} on group {group}"),
+            } => write!(f, "put policy {policy_name} on group {group}"),
             DeleteGroupPolicy { group, policy_name } => {
-                write!(f, "- delete policy {policy_name} of group {group}")
+                write!(f, "delete policy {policy_name} of group {group}")
             }
             CreateRole {
                 name, trust_source, ..
-            } => write!(f, "+ create role {name} (trust: {})", trust_source.describe()),
+            } => write!(f, "create role {name} (trust: {})", trust_source.describe()),
             UpdateAssumeRolePolicy {
                 role, trust_source, ..
             } => write!(
                 f,
-                "~ update the trust policy of role {role} (trust: {})",
+                "update the trust policy of role {role} (trust: {})",
                 trust_source.describe()
             ),
             PutRolePolicy {
                 role, policy_name, ..
-            } => write!(f, "+ put policy {policy_name} on role {role}"),
+            } => write!(f, "put policy {policy_name} on role {role}"),
             DeleteRolePolicy { role, policy_name } => {
-                write!(f, "- delete policy {policy_name} of role {role}")
+                write!(f, "delete policy {policy_name} of role {role}")
             }
-            CreateInstanceProfile { name } => write!(f, "+ create instance profile {name}"),
+            CreateInstanceProfile { name } => write!(f, "create instance profile {name}"),
             RemoveRoleFromInstanceProfile { profile, role } => {
-                write!(f, "- remove role {role} from instance profile {profile}")
+                write!(f, "remove role {role} from instance profile {profile}")
             }
             AddRoleToInstanceProfile { profile, role } => {
-                write!(f, "+ add role {role} to instance profile {profile}")
+                write!(f, "add role {role} to instance profile {profile}")
             }
-            AddUserToGroup { group, user } => write!(f, "+ add user {user} to group {group}"),
+            AddUserToGroup { group, user } => write!(f, "add user {user} to group {group}"),
             RemoveUserFromGroup { group, user } => {
-                write!(f, "- remove user {user} from group {group}")
+                write!(f, "remove user {user} from group {group}")
             }
             DeleteRole {
                 name,
                 replaced: true,
             } => write!(
                 f,
-                "- delete federated role {name} with its policies and instance profiles (created again as an instance role)"
+                "delete federated role {name} with its policies and instance profiles (created again as an instance role)"
             ),
             DeleteRole {
                 name,
                 replaced: false,
             } => write!(
                 f,
-                "- delete role {name} with its policies and instance profiles"
+                "delete role {name} with its policies and instance profiles"
             ),
             DeleteGroup { name } => {
-                write!(f, "- delete group {name} after removing its members and policies")
+                write!(f, "delete group {name} after removing its members and policies")
             }
             DeleteUser { name } => write!(
                 f,
-                "- delete user {name} with its access keys, login profile, policies and memberships"
+                "delete user {name} with its access keys, login profile, policies and memberships"
             ),
         }
+    }
+}
+
+/// The one plan printer and the engine see an IAM change as a step on one user, group,
+/// role, instance profile or SAML provider.
+impl PlanAction for IamAction {
+    fn resource(&self) -> Resource {
+        use IamAction::*;
+        match self {
+            CreateSamlProvider { name, .. } => Resource::new("SAML provider", name),
+            UpdateSamlProvider { arn, .. } | DeleteSamlProvider { arn } => {
+                Resource::new("SAML provider", arn)
+            }
+            CreateUser { name } | DeleteUser { name } => Resource::new("user", name),
+            CreateGroup { name } | DeleteGroup { name } => Resource::new("group", name),
+            PutGroupPolicy { group, .. } | DeleteGroupPolicy { group, .. } => {
+                Resource::new("group", group)
+            }
+            AddUserToGroup { group, .. } | RemoveUserFromGroup { group, .. } => {
+                Resource::new("group", group)
+            }
+            CreateRole { name, .. } | DeleteRole { name, .. } => Resource::new("role", name),
+            UpdateAssumeRolePolicy { role, .. }
+            | PutRolePolicy { role, .. }
+            | DeleteRolePolicy { role, .. } => Resource::new("role", role),
+            CreateInstanceProfile { name } => Resource::new("instance profile", name),
+            RemoveRoleFromInstanceProfile { profile, .. }
+            | AddRoleToInstanceProfile { profile, .. } => {
+                Resource::new("instance profile", profile)
+            }
+        }
+    }
+
+    fn change(&self) -> Change {
+        use IamAction::*;
+        match self {
+            CreateSamlProvider { .. }
+            | CreateUser { .. }
+            | CreateGroup { .. }
+            | CreateRole { .. }
+            | CreateInstanceProfile { .. }
+            | PutGroupPolicy { .. }
+            | PutRolePolicy { .. }
+            | AddRoleToInstanceProfile { .. }
+            | AddUserToGroup { .. } => Change::Create,
+            UpdateSamlProvider { .. } | UpdateAssumeRolePolicy { .. } => Change::update(),
+            _ => Change::Delete,
+        }
+    }
+}
+
+impl IamPlan {
+    /// The sync as an engine plan: the actions of a stage depend on every action of the
+    /// stage before (a policy goes on a group once the group exists, a user is deleted
+    /// once removed from its groups).
+    pub fn to_plan(&self) -> Plan<IamAction> {
+        let mut b = PlanBuilder::new();
+        let mut previous: Vec<usize> = Vec::new();
+        for stage in self.stages() {
+            let ids: Vec<usize> = stage
+                .into_iter()
+                .map(|a| b.add(a.clone(), &previous))
+                .collect();
+            previous = ids;
+        }
+        b.build()
     }
 }
 
@@ -1100,8 +1168,48 @@ mod tests {
         o
     }
 
+    /// The plan as `iam update` prints it: the change's sign, then the action.
     fn lines(plan: &IamPlan) -> Vec<String> {
-        plan.actions.iter().map(ToString::to_string).collect()
+        plan.actions
+            .iter()
+            .map(|a| format!("{} {a}", a.change().sign()))
+            .collect()
+    }
+
+    #[test]
+    fn the_engine_plan_runs_stage_after_stage() {
+        let d = desired();
+        let o = apply(&empty_account(), &plan(&d, &empty_account(), NOW));
+        let mut d2 = d.clone();
+        d2.options.policy_blacklist = set(&["admin"]);
+        let sync = plan(&d, &empty_account(), NOW);
+        let p = sync.to_plan();
+        assert_eq!(p.len(), sync.actions.len());
+        for step in &p.steps {
+            for other in &p.steps {
+                if other.action.stage() < step.action.stage() {
+                    assert!(
+                        p.depends_on(step.id, other.id),
+                        "{} runs after {}",
+                        step.action,
+                        other.action
+                    );
+                }
+                if other.id != step.id && other.action.stage() == step.action.stage() {
+                    assert!(!p.depends_on(step.id, other.id));
+                }
+            }
+        }
+        // Every action names its resource and kind of change, and round-trips as the plan
+        // document's JSON.
+        let deletes = plan(&d2, &o, "T2").to_plan();
+        for s in deletes.steps.iter().chain(p.steps.iter()) {
+            let json = serde_json::to_value(&s.action).unwrap();
+            let back: IamAction = serde_json::from_value(json).unwrap();
+            assert_eq!(back.resource(), s.action.resource());
+            assert_eq!(back.change(), s.action.change());
+        }
+        assert!(deletes.steps.iter().all(|s| s.action.change().is_delete()));
     }
 
     #[test]
@@ -1349,7 +1457,7 @@ mod tests {
         let p = plan(&d, &o, NOW);
         assert_eq!(
             p.actions[0].to_string(),
-            "+ create SAML provider okta (5 bytes of metadata)"
+            "create SAML provider okta (5 bytes of metadata)"
         );
         let trust = p
             .actions

@@ -11,6 +11,8 @@
 //! creates it has run; the executor substitutes the real id. A step depends on every step
 //! that creates a key it refers to, plus the steps listed in its `after`.
 
+pub mod buckets;
+pub mod hosts;
 pub mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -149,6 +151,13 @@ pub fn resolve_refs<A: PlanAction>(action: &A, ids: &BTreeMap<String, String>) -
     let Ok(mut v) = serde_json::to_value(action) else {
         return action.clone();
     };
+    // Without references the action is used as it is: the JSON round trip would lose any
+    // field kept out of the plan document (`#[serde(skip)]`, e.g. a SAML metadata body).
+    let mut refs = BTreeSet::new();
+    collect_refs(&v, &mut refs);
+    if refs.is_empty() {
+        return action.clone();
+    }
     substitute(&mut v, ids);
     serde_json::from_value(v).unwrap_or_else(|_| action.clone())
 }

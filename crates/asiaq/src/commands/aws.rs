@@ -16,6 +16,7 @@ use asiaq_config::hostclass as hc_config;
 use asiaq_config::validate::load_pipeline;
 use asiaq_core::ami::AmiFilter;
 use asiaq_core::hosts::{exec_exit_code, listhosts_line, listhosts_order, Columns, HostInfo};
+use asiaq_core::plan::hosts::HostsAction;
 use asiaq_core::provision::{
     plan_hostclass, GroupAction, HostclassObservation, HostclassPlan, HostclassSettings,
     ProvisionRequest,
@@ -541,6 +542,12 @@ async fn spinup_flow(
     }
     let certs = spinup::certificates(ctx, &plans).await?;
     if run.dry_run {
+        // JSON: the one plan document; text keeps its detail (templates, volumes,
+        // schedules, load balancers) under each group.
+        if global.output == OutputFormat::Json {
+            let plan = asiaq_core::plan::hosts::spinup_plan(&plans);
+            return crate::output::print_plan(global, "aws spinup", &plan, &[], true);
+        }
         return print_plans(global.output, &plans);
     }
     let report = spinup::run(ctx, &plans, &network.vpc_id, &certs, &run.opts).await;
@@ -740,19 +747,20 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
     let requests = pipeline_requests(&cfg, &a.pipeline, a.testing)?;
     aws_session::run(global, |ctx| async move {
         if spindown_first {
+            // The pipeline's hostclasses only, as the original: groups of other hostclasses
+            // in the environment are not the pipeline's to replace.
             let network = hosts_env::environment(&ctx, &cfg.env).await?;
-            let all: Vec<String> = asiaq_aws::hosts::groups::env_groups(&ctx, &cfg.env)
-                .await?
-                .into_iter()
-                .map(|g| g.hostclass)
+            let hostclasses: Vec<String> = requests
+                .iter()
+                .map(|(r, _)| r.hostclass.clone())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let plan = spinup::spindown_plan(&ctx, &cfg.env, &all).await?;
+            let plan = spinup::spindown_plan(&ctx, &cfg.env, &hostclasses).await?;
             if a.dry_run {
                 print_spindown(OutputFormat::Text, &plan, true)?;
             } else {
-                confirm_destructive(global, &network, "Spin down every hostclass")?;
+                confirm_destructive(global, &network, "Spin down the pipeline's hostclasses")?;
                 spinup::spindown(&ctx, &plan, a.max_parallel).await?;
             }
         }
@@ -769,11 +777,35 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
     })
 }
 
+/// A spindown as an engine plan, for the one plan printer.
+fn spindown_steps(plan: &SpindownPlan) -> asiaq_core::plan::Plan<HostsAction> {
+    let groups: Vec<_> = plan
+        .groups
+        .iter()
+        .map(|g| (g.name.clone(), g.hostclass.clone(), g.instances.len()))
+        .collect();
+    let pairs = |v: &[(String, String, String)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(hc, name, _)| (hc.clone(), name.clone()))
+            .collect()
+    };
+    asiaq_core::plan::hosts::spindown_plan(
+        &groups,
+        &pairs(&plan.load_balancers),
+        &pairs(&plan.target_groups),
+    )
+}
+
 fn print_spindown(
     format: OutputFormat,
     plan: &SpindownPlan,
     dry_run: bool,
 ) -> Result<(), CliError> {
+    if dry_run && format == OutputFormat::Json {
+        let doc =
+            asiaq_core::plan::render::document("aws spindown", &spindown_steps(plan), &[], true);
+        return emit(format, &doc, |w| write!(w, "{}", doc.to_text()));
+    }
     let verb = if dry_run { "would delete" } else { "deleted" };
     emit(format, plan, |out: &mut dyn Write| {
         for g in &plan.groups {

@@ -10,7 +10,7 @@ use asiaq_core::buckets::{bucket_specs, substitute, Kind, Vars};
 use asiaq_engine::report as progress;
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, OutputFormat};
 use crate::commands::aws_session;
 use crate::exit::CliError;
 use crate::output::emit;
@@ -227,6 +227,33 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
                 aws_buckets::apply(&ctx, name, setting).await?;
                 progress::note(format!("{name}: put {}", kind.describe()));
             }
+        }
+        if *dry_run && global.output == OutputFormat::Json {
+            use asiaq_core::plan::buckets::{update_plan, BucketAction};
+            let put = |b: &str, kind: Kind| BucketAction::PutSetting {
+                bucket: b.to_string(),
+                setting: kind.describe().to_string(),
+            };
+            let plan = update_plan(vec![
+                creates
+                    .iter()
+                    .map(|b| BucketAction::CreateBucket {
+                        bucket: b.to_string(),
+                    })
+                    .collect(),
+                audit_acls
+                    .iter()
+                    .map(|(b, _)| BucketAction::PutAuditAcl {
+                        bucket: b.to_string(),
+                    })
+                    .collect(),
+                loggings
+                    .iter()
+                    .map(|(b, _)| put(b, Kind::Logging))
+                    .collect(),
+                others.iter().map(|(b, kind, _)| put(b, *kind)).collect(),
+            ]);
+            return crate::output::print_plan(global, "buckets update", &plan, &skipped, true);
         }
         #[derive(Serialize)]
         struct Report<'a> {

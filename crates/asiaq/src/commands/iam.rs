@@ -9,10 +9,11 @@ use asiaq_aws::saml::{self, SamlMetadataError};
 use asiaq_config::iam_tree::IamTree;
 use asiaq_config::{AwsIni, ConfigDir};
 use asiaq_core::iam::{plan, policy_timestamp, Desired, IamOptions, IamPlan, SamlDesired};
+use asiaq_core::plan::PlanAction;
 use asiaq_core::syntax::is_truthy;
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::GlobalArgs;
 use crate::commands::aws_session;
 use crate::exit::CliError;
 use crate::output::emit;
@@ -419,7 +420,7 @@ fn print_plan(
             )?;
         }
         for a in &plan.actions {
-            writeln!(out, "{a}")?;
+            writeln!(out, "{} {a}", a.change().sign())?;
         }
         for n in &plan.notes {
             writeln!(out, "note: {n}")?;
@@ -450,14 +451,18 @@ fn update(global: &GlobalArgs, dry_run: bool) -> Result<(), CliError> {
         }
         let observed = aws_iam::observe(&ctx, &desired).await?;
         let plan = plan(&desired, &observed, &now_timestamp());
-        if dry_run || plan.is_empty() {
-            if dry_run && global.output == OutputFormat::Text {
-                asiaq_engine::report::note(format!(
-                    "dry run: {} change(s) planned, nothing changed",
-                    plan.actions.len()
-                ));
-            }
-            return print_plan(global, env, &plan, dry_run, 0);
+        if dry_run {
+            // The one plan printer (text, or the asiaq.plan/1 JSON document).
+            return crate::output::print_plan(
+                global,
+                "iam update",
+                &plan.to_plan(),
+                &plan.notes,
+                true,
+            );
+        }
+        if plan.is_empty() {
+            return print_plan(global, env, &plan, false, 0);
         }
         asiaq_engine::report::note(format!(
             "applying {} change(s) to IAM for environment {env}",

@@ -565,7 +565,7 @@ fn chaos_respects_retainage_and_opt_outs() {
 
 /// `gethostclassoption` reads the configuration; `promoterunning` shares the final-stage,
 /// production-baked images of running instances with the production accounts; and
-/// `spindownandup` replaces every group of the environment with the pipeline's.
+/// `spindownandup` replaces the groups of the pipeline's hostclasses only.
 #[test]
 fn gethostclassoption_promoterunning_and_spindownandup() {
     let w = World::new();
@@ -657,18 +657,46 @@ fn gethostclassoption_promoterunning_and_spindownandup() {
     // Shared already: nothing more to do.
     assert_eq!(w.ok(&["aws", "promoterunning", "--hours", "0"]).trim(), "");
 
-    // spindownandup: every group of the environment goes (mhcapp too), the pipeline's come.
+    // spindownandup: the pipeline's hostclasses are replaced (mhcntp) or added (mhcworker);
+    // a group of another hostclass (mhcapp) is not the pipeline's and stays.
     w.write_pipeline(
         "one.csv",
         "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\
+         1,mhcntp,0,0,1,t2.micro,no\n\
          1,mhcworker,0,0,1,t2.small,no\n",
     );
-    let before: Vec<String> = w
-        .groups()
-        .iter()
-        .filter_map(|g| g.auto_scaling_group_name().map(str::to_string))
-        .collect();
+    let names = |w: &World| -> Vec<String> {
+        let mut v: Vec<String> = w
+            .groups()
+            .iter()
+            .filter_map(|g| g.auto_scaling_group_name().map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = names(&w);
     assert_eq!(before.len(), 2);
+    let old_ntp = before
+        .iter()
+        .find(|g| g.starts_with("demo_mhcntp_"))
+        .unwrap()
+        .clone();
+    let app = before
+        .iter()
+        .find(|g| g.starts_with("demo_mhcapp_"))
+        .unwrap()
+        .clone();
+    // Group names carry the second they were made: make the new mhcntp's differ.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let dry = w.ok(&[
+        "aws",
+        "spindownandup",
+        "--pipeline",
+        "pipelines/one.csv",
+        "--no-smoke-test",
+        "--dry-run",
+    ]);
+    assert!(dry.contains(&old_ntp) && !dry.contains(&app), "{dry}");
     w.ok(&[
         "aws",
         "spindownandup",
@@ -676,19 +704,31 @@ fn gethostclassoption_promoterunning_and_spindownandup() {
         "pipelines/one.csv",
         "--no-smoke-test",
     ]);
-    let after: Vec<String> = w
-        .groups()
-        .iter()
-        .filter_map(|g| g.auto_scaling_group_name().map(str::to_string))
-        .collect();
-    assert_eq!(after.len(), 1, "{after:?}");
-    assert!(after[0].starts_with("demo_mhcworker_"), "{after:?}");
-    let templates: Vec<String> = w
+    let after = names(&w);
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(
+        after.contains(&app),
+        "another hostclass's group stays: {after:?}"
+    );
+    assert!(
+        !after.contains(&old_ntp),
+        "the pipeline's old group goes: {after:?}"
+    );
+    assert!(
+        after.iter().any(|g| g.starts_with("demo_mhcntp_")),
+        "{after:?}"
+    );
+    assert!(
+        after.iter().any(|g| g.starts_with("demo_mhcworker_")),
+        "{after:?}"
+    );
+    let mut templates: Vec<String> = w
         .launch_templates()
         .iter()
         .filter_map(|t| t.launch_template_name().map(str::to_string))
         .collect();
-    assert_eq!(templates, after, "the old groups' templates went with them");
+    templates.sort();
+    assert_eq!(templates, after, "the old group's template went with it");
 }
 
 /// `elb update` creates (then updates) a hostclass's load balancer and its CNAME in the

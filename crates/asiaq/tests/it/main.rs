@@ -11,6 +11,7 @@ mod hosts_support;
 mod iam;
 mod identity_common;
 mod meta;
+mod plans;
 mod secrets;
 mod support;
 mod vpc;
