@@ -75,22 +75,6 @@ pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_pads_columns_to_widest_cell() {
-        let rows = vec![
-            vec!["a".to_string(), "bb".to_string(), "c".to_string()],
-            vec!["aaa".to_string(), "b".to_string(), "".to_string()],
-        ];
-        let mut out = Vec::new();
-        write_table(&mut out, &rows).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "a    bb  c\naaa  b\n");
-    }
-}
-
 /// The one way every command shows a plan: notes on stderr, then (for a dry run) the plan on
 /// stdout, as text grouped by resource with a closing count, or as the `asiaq.plan/1` JSON
 /// document ([`render::PlanDocument`]).
@@ -109,4 +93,20 @@ pub fn print_plan<A: PlanAction>(
     }
     let doc = render::document(command, plan, notes, dry_run);
     emit(global.output, &doc, |w| write!(w, "{}", doc.to_text()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_pads_columns_to_widest_cell() {
+        let rows = vec![
+            vec!["a".to_string(), "bb".to_string(), "c".to_string()],
+            vec!["aaa".to_string(), "b".to_string(), "".to_string()],
+        ];
+        let mut out = Vec::new();
+        write_table(&mut out, &rows).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a    bb  c\naaa  b\n");
+    }
 }
