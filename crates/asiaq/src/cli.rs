@@ -104,11 +104,9 @@ pub enum Command {
     // Tool groups of the original, one per disco_<tool>.py script. They are listed here so
     // that `asiaq --help` shows the whole tool; the ones not built yet say so and exit 2.
     /// Instances and pipelines (disco_aws.py): provision, spinup, spindown, listhosts, ...
-    #[command(subcommand)]
-    Aws(crate::commands::aws::AwsCommand),
+    Aws(TruncatingGroup<crate::commands::aws::AwsCommand>),
     /// Machine images (disco_bake.py): bake, promote, listamis, cleanupamis, ...
-    #[command(subcommand)]
-    Bake(crate::commands::bake::BakeCommand),
+    Bake(TruncatingGroup<crate::commands::bake::BakeCommand>),
     /// Environments (disco_vpc_ui.py): create, list, update, destroy, peerings, show
     #[command(subcommand)]
     Vpc(crate::commands::vpc::VpcCommand),
@@ -151,8 +149,7 @@ pub enum Command {
     /// CloudWatch Logs metric filters (disco_log_metrics.py)
     LogMetrics(PendingGroup),
     /// EBS snapshots of hostclasses (disco_snapshot.py)
-    #[command(subcommand)]
-    Snapshot(crate::commands::snapshot::SnapshotCommand),
+    Snapshot(TruncatingGroup<crate::commands::snapshot::SnapshotCommand>),
     /// Delete stray and old EBS snapshots (disco_purge_snapshots.py)
     PurgeSnapshots(crate::commands::purge_snapshots::PurgeSnapshotsArgs),
     /// Upload host metrics to CloudWatch, run on an instance (disco_metrics.py)
@@ -180,6 +177,19 @@ pub enum ConfigCommand {
         #[arg(long = "type", value_name = "TYPE", requires = "env")]
         env_type: Option<String>,
     },
+}
+
+/// A tool group whose original script took `--truncate` (disco_aws.py, disco_bake.py,
+/// disco_snapshot.py). The original parsed it and never read it; so does asiaq, before or
+/// after the command name, so that old command lines keep working.
+#[derive(Debug, Args)]
+pub struct TruncatingGroup<C: Subcommand> {
+    /// Accepted for compatibility with the original; has no effect
+    #[arg(long, global = true)]
+    pub truncate: bool,
+
+    #[command(subcommand)]
+    pub command: C,
 }
 
 /// The arguments of a tool group that is not built yet, accepted as given so that the
@@ -238,6 +248,45 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// `--truncate` of disco_aws.py, disco_bake.py and disco_snapshot.py parses, before the
+    /// command name (where the original took it) or after it, and changes nothing else.
+    #[test]
+    fn truncate_is_accepted_where_the_original_took_it() {
+        for argv in [
+            &["asiaq", "aws", "--truncate", "listhosts"][..],
+            &["asiaq", "aws", "listhosts", "--truncate"],
+            &["asiaq", "bake", "--truncate", "listamis"],
+            &["asiaq", "snapshot", "--truncate", "list"],
+            &[
+                "asiaq",
+                "snapshot",
+                "list",
+                "--truncate",
+                "--hostclass",
+                "mhcntp",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            let truncate = match &cli.command {
+                Command::Aws(g) => g.truncate,
+                Command::Bake(g) => g.truncate,
+                Command::Snapshot(g) => g.truncate,
+                other => panic!("{argv:?}: {other:?}"),
+            };
+            assert!(truncate, "{argv:?}");
+        }
+        // Only those three took it.
+        assert!(Cli::try_parse_from(["asiaq", "vpc", "--truncate", "list"]).is_err());
+        // Its help says that it does nothing.
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("aws")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("has no effect"), "{help}");
     }
 
     /// The names by which an argument is matched or read: its id, long name and aliases,
