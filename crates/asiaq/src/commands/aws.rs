@@ -88,54 +88,62 @@ pub struct Selectors {
     pub asg: Vec<String>,
 }
 
-/// The same selectors, all optional.
+/// The same selectors for `isready`, where (as in the original) they are all optional and
+/// add up: the instances of every one given, none when none is given.
 #[derive(Debug, Clone, Args)]
-#[group(id = "optional_selector", required = false, multiple = false)]
-pub struct OptionalSelectors {
+pub struct CombinedSelectors {
+    /// Instance id (repeatable)
     #[arg(long = "instance", value_name = "ID")]
     pub instance: Vec<String>,
+    /// Hostname tag (repeatable)
     #[arg(long, value_name = "HOSTNAME")]
     pub hostname: Vec<String>,
+    /// Hostclass (repeatable)
     #[arg(long, value_name = "HOSTCLASS")]
     pub hostclass: Vec<String>,
+    /// AMI id (repeatable)
     #[arg(long, value_name = "AMI")]
     pub ami: Vec<String>,
+    /// Autoscaling group name (repeatable)
     #[arg(long, value_name = "NAME")]
     pub asg: Vec<String>,
 }
 
-fn selector_of(
-    instance: &[String],
-    hostname: &[String],
-    hostclass: &[String],
-    ami: &[String],
-    asg: &[String],
-) -> Option<Selector> {
-    if !instance.is_empty() {
-        Some(Selector::Instance(instance.to_vec()))
-    } else if !hostname.is_empty() {
-        Some(Selector::Hostname(hostname.to_vec()))
-    } else if !hostclass.is_empty() {
-        Some(Selector::Hostclass(hostclass.to_vec()))
-    } else if !ami.is_empty() {
-        Some(Selector::Ami(ami.to_vec()))
-    } else if !asg.is_empty() {
-        Some(Selector::Asg(asg.to_vec()))
-    } else {
-        None
+impl CombinedSelectors {
+    /// One selector per kind given, in the original's order (instances, hostclasses, AMIs,
+    /// groups, hostnames).
+    pub fn selectors(&self) -> Vec<Selector> {
+        [
+            (
+                Selector::Instance as fn(Vec<String>) -> Selector,
+                &self.instance,
+            ),
+            (Selector::Hostclass, &self.hostclass),
+            (Selector::Ami, &self.ami),
+            (Selector::Asg, &self.asg),
+            (Selector::Hostname, &self.hostname),
+        ]
+        .into_iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(kind, values)| kind(values.clone()))
+        .collect()
     }
 }
 
 impl Selectors {
     pub fn selector(&self) -> Selector {
-        selector_of(
-            &self.instance,
-            &self.hostname,
-            &self.hostclass,
-            &self.ami,
-            &self.asg,
-        )
-        .expect("clap requires one selector")
+        if !self.instance.is_empty() {
+            Selector::Instance(self.instance.clone())
+        } else if !self.hostname.is_empty() {
+            Selector::Hostname(self.hostname.clone())
+        } else if !self.hostclass.is_empty() {
+            Selector::Hostclass(self.hostclass.clone())
+        } else if !self.ami.is_empty() {
+            Selector::Ami(self.ami.clone())
+        } else {
+            assert!(!self.asg.is_empty(), "clap requires one selector");
+            Selector::Asg(self.asg.clone())
+        }
     }
 }
 
@@ -255,7 +263,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct IsreadyArgs {
     #[command(flatten)]
-    pub selectors: OptionalSelectors,
+    pub selectors: CombinedSelectors,
 }
 
 #[derive(Debug, Args)]
@@ -991,11 +999,10 @@ fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
 
 fn isready(global: &GlobalArgs, a: &IsreadyArgs) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let s = &a.selectors;
-    let selector = selector_of(&s.instance, &s.hostname, &s.hostclass, &s.ami, &s.asg);
+    let selectors = a.selectors.selectors();
     aws_session::run(global, |ctx| async move {
         let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let hosts = instances::describe(&ctx, &network.vpc_id, selector.as_ref()).await?;
+        let hosts = instances::describe_union(&ctx, &network.vpc_id, &selectors).await?;
         let ids: Vec<String> = hosts.iter().map(|h| h.id.clone()).collect();
         let statuses = instances::smoke_statuses(&ctx, &ids).await?;
         let ready = statuses

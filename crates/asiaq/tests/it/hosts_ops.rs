@@ -563,6 +563,91 @@ fn chaos_respects_retainage_and_opt_outs() {
     assert_eq!(w.run(&["chaos", "--level", "0"]).status.code(), Some(2));
 }
 
+/// `isready`'s selectors add up, as in the original (whose `instances_from_args` extends
+/// one list with the instances of each): every instance chosen by any of them is checked,
+/// once; with none, no instance is (`No instances found`, exit 0).
+#[test]
+fn isready_selectors_add_up() {
+    let w = World::new();
+    demo_world(&w);
+    small_pipeline(&w);
+    w.ok(&["aws", "spinup", "--pipeline", "pipelines/small.csv"]);
+    let (ntp, app, worker) = (
+        ids_of(&w, "mhcntp"),
+        ids_of(&w, "mhcapp"),
+        ids_of(&w, "mhcworker"),
+    );
+    assert_eq!((ntp.len(), app.len(), worker.len()), (1, 2, 3));
+
+    // Two hostclasses, an instance of a third, and ntp's instance a second time.
+    let out = w.run(&[
+        "aws",
+        "isready",
+        "--hostclass",
+        "mhcntp",
+        "--hostclass",
+        "mhcapp",
+        "--instance",
+        &worker[0],
+        "--instance",
+        &ntp[0],
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let mut checked: Vec<&str> = stdout
+        .lines()
+        .map(|l| {
+            l.trim_start_matches('.')
+                .strip_suffix(" is NOT ready")
+                .unwrap_or_else(|| panic!("{l:?} in {stdout}"))
+        })
+        .collect();
+    checked.sort();
+    let mut expected: Vec<&str> = ntp
+        .iter()
+        .chain(&app)
+        .chain(&worker[..1])
+        .map(String::as_str)
+        .collect();
+    expected.sort();
+    assert_eq!(checked, expected, "{stdout}");
+
+    // Once ready, the same selection passes; as JSON, one entry per instance.
+    for id in &expected {
+        w.ok(&[
+            "aws",
+            "tag",
+            "--instance",
+            id,
+            "--key",
+            "smoketest",
+            "--value",
+            "y",
+        ]);
+    }
+    let ntp_group = w.group_of("mhcntp");
+    let json = w.ok(&[
+        "aws",
+        "isready",
+        "--hostclass",
+        "mhcapp",
+        "--asg",
+        ntp_group.auto_scaling_group_name().unwrap(),
+        "--instance",
+        &worker[0],
+        "--output",
+        "json",
+    ]);
+    let rows: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let mut ids: Vec<&str> = rows.keys().map(String::as_str).collect();
+    ids.sort();
+    assert_eq!(ids, expected, "{json}");
+
+    // No selector: nothing is checked (the original's empty selection), not every host.
+    let out = w.ok(&["aws", "isready"]);
+    assert_eq!(out.trim(), "No instances found");
+}
+
 /// `gethostclassoption` reads the configuration; `promoterunning` shares the final-stage,
 /// production-baked images of running instances with the production accounts; and
 /// `spindownandup` replaces every group of the environment with the pipeline's.
