@@ -440,6 +440,7 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
                 max_parallel: 1,
                 keep_on_failure: a.no_destroy,
             },
+            spindown: None,
         };
         spinup_flow(global, &cfg, &ctx, vec![(request, settings)], &run).await
     })
@@ -449,6 +450,8 @@ struct SpinupRun {
     stage: Option<String>,
     dry_run: bool,
     opts: SpinupOptions,
+    /// The dry run of `spindownandup`: its spindown, printed with the spinup's plans.
+    spindown: Option<SpindownPlan>,
 }
 
 fn spotinst_note(requests: &[(ProvisionRequest, HostclassSettings)]) {
@@ -549,7 +552,10 @@ async fn spinup_flow(
     }
     let certs = spinup::certificates(ctx, &plans).await?;
     if run.dry_run {
-        return print_plans(global.output, &plans);
+        return match &run.spindown {
+            Some(down) => print_spindownandup(global.output, down, &plans),
+            None => print_plans(global.output, &plans),
+        };
     }
     let report = spinup::run(ctx, &plans, &network.vpc_id, &certs, &run.opts).await;
     print_report(global.output, &report)?;
@@ -571,106 +577,132 @@ async fn spinup_flow(
 
 fn print_plans(format: OutputFormat, plans: &[HostclassPlan]) -> Result<(), CliError> {
     emit(format, &plans, |out: &mut dyn Write| {
-        for p in plans {
-            let what = match &p.action {
-                GroupAction::Create { sizes } => format!(
-                    "create group {} (min {}, desired {}, max {})",
-                    p.group_name, sizes.min, sizes.desired, sizes.max
-                ),
-                GroupAction::Update { sizes, .. } => format!(
-                    "update group {} (min {}, desired {}, max {})",
-                    p.group_name,
-                    opt(sizes.min),
-                    opt(sizes.desired),
-                    opt(sizes.max)
-                ),
-            };
-            writeln!(out, "sequence {} {}: {what}", p.sequence, p.hostclass)?;
-            writeln!(
-                out,
-                "  launch template {}: {} ({}), {}, {} in {} subnet(s) of {}, public ip {}, key {}, profile {}",
+        write_plans(out, plans)
+    })
+}
+
+/// The dry run of `spindownandup`: what goes, then what comes, as one result (one JSON
+/// document with `--output json`).
+fn print_spindownandup(
+    format: OutputFormat,
+    down: &SpindownPlan,
+    up: &[HostclassPlan],
+) -> Result<(), CliError> {
+    #[derive(Serialize)]
+    struct Both<'a> {
+        spindown: &'a SpindownPlan,
+        spinup: &'a [HostclassPlan],
+    }
+    let both = Both {
+        spindown: down,
+        spinup: up,
+    };
+    emit(format, &both, |out: &mut dyn Write| {
+        write_spindown(out, down, true)?;
+        write_plans(out, up)
+    })
+}
+
+fn write_plans(out: &mut dyn Write, plans: &[HostclassPlan]) -> std::io::Result<()> {
+    for p in plans {
+        let what = match &p.action {
+            GroupAction::Create { sizes } => format!(
+                "create group {} (min {}, desired {}, max {})",
+                p.group_name, sizes.min, sizes.desired, sizes.max
+            ),
+            GroupAction::Update { sizes, .. } => format!(
+                "update group {} (min {}, desired {}, max {})",
                 p.group_name,
-                p.ami_id,
-                p.ami_name,
-                p.instance_type,
-                if p.ebs_optimized { "EBS-optimized" } else { "not EBS-optimized" },
-                p.subnet_ids.len(),
-                p.meta_network,
-                p.public_ip,
-                p.key_name.as_deref().unwrap_or("none"),
-                p.instance_profile.as_deref().unwrap_or("none"),
-            )?;
-            for d in &p.block_devices {
-                match (&d.ebs, &d.virtual_name) {
-                    (Some(e), _) => writeln!(
-                        out,
-                        "  volume {}: {}{}{}{}",
-                        d.device_name,
-                        e.size_gb
-                            .map_or("image size".to_string(), |s| format!("{s} GB")),
-                        e.snapshot_id
-                            .as_deref()
-                            .map_or(String::new(), |s| format!(" from {s}")),
-                        e.volume_type
-                            .as_deref()
-                            .map_or(String::new(), |t| format!(" {t}")),
-                        e.iops.map_or(String::new(), |i| format!(" {i} iops")),
-                    )?,
-                    (None, Some(v)) => writeln!(out, "  volume {}: {v}", d.device_name)?,
-                    (None, None) => {}
-                }
-            }
-            for a in &p.scheduled_actions {
-                writeln!(
+                opt(sizes.min),
+                opt(sizes.desired),
+                opt(sizes.max)
+            ),
+        };
+        writeln!(out, "sequence {} {}: {what}", p.sequence, p.hostclass)?;
+        writeln!(
+            out,
+            "  launch template {}: {} ({}), {}, {} in {} subnet(s) of {}, public ip {}, key {}, profile {}",
+            p.group_name,
+            p.ami_id,
+            p.ami_name,
+            p.instance_type,
+            if p.ebs_optimized { "EBS-optimized" } else { "not EBS-optimized" },
+            p.subnet_ids.len(),
+            p.meta_network,
+            p.public_ip,
+            p.key_name.as_deref().unwrap_or("none"),
+            p.instance_profile.as_deref().unwrap_or("none"),
+        )?;
+        for d in &p.block_devices {
+            match (&d.ebs, &d.virtual_name) {
+                (Some(e), _) => writeln!(
                     out,
-                    "  schedule {}: min {}, desired {}, max {}",
-                    a.recurrence,
-                    opt(a.min),
-                    opt(a.desired),
-                    opt(a.max)
-                )?;
-            }
-            if let Some(e) = &p.elb {
-                writeln!(
-                    out,
-                    "  load balancer {} ({}), {}, listeners {}, health check {}{}",
-                    e.name,
-                    e.human_name,
-                    if e.internal {
-                        "internal"
-                    } else {
-                        "internet-facing"
-                    },
-                    e.listeners
-                        .iter()
-                        .map(|l| format!(
-                            "{}:{}->{}:{}",
-                            l.elb_protocol, l.elb_port, l.instance_protocol, l.instance_port
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    e.health_check_target,
-                    e.cname
+                    "  volume {}: {}{}{}{}",
+                    d.device_name,
+                    e.size_gb
+                        .map_or("image size".to_string(), |s| format!("{s} GB")),
+                    e.snapshot_id
                         .as_deref()
-                        .map_or(String::new(), |c| format!(", CNAME {c}")),
-                )?;
-            }
-            if let Some(t) = &p.target_group {
-                writeln!(out, "  target group {} {}:{}", t.name, t.protocol, t.port)?;
-            }
-            for (ip, subnet) in &p.floating_ips {
-                writeln!(out, "  floating interface {ip} in {subnet}")?;
-            }
-            if p.smoke_test {
-                writeln!(
-                    out,
-                    "  then wait for {} instance(s) to pass their smoke test",
-                    p.min_instances
-                )?;
+                        .map_or(String::new(), |s| format!(" from {s}")),
+                    e.volume_type
+                        .as_deref()
+                        .map_or(String::new(), |t| format!(" {t}")),
+                    e.iops.map_or(String::new(), |i| format!(" {i} iops")),
+                )?,
+                (None, Some(v)) => writeln!(out, "  volume {}: {v}", d.device_name)?,
+                (None, None) => {}
             }
         }
-        Ok(())
-    })
+        for a in &p.scheduled_actions {
+            writeln!(
+                out,
+                "  schedule {}: min {}, desired {}, max {}",
+                a.recurrence,
+                opt(a.min),
+                opt(a.desired),
+                opt(a.max)
+            )?;
+        }
+        if let Some(e) = &p.elb {
+            writeln!(
+                out,
+                "  load balancer {} ({}), {}, listeners {}, health check {}{}",
+                e.name,
+                e.human_name,
+                if e.internal {
+                    "internal"
+                } else {
+                    "internet-facing"
+                },
+                e.listeners
+                    .iter()
+                    .map(|l| format!(
+                        "{}:{}->{}:{}",
+                        l.elb_protocol, l.elb_port, l.instance_protocol, l.instance_port
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                e.health_check_target,
+                e.cname
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(", CNAME {c}")),
+            )?;
+        }
+        if let Some(t) = &p.target_group {
+            writeln!(out, "  target group {} {}:{}", t.name, t.protocol, t.port)?;
+        }
+        for (ip, subnet) in &p.floating_ips {
+            writeln!(out, "  floating interface {ip} in {subnet}")?;
+        }
+        if p.smoke_test {
+            writeln!(
+                out,
+                "  then wait for {} instance(s) to pass their smoke test",
+                p.min_instances
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn opt(v: Option<u32>) -> String {
@@ -747,6 +779,7 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
     let cfg = HostsConfig::load(global)?;
     let requests = pipeline_requests(&cfg, &a.pipeline, a.testing)?;
     aws_session::run(global, |ctx| async move {
+        let mut planned_spindown = None;
         if spindown_first {
             let network = hosts_env::environment(&ctx, &cfg.env).await?;
             let all: Vec<String> = asiaq_aws::hosts::groups::env_groups(&ctx, &cfg.env)
@@ -758,7 +791,7 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
                 .collect();
             let plan = spinup::spindown_plan(&ctx, &cfg.env, &all).await?;
             if a.dry_run {
-                print_spindown(OutputFormat::Text, &plan, true)?;
+                planned_spindown = Some(plan);
             } else {
                 confirm_destructive(global, &network, "Spin down every hostclass")?;
                 spinup::spindown(&ctx, &plan, a.max_parallel).await?;
@@ -772,6 +805,7 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
                 max_parallel: a.max_parallel,
                 keep_on_failure: a.no_destroy,
             },
+            spindown: planned_spindown,
         };
         spinup_flow(global, &cfg, &ctx, requests, &run).await
     })
@@ -782,24 +816,28 @@ fn print_spindown(
     plan: &SpindownPlan,
     dry_run: bool,
 ) -> Result<(), CliError> {
-    let verb = if dry_run { "would delete" } else { "deleted" };
     emit(format, plan, |out: &mut dyn Write| {
-        for g in &plan.groups {
-            writeln!(
-                out,
-                "{verb} group {} ({} instances)",
-                g.name,
-                g.instances.len()
-            )?;
-        }
-        for (hc, name, _) in &plan.load_balancers {
-            writeln!(out, "{verb} load balancer {name} ({hc})")?;
-        }
-        for (hc, name, _) in &plan.target_groups {
-            writeln!(out, "{verb} target group {name} ({hc})")?;
-        }
-        Ok(())
+        write_spindown(out, plan, dry_run)
     })
+}
+
+fn write_spindown(out: &mut dyn Write, plan: &SpindownPlan, dry_run: bool) -> std::io::Result<()> {
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    for g in &plan.groups {
+        writeln!(
+            out,
+            "{verb} group {} ({} instances)",
+            g.name,
+            g.instances.len()
+        )?;
+    }
+    for (hc, name, _) in &plan.load_balancers {
+        writeln!(out, "{verb} load balancer {name} ({hc})")?;
+    }
+    for (hc, name, _) in &plan.target_groups {
+        writeln!(out, "{verb} target group {name} ({hc})")?;
+    }
+    Ok(())
 }
 
 fn spindown_cmd(global: &GlobalArgs, a: &SpindownArgs) -> Result<(), CliError> {

@@ -754,6 +754,39 @@ fn gethostclassoption_promoterunning_and_spindownandup() {
         .filter_map(|g| g.auto_scaling_group_name().map(str::to_string))
         .collect();
     assert_eq!(before.len(), 2);
+    // Its dry run with --output json writes one JSON document on stdout, and nothing else:
+    // what goes and what comes.
+    let out = w.run(&[
+        "aws",
+        "spindownandup",
+        "--pipeline",
+        "pipelines/one.csv",
+        "--no-smoke-test",
+        "--dry-run",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout is not one JSON document:\n{}",
+            text(&out.stdout)
+        )
+    });
+    let mut going: Vec<&str> = plan["spindown"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    going.sort();
+    let mut sorted_before: Vec<&str> = before.iter().map(String::as_str).collect();
+    sorted_before.sort();
+    assert_eq!(going, sorted_before, "{plan:#}");
+    let coming = plan["spinup"].as_array().unwrap();
+    assert_eq!(coming.len(), 1, "{plan:#}");
+    assert_eq!(coming[0]["hostclass"], "mhcworker", "{plan:#}");
+    assert_eq!(w.groups().len(), 2, "a dry run changes nothing");
     w.ok(&[
         "aws",
         "spindownandup",
