@@ -66,10 +66,10 @@ pub const SCENARIOS: &[Scenario] = &[
         requires: &[&["vpc", "create"], &["vpc", "destroy"]],
         setup: &[],
         measured: &[Step::Asiaq(&[
-            "vpc", "create", "--name", "{env}", "--type", "sandbox", "--config", "{config}",
+            "vpc", "create", "--name", "{env}", "--type", "sandbox", "--asiaq-config", "{config}",
         ])],
         teardown: &[Step::Asiaq(&[
-            "vpc", "destroy", "--name", "{env}", "--config", "{config}", "--yes",
+            "vpc", "destroy", "--name", "{env}", "--asiaq-config", "{config}", "--yes",
         ])],
         // The NAT gateway route of intranet needs the NAT gateway, which needs a tunnel
         // subnet, which needs the VPC; the NAT gateway must be available before routing.
@@ -89,10 +89,10 @@ pub const SCENARIOS: &[Scenario] = &[
         env: "demo",
         requires: &[&["vpc", "create"], &["vpc", "destroy"]],
         setup: &[Step::Asiaq(&[
-            "vpc", "create", "--name", "{env}", "--type", "sandbox", "--config", "{config}",
+            "vpc", "create", "--name", "{env}", "--type", "sandbox", "--asiaq-config", "{config}",
         ])],
         measured: &[Step::Asiaq(&[
-            "vpc", "destroy", "--name", "{env}", "--config", "{config}", "--yes",
+            "vpc", "destroy", "--name", "{env}", "--asiaq-config", "{config}", "--yes",
         ])],
         teardown: &[],
         // Subnets cannot go before the NAT gateways in them are gone, nor the VPC before its
@@ -119,7 +119,7 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         setup: &[
             Step::Asiaq(&[
-                "vpc", "create", "--name", "{env}", "--type", "sandbox", "--config", "{config}",
+                "vpc", "create", "--name", "{env}", "--type", "sandbox", "--asiaq-config", "{config}",
             ]),
             Step::RegisterAmis {
                 hostclasses: &["mhcntp", "mhcadminproxy", "mhcapp", "mhcworker"],
@@ -134,7 +134,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "--no-smoke-test",
             "--env",
             "{env}",
-            "--config",
+            "--asiaq-config",
             "{config}",
         ])],
         teardown: &[
@@ -145,12 +145,12 @@ pub const SCENARIOS: &[Scenario] = &[
                 DEMO_PIPELINE,
                 "--env",
                 "{env}",
-                "--config",
+                "--asiaq-config",
                 "{config}",
                 "--yes",
             ]),
             Step::Asiaq(&[
-                "vpc", "destroy", "--name", "{env}", "--config", "{config}", "--yes",
+                "vpc", "destroy", "--name", "{env}", "--asiaq-config", "{config}", "--yes",
             ]),
         ],
         // The environment's VPC, then its subnets, security groups and route tables at once
@@ -176,7 +176,7 @@ pub const SCENARIOS: &[Scenario] = &[
         requires: &[&["vpc", "create"], &["vpc", "destroy"], &["bake", "bake"]],
         setup: &[
             Step::Asiaq(&[
-                "vpc", "create", "--name", "{env}", "--type", "sandbox", "--config", "{config}",
+                "vpc", "create", "--name", "{env}", "--type", "sandbox", "--asiaq-config", "{config}",
             ]),
             Step::RegisterAmis {
                 hostclasses: &["ubuntu_phase1"],
@@ -190,11 +190,11 @@ pub const SCENARIOS: &[Scenario] = &[
             "mhcntp",
             "--source-ami",
             "{ami:ubuntu_phase1}",
-            "--config",
+            "--asiaq-config",
             "{config}",
         ])],
         teardown: &[Step::Asiaq(&[
-            "vpc", "destroy", "--name", "{env}", "--config", "{config}", "--yes",
+            "vpc", "destroy", "--name", "{env}", "--asiaq-config", "{config}", "--yes",
         ])],
         // Packer's 19-call flow without its waits' repetitions.
         critical_path: &[

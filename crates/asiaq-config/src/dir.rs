@@ -1,4 +1,4 @@
-//! The configuration directory (`ASIAQ_CONFIG`, `--config`).
+//! The configuration directory (`ASIAQ_CONFIG`, `--asiaq-config`).
 
 use std::path::{Path, PathBuf};
 

@@ -75,7 +75,6 @@ pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result
     Ok(())
 }
 
-
 /// The one way every command shows a plan: notes on stderr, then (for a dry run) the plan on
 /// stdout, as text grouped by resource with a closing count, or as the `asiaq.plan/1` JSON
 /// document ([`render::PlanDocument`]).

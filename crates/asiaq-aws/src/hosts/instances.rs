@@ -83,6 +83,25 @@ pub fn host_info(i: &Instance) -> HostInfo {
     }
 }
 
+/// Live instances of the VPC matching any of `selectors` (none when empty), each instance
+/// once, in the order of the selectors: what the original's `isready` checked, whose
+/// selectors add up instead of excluding each other.
+pub async fn describe_union(
+    ctx: &AwsContext,
+    vpc_id: &str,
+    selectors: &[Selector],
+) -> Result<Vec<HostInfo>, AwsError> {
+    let found =
+        futures::future::try_join_all(selectors.iter().map(|s| describe(ctx, vpc_id, Some(s))))
+            .await?;
+    let mut seen = BTreeSet::new();
+    Ok(found
+        .into_iter()
+        .flatten()
+        .filter(|h| seen.insert(h.id.clone()))
+        .collect())
+}
+
 /// Live instances of the VPC matching `selector` (all when `None`), paginated.
 pub async fn describe(
     ctx: &AwsContext,

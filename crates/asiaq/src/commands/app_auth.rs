@@ -63,7 +63,7 @@ pub fn run(global: &GlobalArgs, args: &AppAuthArgs) -> Result<(), CliError> {
             .and_then(|b| b.rsplit('.').next())
             .map(str::to_string)
     });
-    let dir = ConfigDir::new(&global.config);
+    let dir = ConfigDir::new(&global.asiaq_config);
     let env = match &env_hint {
         Some(e) => e.clone(),
         None => dir

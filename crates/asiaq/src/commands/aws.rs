@@ -89,54 +89,62 @@ pub struct Selectors {
     pub asg: Vec<String>,
 }
 
-/// The same selectors, all optional.
+/// The same selectors for `isready`, where (as in the original) they are all optional and
+/// add up: the instances of every one given, none when none is given.
 #[derive(Debug, Clone, Args)]
-#[group(id = "optional_selector", required = false, multiple = false)]
-pub struct OptionalSelectors {
+pub struct CombinedSelectors {
+    /// Instance id (repeatable)
     #[arg(long = "instance", value_name = "ID")]
     pub instance: Vec<String>,
+    /// Hostname tag (repeatable)
     #[arg(long, value_name = "HOSTNAME")]
     pub hostname: Vec<String>,
+    /// Hostclass (repeatable)
     #[arg(long, value_name = "HOSTCLASS")]
     pub hostclass: Vec<String>,
+    /// AMI id (repeatable)
     #[arg(long, value_name = "AMI")]
     pub ami: Vec<String>,
+    /// Autoscaling group name (repeatable)
     #[arg(long, value_name = "NAME")]
     pub asg: Vec<String>,
 }
 
-fn selector_of(
-    instance: &[String],
-    hostname: &[String],
-    hostclass: &[String],
-    ami: &[String],
-    asg: &[String],
-) -> Option<Selector> {
-    if !instance.is_empty() {
-        Some(Selector::Instance(instance.to_vec()))
-    } else if !hostname.is_empty() {
-        Some(Selector::Hostname(hostname.to_vec()))
-    } else if !hostclass.is_empty() {
-        Some(Selector::Hostclass(hostclass.to_vec()))
-    } else if !ami.is_empty() {
-        Some(Selector::Ami(ami.to_vec()))
-    } else if !asg.is_empty() {
-        Some(Selector::Asg(asg.to_vec()))
-    } else {
-        None
+impl CombinedSelectors {
+    /// One selector per kind given, in the original's order (instances, hostclasses, AMIs,
+    /// groups, hostnames).
+    pub fn selectors(&self) -> Vec<Selector> {
+        [
+            (
+                Selector::Instance as fn(Vec<String>) -> Selector,
+                &self.instance,
+            ),
+            (Selector::Hostclass, &self.hostclass),
+            (Selector::Ami, &self.ami),
+            (Selector::Asg, &self.asg),
+            (Selector::Hostname, &self.hostname),
+        ]
+        .into_iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(kind, values)| kind(values.clone()))
+        .collect()
     }
 }
 
 impl Selectors {
     pub fn selector(&self) -> Selector {
-        selector_of(
-            &self.instance,
-            &self.hostname,
-            &self.hostclass,
-            &self.ami,
-            &self.asg,
-        )
-        .expect("clap requires one selector")
+        if !self.instance.is_empty() {
+            Selector::Instance(self.instance.clone())
+        } else if !self.hostname.is_empty() {
+            Selector::Hostname(self.hostname.clone())
+        } else if !self.hostclass.is_empty() {
+            Selector::Hostclass(self.hostclass.clone())
+        } else if !self.ami.is_empty() {
+            Selector::Ami(self.ami.clone())
+        } else {
+            assert!(!self.asg.is_empty(), "clap requires one selector");
+            Selector::Asg(self.asg.clone())
+        }
     }
 }
 
@@ -256,7 +264,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct IsreadyArgs {
     #[command(flatten)]
-    pub selectors: OptionalSelectors,
+    pub selectors: CombinedSelectors,
 }
 
 #[derive(Debug, Args)]
@@ -433,6 +441,7 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
                 max_parallel: 1,
                 keep_on_failure: a.no_destroy,
             },
+            spindown: None,
         };
         spinup_flow(global, &cfg, &ctx, vec![(request, settings)], &run).await
     })
@@ -442,6 +451,8 @@ struct SpinupRun {
     stage: Option<String>,
     dry_run: bool,
     opts: SpinupOptions,
+    /// The dry run of `spindownandup`: its spindown, printed with the spinup's plans.
+    spindown: Option<SpindownPlan>,
 }
 
 fn spotinst_note(requests: &[(ProvisionRequest, HostclassSettings)]) {
@@ -486,12 +497,17 @@ async fn spinup_flow(
         .collect();
     // Every observation at once: none needs another's answer (the stages, which depend on
     // the environment's type, only choose among the images afterwards).
-    let (network, candidates, existing, snaps) = futures::try_join!(
+    let (network, candidates, mut existing, snaps) = futures::try_join!(
         hosts_env::environment(ctx, &cfg.env),
         async { Ok(spinup::candidate_images(ctx, &reqs, &trusted).await?) },
         async { Ok(spinup::existing_groups(ctx, &cfg.env, &need_type).await?) },
         async { Ok(spinup::latest_snapshots(ctx, &cfg.env, &hostclasses).await?) },
     )?;
+    // A dry run of spindownandup plans the spinup as the real run meets it: after the
+    // spindown, the spun-down hostclasses have no group to update.
+    if let Some(down) = &run.spindown {
+        existing.retain(|hc, _| !down.groups.iter().any(|g| &g.hostclass == hc));
+    }
     let spec = cfg.vpc_spec(&network)?;
     let facts = hosts_env::environment_facts(cfg, &network, spec.as_ref(), ctx.region())?;
     let stages: Vec<String> = match &run.stage {
@@ -545,10 +561,22 @@ async fn spinup_flow(
         // JSON: the one plan document; text keeps its detail (templates, volumes,
         // schedules, load balancers) under each group.
         if global.output == OutputFormat::Json {
-            let plan = asiaq_core::plan::hosts::spinup_plan(&plans);
-            return crate::output::print_plan(global, "aws spinup", &plan, &[], true);
+            let up = asiaq_core::plan::hosts::spinup_plan(&plans);
+            return match &run.spindown {
+                Some(down) => crate::output::print_plan(
+                    global,
+                    "aws spindownandup",
+                    &spindown_steps(down).then(up),
+                    &[],
+                    true,
+                ),
+                None => crate::output::print_plan(global, "aws spinup", &up, &[], true),
+            };
         }
-        return print_plans(global.output, &plans);
+        return match &run.spindown {
+            Some(down) => print_spindownandup(global.output, down, &plans),
+            None => print_plans(global.output, &plans),
+        };
     }
     let report = spinup::run(ctx, &plans, &network.vpc_id, &certs, &run.opts).await;
     print_report(global.output, &report)?;
@@ -570,106 +598,132 @@ async fn spinup_flow(
 
 fn print_plans(format: OutputFormat, plans: &[HostclassPlan]) -> Result<(), CliError> {
     emit(format, &plans, |out: &mut dyn Write| {
-        for p in plans {
-            let what = match &p.action {
-                GroupAction::Create { sizes } => format!(
-                    "create group {} (min {}, desired {}, max {})",
-                    p.group_name, sizes.min, sizes.desired, sizes.max
-                ),
-                GroupAction::Update { sizes, .. } => format!(
-                    "update group {} (min {}, desired {}, max {})",
-                    p.group_name,
-                    opt(sizes.min),
-                    opt(sizes.desired),
-                    opt(sizes.max)
-                ),
-            };
-            writeln!(out, "sequence {} {}: {what}", p.sequence, p.hostclass)?;
-            writeln!(
-                out,
-                "  launch template {}: {} ({}), {}, {} in {} subnet(s) of {}, public ip {}, key {}, profile {}",
+        write_plans(out, plans)
+    })
+}
+
+/// The dry run of `spindownandup`: what goes, then what comes, as one result (one JSON
+/// document with `--output json`).
+fn print_spindownandup(
+    format: OutputFormat,
+    down: &SpindownPlan,
+    up: &[HostclassPlan],
+) -> Result<(), CliError> {
+    #[derive(Serialize)]
+    struct Both<'a> {
+        spindown: &'a SpindownPlan,
+        spinup: &'a [HostclassPlan],
+    }
+    let both = Both {
+        spindown: down,
+        spinup: up,
+    };
+    emit(format, &both, |out: &mut dyn Write| {
+        write_spindown(out, down, true)?;
+        write_plans(out, up)
+    })
+}
+
+fn write_plans(out: &mut dyn Write, plans: &[HostclassPlan]) -> std::io::Result<()> {
+    for p in plans {
+        let what = match &p.action {
+            GroupAction::Create { sizes } => format!(
+                "create group {} (min {}, desired {}, max {})",
+                p.group_name, sizes.min, sizes.desired, sizes.max
+            ),
+            GroupAction::Update { sizes, .. } => format!(
+                "update group {} (min {}, desired {}, max {})",
                 p.group_name,
-                p.ami_id,
-                p.ami_name,
-                p.instance_type,
-                if p.ebs_optimized { "EBS-optimized" } else { "not EBS-optimized" },
-                p.subnet_ids.len(),
-                p.meta_network,
-                p.public_ip,
-                p.key_name.as_deref().unwrap_or("none"),
-                p.instance_profile.as_deref().unwrap_or("none"),
-            )?;
-            for d in &p.block_devices {
-                match (&d.ebs, &d.virtual_name) {
-                    (Some(e), _) => writeln!(
-                        out,
-                        "  volume {}: {}{}{}{}",
-                        d.device_name,
-                        e.size_gb
-                            .map_or("image size".to_string(), |s| format!("{s} GB")),
-                        e.snapshot_id
-                            .as_deref()
-                            .map_or(String::new(), |s| format!(" from {s}")),
-                        e.volume_type
-                            .as_deref()
-                            .map_or(String::new(), |t| format!(" {t}")),
-                        e.iops.map_or(String::new(), |i| format!(" {i} iops")),
-                    )?,
-                    (None, Some(v)) => writeln!(out, "  volume {}: {v}", d.device_name)?,
-                    (None, None) => {}
-                }
-            }
-            for a in &p.scheduled_actions {
-                writeln!(
+                opt(sizes.min),
+                opt(sizes.desired),
+                opt(sizes.max)
+            ),
+        };
+        writeln!(out, "sequence {} {}: {what}", p.sequence, p.hostclass)?;
+        writeln!(
+            out,
+            "  launch template {}: {} ({}), {}, {} in {} subnet(s) of {}, public ip {}, key {}, profile {}",
+            p.group_name,
+            p.ami_id,
+            p.ami_name,
+            p.instance_type,
+            if p.ebs_optimized { "EBS-optimized" } else { "not EBS-optimized" },
+            p.subnet_ids.len(),
+            p.meta_network,
+            p.public_ip,
+            p.key_name.as_deref().unwrap_or("none"),
+            p.instance_profile.as_deref().unwrap_or("none"),
+        )?;
+        for d in &p.block_devices {
+            match (&d.ebs, &d.virtual_name) {
+                (Some(e), _) => writeln!(
                     out,
-                    "  schedule {}: min {}, desired {}, max {}",
-                    a.recurrence,
-                    opt(a.min),
-                    opt(a.desired),
-                    opt(a.max)
-                )?;
-            }
-            if let Some(e) = &p.elb {
-                writeln!(
-                    out,
-                    "  load balancer {} ({}), {}, listeners {}, health check {}{}",
-                    e.name,
-                    e.human_name,
-                    if e.internal {
-                        "internal"
-                    } else {
-                        "internet-facing"
-                    },
-                    e.listeners
-                        .iter()
-                        .map(|l| format!(
-                            "{}:{}->{}:{}",
-                            l.elb_protocol, l.elb_port, l.instance_protocol, l.instance_port
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    e.health_check_target,
-                    e.cname
+                    "  volume {}: {}{}{}{}",
+                    d.device_name,
+                    e.size_gb
+                        .map_or("image size".to_string(), |s| format!("{s} GB")),
+                    e.snapshot_id
                         .as_deref()
-                        .map_or(String::new(), |c| format!(", CNAME {c}")),
-                )?;
-            }
-            if let Some(t) = &p.target_group {
-                writeln!(out, "  target group {} {}:{}", t.name, t.protocol, t.port)?;
-            }
-            for (ip, subnet) in &p.floating_ips {
-                writeln!(out, "  floating interface {ip} in {subnet}")?;
-            }
-            if p.smoke_test {
-                writeln!(
-                    out,
-                    "  then wait for {} instance(s) to pass their smoke test",
-                    p.min_instances
-                )?;
+                        .map_or(String::new(), |s| format!(" from {s}")),
+                    e.volume_type
+                        .as_deref()
+                        .map_or(String::new(), |t| format!(" {t}")),
+                    e.iops.map_or(String::new(), |i| format!(" {i} iops")),
+                )?,
+                (None, Some(v)) => writeln!(out, "  volume {}: {v}", d.device_name)?,
+                (None, None) => {}
             }
         }
-        Ok(())
-    })
+        for a in &p.scheduled_actions {
+            writeln!(
+                out,
+                "  schedule {}: min {}, desired {}, max {}",
+                a.recurrence,
+                opt(a.min),
+                opt(a.desired),
+                opt(a.max)
+            )?;
+        }
+        if let Some(e) = &p.elb {
+            writeln!(
+                out,
+                "  load balancer {} ({}), {}, listeners {}, health check {}{}",
+                e.name,
+                e.human_name,
+                if e.internal {
+                    "internal"
+                } else {
+                    "internet-facing"
+                },
+                e.listeners
+                    .iter()
+                    .map(|l| format!(
+                        "{}:{}->{}:{}",
+                        l.elb_protocol, l.elb_port, l.instance_protocol, l.instance_port
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                e.health_check_target,
+                e.cname
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(", CNAME {c}")),
+            )?;
+        }
+        if let Some(t) = &p.target_group {
+            writeln!(out, "  target group {} {}:{}", t.name, t.protocol, t.port)?;
+        }
+        for (ip, subnet) in &p.floating_ips {
+            writeln!(out, "  floating interface {ip} in {subnet}")?;
+        }
+        if p.smoke_test {
+            writeln!(
+                out,
+                "  then wait for {} instance(s) to pass their smoke test",
+                p.min_instances
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn opt(v: Option<u32>) -> String {
@@ -746,6 +800,7 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
     let cfg = HostsConfig::load(global)?;
     let requests = pipeline_requests(&cfg, &a.pipeline, a.testing)?;
     aws_session::run(global, |ctx| async move {
+        let mut planned_spindown = None;
         if spindown_first {
             // The pipeline's hostclasses only, as the original: groups of other hostclasses
             // in the environment are not the pipeline's to replace.
@@ -758,7 +813,7 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
                 .collect();
             let plan = spinup::spindown_plan(&ctx, &cfg.env, &hostclasses).await?;
             if a.dry_run {
-                print_spindown(OutputFormat::Text, &plan, true)?;
+                planned_spindown = Some(plan);
             } else {
                 confirm_destructive(global, &network, "Spin down the pipeline's hostclasses")?;
                 spinup::spindown(&ctx, &plan, a.max_parallel).await?;
@@ -772,6 +827,7 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
                 max_parallel: a.max_parallel,
                 keep_on_failure: a.no_destroy,
             },
+            spindown: planned_spindown,
         };
         spinup_flow(global, &cfg, &ctx, requests, &run).await
     })
@@ -806,24 +862,28 @@ fn print_spindown(
             asiaq_core::plan::render::document("aws spindown", &spindown_steps(plan), &[], true);
         return emit(format, &doc, |w| write!(w, "{}", doc.to_text()));
     }
-    let verb = if dry_run { "would delete" } else { "deleted" };
     emit(format, plan, |out: &mut dyn Write| {
-        for g in &plan.groups {
-            writeln!(
-                out,
-                "{verb} group {} ({} instances)",
-                g.name,
-                g.instances.len()
-            )?;
-        }
-        for (hc, name, _) in &plan.load_balancers {
-            writeln!(out, "{verb} load balancer {name} ({hc})")?;
-        }
-        for (hc, name, _) in &plan.target_groups {
-            writeln!(out, "{verb} target group {name} ({hc})")?;
-        }
-        Ok(())
+        write_spindown(out, plan, dry_run)
     })
+}
+
+fn write_spindown(out: &mut dyn Write, plan: &SpindownPlan, dry_run: bool) -> std::io::Result<()> {
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    for g in &plan.groups {
+        writeln!(
+            out,
+            "{verb} group {} ({} instances)",
+            g.name,
+            g.instances.len()
+        )?;
+    }
+    for (hc, name, _) in &plan.load_balancers {
+        writeln!(out, "{verb} load balancer {name} ({hc})")?;
+    }
+    for (hc, name, _) in &plan.target_groups {
+        writeln!(out, "{verb} target group {name} ({hc})")?;
+    }
+    Ok(())
 }
 
 fn spindown_cmd(global: &GlobalArgs, a: &SpindownArgs) -> Result<(), CliError> {
@@ -1023,11 +1083,10 @@ fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
 
 fn isready(global: &GlobalArgs, a: &IsreadyArgs) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let s = &a.selectors;
-    let selector = selector_of(&s.instance, &s.hostname, &s.hostclass, &s.ami, &s.asg);
+    let selectors = a.selectors.selectors();
     aws_session::run(global, |ctx| async move {
         let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let hosts = instances::describe(&ctx, &network.vpc_id, selector.as_ref()).await?;
+        let hosts = instances::describe_union(&ctx, &network.vpc_id, &selectors).await?;
         let ids: Vec<String> = hosts.iter().map(|h| h.id.clone()).collect();
         let statuses = instances::smoke_statuses(&ctx, &ids).await?;
         let ready = statuses

@@ -278,7 +278,7 @@ fn check_stage(aws: &AwsIni, stage: &str) -> Result<(), CliError> {
 }
 
 fn load(global: &GlobalArgs) -> Result<(ConfigDir, AwsIni), CliError> {
-    let dir = ConfigDir::new(&global.config);
+    let dir = ConfigDir::new(&global.asiaq_config);
     let aws = dir.aws(global.env.as_deref())?;
     Ok((dir, aws))
 }
@@ -1246,7 +1246,7 @@ fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> Result<(), CliError> {
 fn create(global: &GlobalArgs, hostclass: &str, dry_run: bool) -> Result<(), CliError> {
     use std::os::unix::fs::PermissionsExt;
     ami::check_new_hostclass(hostclass).map_err(|e| CliError::usage(e.to_string()))?;
-    let dir = ConfigDir::new(&global.config);
+    let dir = ConfigDir::new(&global.asiaq_config);
     let template_path = dir.path(format!("{}/template.sh", files::INIT));
     let target = dir.path(format!("{}/{hostclass}.sh", files::INIT));
     let template = std::fs::read_to_string(&template_path).map_err(|e| {

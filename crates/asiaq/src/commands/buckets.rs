@@ -50,7 +50,7 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
             "--account {account:?}: expected a directory name under iam/s3/"
         )));
     }
-    let dir = ConfigDir::new(&global.config);
+    let dir = ConfigDir::new(&global.asiaq_config);
     dir.check()?;
     let aws = dir.aws(global.env.as_deref())?;
     let project = aws.project_name()?.text;

@@ -20,7 +20,7 @@ struct Report<'a> {
 
 pub fn run(global: &GlobalArgs, cmd: &ConfigCommand) -> Result<(), CliError> {
     let ConfigCommand::Validate { pipeline, env_type } = cmd;
-    let dir = ConfigDir::new(&global.config);
+    let dir = ConfigDir::new(&global.asiaq_config);
     let opts = ValidateOptions {
         env: global.env.clone(),
         env_type: env_type.clone(),

@@ -31,7 +31,7 @@ pub fn config_for(
         }
         return Ok(None);
     }
-    let dir = ConfigDir::new(&global.config);
+    let dir = ConfigDir::new(&global.asiaq_config);
     dir.check()?;
     let aws = dir.aws(env.or(global.env.as_deref()))?;
     let env = aws

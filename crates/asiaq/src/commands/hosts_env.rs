@@ -23,7 +23,7 @@ pub struct HostsConfig {
 impl HostsConfig {
     /// Loads disco_aws.ini for `--env` (or its default environment). Exit 2 on problems.
     pub fn load(global: &GlobalArgs) -> Result<Self, CliError> {
-        let dir = ConfigDir::new(&global.config);
+        let dir = ConfigDir::new(&global.asiaq_config);
         dir.check()?;
         let aws = dir.aws(global.env.as_deref())?;
         let env = aws.require_environment()?.to_string();

@@ -305,7 +305,7 @@ fn desired_state(
             "{}: no user_policies/*.iam and no instance_policies/*.iam",
             root.display()
         ))
-        .with_hint("point --config at an asiaq configuration directory with an iam/ tree"));
+        .with_hint("point --asiaq-config (or ASIAQ_CONFIG) at an asiaq configuration directory with an iam/ tree"));
     }
     let membership = if tree.group_membership.is_empty() {
         None
@@ -435,7 +435,7 @@ fn update(global: &GlobalArgs, dry_run: bool) -> Result<(), CliError> {
             "`asiaq iam update` needs --environment ENV: the IAM environment (account type) whose iam/group_membership/ENV to apply",
         ));
     };
-    let dir = ConfigDir::new(&global.config);
+    let dir = ConfigDir::new(&global.asiaq_config);
     dir.check()?;
     let aws = dir.aws(Some(env))?;
     let (mut desired, saml_url) = desired_state(&dir, &aws, env)?;

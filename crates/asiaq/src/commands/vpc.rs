@@ -274,7 +274,7 @@ async fn resolve(
 }
 
 pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
-    let dir = ConfigDir::new(&global.config);
+    let dir = ConfigDir::new(&global.asiaq_config);
     match cmd {
         VpcCommand::Create {
             name,

@@ -35,7 +35,7 @@ fn asiaq(account: &AwsAccount, config: &Path) -> Command {
         .env_remove("ASIAQ_BAKE_ASIAQ_BINARY")
         .env("USER", "jenkins")
         .env("LOGNAME", "jenkins")
-        .arg("--config")
+        .arg("--asiaq-config")
         .arg(config);
     cmd
 }

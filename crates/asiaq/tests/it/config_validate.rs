@@ -109,7 +109,7 @@ fn validate(dir: &Path) -> (i32, String, String) {
         .unwrap()
         .current_dir(dir)
         .env_remove("ASIAQ_CONFIG")
-        .args(["config", "validate", "--config", "."])
+        .args(["config", "validate", "--asiaq-config", "."])
         .output()
         .unwrap();
     (
@@ -141,7 +141,7 @@ fn the_example_configuration_is_valid_for_every_environment() {
         let out = Command::cargo_bin("asiaq")
             .unwrap()
             .env_remove("ASIAQ_CONFIG")
-            .args(["config", "validate", "--config"])
+            .args(["config", "validate", "--asiaq-config"])
             .arg(&examples)
             .args(&args)
             .output()
@@ -202,7 +202,14 @@ fn json_output_lists_each_diagnostic_with_its_line() {
         .unwrap()
         .current_dir(tmp.path())
         .env_remove("ASIAQ_CONFIG")
-        .args(["--output", "json", "config", "validate", "--config", "."])
+        .args([
+            "--output",
+            "json",
+            "config",
+            "validate",
+            "--asiaq-config",
+            ".",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

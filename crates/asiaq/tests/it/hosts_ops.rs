@@ -563,6 +563,91 @@ fn chaos_respects_retainage_and_opt_outs() {
     assert_eq!(w.run(&["chaos", "--level", "0"]).status.code(), Some(2));
 }
 
+/// `isready`'s selectors add up, as in the original (whose `instances_from_args` extends
+/// one list with the instances of each): every instance chosen by any of them is checked,
+/// once; with none, no instance is (`No instances found`, exit 0).
+#[test]
+fn isready_selectors_add_up() {
+    let w = World::new();
+    demo_world(&w);
+    small_pipeline(&w);
+    w.ok(&["aws", "spinup", "--pipeline", "pipelines/small.csv"]);
+    let (ntp, app, worker) = (
+        ids_of(&w, "mhcntp"),
+        ids_of(&w, "mhcapp"),
+        ids_of(&w, "mhcworker"),
+    );
+    assert_eq!((ntp.len(), app.len(), worker.len()), (1, 2, 3));
+
+    // Two hostclasses, an instance of a third, and ntp's instance a second time.
+    let out = w.run(&[
+        "aws",
+        "isready",
+        "--hostclass",
+        "mhcntp",
+        "--hostclass",
+        "mhcapp",
+        "--instance",
+        &worker[0],
+        "--instance",
+        &ntp[0],
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let mut checked: Vec<&str> = stdout
+        .lines()
+        .map(|l| {
+            l.trim_start_matches('.')
+                .strip_suffix(" is NOT ready")
+                .unwrap_or_else(|| panic!("{l:?} in {stdout}"))
+        })
+        .collect();
+    checked.sort();
+    let mut expected: Vec<&str> = ntp
+        .iter()
+        .chain(&app)
+        .chain(&worker[..1])
+        .map(String::as_str)
+        .collect();
+    expected.sort();
+    assert_eq!(checked, expected, "{stdout}");
+
+    // Once ready, the same selection passes; as JSON, one entry per instance.
+    for id in &expected {
+        w.ok(&[
+            "aws",
+            "tag",
+            "--instance",
+            id,
+            "--key",
+            "smoketest",
+            "--value",
+            "y",
+        ]);
+    }
+    let ntp_group = w.group_of("mhcntp");
+    let json = w.ok(&[
+        "aws",
+        "isready",
+        "--hostclass",
+        "mhcapp",
+        "--asg",
+        ntp_group.auto_scaling_group_name().unwrap(),
+        "--instance",
+        &worker[0],
+        "--output",
+        "json",
+    ]);
+    let rows: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let mut ids: Vec<&str> = rows.keys().map(String::as_str).collect();
+    ids.sort();
+    assert_eq!(ids, expected, "{json}");
+
+    // No selector: nothing is checked (the original's empty selection), not every host.
+    let out = w.ok(&["aws", "isready"]);
+    assert_eq!(out.trim(), "No instances found");
+}
+
 /// `gethostclassoption` reads the configuration; `promoterunning` shares the final-stage,
 /// production-baked images of running instances with the production accounts; and
 /// `spindownandup` replaces the groups of the pipeline's hostclasses only.
@@ -688,6 +773,37 @@ fn gethostclassoption_promoterunning_and_spindownandup() {
         .clone();
     // Group names carry the second they were made: make the new mhcntp's differ.
     std::thread::sleep(std::time::Duration::from_millis(1100));
+    // Its dry run with --output json writes one plan document on stdout, and nothing else:
+    // the old mhcntp group goes, then a template and a group for each hostclass come.
+    let out = w.run(&[
+        "aws",
+        "spindownandup",
+        "--pipeline",
+        "pipelines/one.csv",
+        "--no-smoke-test",
+        "--dry-run",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan: asiaq_core::plan::render::PlanDocument = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}: stdout is not one plan document:\n{}",
+                text(&out.stdout)
+            )
+        });
+    assert_eq!(plan.command, "aws spindownandup");
+    let going: Vec<&str> = plan
+        .steps
+        .steps
+        .iter()
+        .filter(|s| s.change.is_delete())
+        .map(|s| s.resource.name.as_str())
+        .collect();
+    assert_eq!(going, vec![old_ntp.as_str()], "{plan:#?}");
+    assert_eq!(plan.summary.create, 4, "{plan:#?}");
+    assert_eq!(w.groups().len(), 2, "a dry run changes nothing");
     let dry = w.ok(&[
         "aws",
         "spindownandup",

@@ -32,7 +32,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn asiaq(account: &AwsAccount, config: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_asiaq"));
     account.configure(&mut cmd).stdin(Stdio::null());
-    cmd.arg("--config")
+    cmd.arg("--asiaq-config")
         .arg(config)
         .env("ASIAQ_WAIT_SCALE", "0.01")
         .env("ASIAQ_QUIET", "1")

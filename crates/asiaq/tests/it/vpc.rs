@@ -18,7 +18,7 @@ fn asiaq(account: &AwsAccount, config: &Path) -> Command {
         .env("ASIAQ_WAIT_SCALE", "0.01")
         .env("ASIAQ_QUIET", "1")
         .env_remove("ASIAQ_INJECT_FAULT")
-        .arg("--config")
+        .arg("--asiaq-config")
         .arg(config);
     cmd
 }
