@@ -798,9 +798,18 @@ async fn call(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsEr
                 },
             )
             .await?;
+            // The template named like the group is the group's own (asiaq names them so).
+            if let Some(t) = crate::hosts::groups::launch_template_by_name(ctx, name).await? {
+                crate::hosts::groups::delete_launch_template(ctx, &t.id).await?;
+            }
             None
         }
         Action::DeleteClassicLoadBalancer { name } => {
+            // Its CNAMEs first (spec §4.25: ELBs and their CNAMEs), found by its DNS name.
+            if let Some(elb) = crate::hosts::lb::describe_elb(ctx, name).await? {
+                crate::hosts::lb::delete_cnames_to(ctx, std::slice::from_ref(&elb.dns_name))
+                    .await?;
+            }
             ctx.elb()
                 .delete_load_balancer()
                 .load_balancer_name(name)

@@ -292,14 +292,12 @@ async fn peer_route_tables(
     Ok(out)
 }
 
-/// Plans the destruction of the environment in `vpc_id`.
-pub async fn prepare_destroy(
-    ctx: &AwsContext,
-    name: &str,
-    vpc_id: &str,
-    force: bool,
-) -> Result<Plan, VpcError> {
+/// Plans the destruction of the environment in `vpc_id`, as the original's destroy did
+/// (spec §4.25): its autoscaling groups (with their launch templates), instances and load
+/// balancers (with their CNAMEs) first, then the network. RDS instances and ElastiCache
+/// clusters still stop it (they have their own commands).
+pub async fn prepare_destroy(ctx: &AwsContext, name: &str, vpc_id: &str) -> Result<Plan, VpcError> {
     let state = observe::observe_state(ctx, name, Some(vpc_id), true).await?;
     let peer_tables = peer_route_tables(ctx, &state).await?;
-    Ok(plan_destroy(&state, &peer_tables, force)?)
+    Ok(plan_destroy(&state, &peer_tables, true)?)
 }

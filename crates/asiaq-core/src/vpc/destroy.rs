@@ -1,7 +1,7 @@
 //! `vpc destroy` (spec §4.25) as a plan ordered by the dependencies real AWS enforces
 //! (moto enforces few of them, so the order is unit-tested here):
 //!
-//! occupants (with `--force`) → NAT gateways (then their dynamic EIPs) → floating ENIs →
+//! occupants (groups, instances, load balancers) → NAT gateways (then their dynamic EIPs) → floating ENIs →
 //! peering routes and peerings → managed routes of the main table → subnets → SG rules,
 //! then SGs (not `default`) → internet gateways detached, then deleted → VPN gateways
 //! detached (kept) → VPC endpoints → non-main route tables → the VPC → its DHCP options

@@ -75,7 +75,9 @@ pub enum VpcCommand {
     Destroy {
         #[command(flatten)]
         target: Target,
-        /// Also terminate instances, delete autoscaling groups and load balancers in it
+        /// Accepted for compatibility: destroy always terminates the environment's
+        /// instances and deletes its autoscaling groups and load balancers first, as the
+        /// original did (a non-sandbox environment still asks first, or needs --yes)
         #[arg(long)]
         force: bool,
         /// Print the plan and change nothing
@@ -430,13 +432,13 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
         }
         VpcCommand::Destroy {
             target,
-            force,
+            force: _,
             dry_run,
         } => {
-            let (force, dry_run) = (*force, *dry_run);
+            let dry_run = *dry_run;
             aws_session::run(global, |ctx| async move {
                 let found = resolve(&ctx, target).await?;
-                let plan = env::prepare_destroy(&ctx, &found.name, &found.vpc_id, force)
+                let plan = env::prepare_destroy(&ctx, &found.name, &found.vpc_id)
                     .await
                     .map_err(vpc_error)?;
                 print_plan(global, "vpc destroy", &plan, &[], dry_run)?;

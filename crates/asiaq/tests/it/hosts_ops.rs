@@ -913,6 +913,22 @@ fn elb_update_and_list() {
             .code(),
         Some(2)
     );
+    // Destroying the environment deletes the load balancer and the CNAME pointing at it.
+    w.ok(&["vpc", "destroy", "--name", "demo", "--yes"]);
+    assert!(
+        w.elbs().is_empty(),
+        "the load balancer went with the environment"
+    );
+    let records =
+        w.rt.block_on(r53.list_resource_record_sets().hosted_zone_id(&zone).send())
+            .unwrap();
+    assert!(
+        records
+            .resource_record_sets()
+            .iter()
+            .all(|r| r.r#type().as_str() != "CNAME"),
+        "{records:?}"
+    );
 }
 
 /// `snapshot capture --volume-id`: a snapshot of a running instance's volume, tagged from
@@ -990,4 +1006,117 @@ fn capture_snapshots_an_instance_volume_with_its_tags() {
             .snapshots()
             .len();
     assert_eq!(before, after, "nothing snapshotted");
+}
+
+/// The original's up/down scripts, ported by the mechanical rename, bring a sandbox
+/// environment with a pipeline up and leave nothing behind: `vpc destroy` tears down the
+/// groups, their instances and launch templates, then the network (spec §4.25). Its
+/// dry-run shows the occupants; a non-sandbox environment with no terminal and no --yes
+/// is refused (exit 2, naming --yes) and nothing is changed.
+#[test]
+fn original_up_and_down_scripts_leave_nothing_behind() {
+    let w = World::new();
+    for hc in ["mhcntp", "mhcapp", "mhcworker"] {
+        w.create_ami(hc, 1_700_000_000, "tested");
+    }
+    w.write_pipeline(
+        "up.csv",
+        "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\
+         1,mhcntp,1,1,1,t2.micro,no\n\
+         2,mhcapp,1,1,1,t2.small,no\n\
+         2,mhcworker,2,2,2,t2.small,no\n",
+    );
+    let script =
+        asiaq_testkit::workspace_root().join("crates/asiaq/tests/fixtures/scripts/up_down.sh");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_asiaq"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // The script runs `asiaq` from PATH, with the environment the harness gives the binary.
+    let script_run = |mode: &str| {
+        let harness = w.asiaq();
+        let mut run = std::process::Command::new("bash");
+        for (k, v) in harness.get_envs() {
+            match v {
+                Some(v) => run.env(k, v),
+                None => run.env_remove(k),
+            };
+        }
+        run.env("PATH", &path)
+            .arg(&script)
+            .args([mode, "ci", "pipelines/up.csv"])
+            .current_dir(w.config_path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let up = script_run("up");
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up.stderr));
+    let groups = w.groups();
+    assert_eq!(groups.len(), 3, "{groups:?}");
+    let running = |w: &World| {
+        w.instances()
+            .iter()
+            .filter(|i| {
+                i.state()
+                    .and_then(|s| s.name())
+                    .is_some_and(|n| n.as_str() != "terminated")
+            })
+            .count()
+    };
+    assert_eq!(running(&w), 4);
+
+    // The dry run lists the occupants in the plan and changes nothing.
+    let dry = w.ok(&["vpc", "destroy", "--name", "ci", "--dry-run"]);
+    for g in &groups {
+        let name = g.auto_scaling_group_name().unwrap();
+        assert!(
+            dry.contains(&format!("delete autoscaling group {name}")),
+            "{dry}"
+        );
+    }
+    assert_eq!(w.groups().len(), 3);
+
+    let down = script_run("down");
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert!(w.groups().is_empty(), "{:?}", w.groups());
+    assert!(
+        w.launch_templates().is_empty(),
+        "{:?}",
+        w.launch_templates()
+    );
+    assert_eq!(running(&w), 0);
+    let ec2 = w.ec2();
+    let vpcs = w.rt.block_on(ec2.describe_vpcs().send()).unwrap();
+    assert!(
+        vpcs.vpcs().iter().all(|v| v.is_default() == Some(true)),
+        "{:?}",
+        vpcs.vpcs()
+    );
+    let addresses = w.rt.block_on(ec2.describe_addresses().send()).unwrap();
+    assert!(
+        addresses.addresses().is_empty(),
+        "{:?}",
+        addresses.addresses()
+    );
+
+    // Not a sandbox: no terminal and no --yes refuses, naming --yes; nothing changes.
+    w.ok(&[
+        "vpc",
+        "create",
+        "--type",
+        "production",
+        "--name",
+        "prod",
+        "--skip-enis",
+    ]);
+    let out = w.run(&["vpc", "destroy", "--name", "prod"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    w.ok(&["vpc", "destroy", "--name", "prod", "--yes"]);
 }

@@ -1221,8 +1221,10 @@ fn vpn_gateway_attached_routed_and_kept() {
     );
 }
 
+/// `vpc destroy` tears down what is in the environment, instances included, as the
+/// original did; a non-sandbox environment needs a confirmation or --yes.
 #[test]
-fn destroy_refuses_instances_unless_forced_and_asks_for_production() {
+fn destroy_takes_instances_along_and_asks_for_production() {
     let account = Moto::shared().new_account();
     let config = examples_dir().join("sandbox");
     let ec2 = Ec2::new(&account);
@@ -1251,24 +1253,29 @@ fn destroy_refuses_instances_unless_forced_and_asks_for_production() {
                 .send(),
         )
         .unwrap();
-    let out = expect(
-        asiaq(&account, &config).args(["vpc", "destroy", "--name", "prod", "--yes"]),
-        1,
+    // The dry run shows the instance among what goes; nothing changes.
+    let dry = expect(
+        asiaq(&account, &config).args(["vpc", "destroy", "--name", "prod", "--dry-run"]),
+        0,
     );
     assert!(
-        text(&out.stderr).contains("1 instance(s)"),
+        text(&dry.stdout).contains("terminate"),
         "{}",
-        text(&out.stderr)
+        text(&dry.stdout)
     );
-    assert!(ec2.vpc("prod").is_some());
-    // Not a sandbox: without --yes and without a terminal, it refuses (exit 2).
+    // Not a sandbox: without --yes and without a terminal, it refuses (exit 2, naming
+    // --yes), with or without --force, and changes nothing.
+    for args in [
+        &["vpc", "destroy", "--name", "prod"][..],
+        &["vpc", "destroy", "--name", "prod", "--force"][..],
+    ] {
+        let out = expect(asiaq(&account, &config).args(args), 2);
+        assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+        assert!(ec2.vpc("prod").is_some());
+    }
+    // Confirmed: the instance is terminated first, then the network goes (spec §4.25).
     expect(
-        asiaq(&account, &config).args(["vpc", "destroy", "--name", "prod", "--force"]),
-        2,
-    );
-    assert!(ec2.vpc("prod").is_some());
-    expect(
-        asiaq(&account, &config).args(["vpc", "destroy", "--name", "prod", "--force", "--yes"]),
+        asiaq(&account, &config).args(["vpc", "destroy", "--name", "prod", "--yes"]),
         0,
     );
     assert!(ec2.vpc("prod").is_none());
