@@ -472,18 +472,26 @@ fn parse_row(
             }
         },
     };
-    for column in ["smoke_test", "deployable", "chaos", "spotinst"] {
-        if let Some(v) = get(column) {
-            if !is_boolean_word(v) {
-                diags.push(Diagnostic::warning(
+    // The original read these with `is_truthy`, so a misspelt `yes` silently meant no.
+    let mut flag = |column: &str| match get(column) {
+        None => false,
+        Some(v) => match syntax::parse_bool(v) {
+            Ok(b) => b,
+            Err(e) => {
+                diags.push(Diagnostic::error(
                     path,
                     Some(line),
-                    format!("{column}: {v:?} is read as false"),
-                    Some("yes/no (or true/false, y/n, 1/0)".into()),
+                    format!("{column}: {}", e.message),
+                    Some(e.expected),
                 ));
+                false
             }
-        }
-    }
+        },
+    };
+    let smoke_test = flag("smoke_test");
+    let spotinst = flag("spotinst");
+    flag("deployable");
+    flag("chaos");
 
     let row = PipelineRow {
         line,
@@ -496,27 +504,18 @@ fn parse_row(
         extra_space,
         extra_disk,
         iops,
-        smoke_test: get("smoke_test").is_some_and(syntax::is_truthy),
+        smoke_test,
         ami: get("ami").map(str::to_string),
         deployable: get("deployable").map(str::to_string),
         integration_test: get("integration_test").map(str::to_string),
         termination_policies,
         chaos: get("chaos").map(str::to_string),
-        spotinst: get("spotinst").is_some_and(syntax::is_truthy),
+        spotinst,
         spotinst_reserve,
         columns,
     };
     let errors_after = diags.iter().filter(|d| d.is_error()).count();
     (errors_after == errors_before).then_some(row)
-}
-
-/// A word the original's `is_truthy` reads as intended (true or false spelled out).
-pub fn is_boolean_word(v: &str) -> bool {
-    let v = v.trim();
-    syntax::TRUTHY
-        .iter()
-        .chain(syntax::FALSY.iter())
-        .any(|w| w.eq_ignore_ascii_case(v))
 }
 
 #[cfg(test)]

@@ -494,26 +494,13 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
         }
     }
 
-    let bool_option = |key: &str, errors: &mut Vec<Diagnostic>| -> bool {
-        match aws.bake_option(&init_hc, key) {
-            None => false,
-            Some(v) => {
-                if !v.text.trim().is_empty()
-                    && !syntax::is_truthy(&v.text)
-                    && !syntax::FALSY
-                        .iter()
-                        .any(|f| f.eq_ignore_ascii_case(v.text.trim()))
-                {
-                    errors.push(v.error(
-                        format!("{:?} is not a boolean", v.text),
-                        Some("true or false".into()),
-                    ));
-                }
-                syntax::is_truthy(&v.text)
-            }
-        }
-    };
-    let enhanced_networking = bool_option("enhanced_networking", &mut errors);
+    let enhanced_networking = asiaq_config::options::flag(
+        asiaq_config::options::BAKE_OPTIONS,
+        "enhanced_networking",
+        aws.bake_option(&init_hc, "enhanced_networking"),
+        false,
+        &mut errors,
+    );
     let wait_secs = match aws.bake_option(&init_hc, "ami_available_wait_time") {
         None => 600,
         Some(v) => match v.text.trim().parse::<u64>() {
