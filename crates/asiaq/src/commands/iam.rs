@@ -287,7 +287,12 @@ fn desired_state(
 ) -> Result<(Desired, Option<String>), CliError> {
     let root = dir.path("iam");
     let tree = match IamTree::load(&root) {
-        Ok((tree, _warnings)) => tree,
+        Ok((tree, warnings)) => {
+            for w in warnings {
+                asiaq_engine::report::warn(w.located());
+            }
+            tree
+        }
         Err(diags) => {
             return Err(CliError::usage(
                 diags
