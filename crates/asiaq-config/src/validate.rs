@@ -393,8 +393,13 @@ fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Loads and validates a pipeline for a command that is about to act on it: any error
-/// (in the file, or a hostclass without a section) comes back as one `ConfigError`.
-pub fn load_pipeline(dir: &ConfigDir, aws: &AwsIni, given: &Path) -> Result<Pipeline, ConfigError> {
+/// comes back as one `ConfigError`; warnings (such as a hostclass without a section, which
+/// runs on the `[disco_aws] default_*` options) come back with the pipeline.
+pub fn load_pipeline(
+    dir: &ConfigDir,
+    aws: &AwsIni,
+    given: &Path,
+) -> Result<(Pipeline, Vec<Diagnostic>), ConfigError> {
     let path = dir.pipeline_path(given);
-    Pipeline::read(&path, Some(aws)).map(|(p, _)| p)
+    Pipeline::read(&path, Some(aws))
 }

@@ -426,6 +426,7 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
         };
         let run = SpinupRun {
             stage: None,
+            origins: BTreeMap::new(),
             dry_run: a.dry_run,
             opts: SpinupOptions {
                 no_smoke_test: a.no_smoke_test,
@@ -439,6 +440,8 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
 
 struct SpinupRun {
     stage: Option<String>,
+    /// The pipeline row (`file:line`) of each hostclass, for messages.
+    origins: BTreeMap<String, String>,
     dry_run: bool,
     opts: SpinupOptions,
 }
@@ -500,7 +503,21 @@ async fn spinup_flow(
             .map(|s| s.ami_stages.clone())
             .unwrap_or_default(),
     };
-    let images = spinup::choose_images(&reqs, &candidates, &stages)?;
+    // Each hostclass's image, chosen alone so that a missing one names its pipeline row.
+    let mut images = BTreeMap::new();
+    let mut missing = Vec::new();
+    for r in &reqs {
+        match spinup::choose_images(std::slice::from_ref(r), &candidates, &stages) {
+            Ok(found) => images.extend(found),
+            Err(e) => missing.push(match run.origins.get(&r.hostclass) {
+                Some(origin) => format!("{origin}: {e}"),
+                None => e.to_string(),
+            }),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(CliError::failed(missing.join("\n")));
+    }
     let now = now_unix() as u64;
     let mut plans = Vec::new();
     let mut errors = Vec::new();
@@ -512,7 +529,16 @@ async fn spinup_flow(
         };
         match plan_hostclass(r, s, &facts, &observed, now) {
             Ok(p) => plans.push(p),
-            Err(e) => errors.push(hosts_env::plan_error(e)),
+            Err(e) => {
+                let err = hosts_env::plan_error(e);
+                errors.push(match run.origins.get(&r.hostclass) {
+                    Some(origin) if err.status() == crate::exit::ExitStatus::Usage => {
+                        CliError::usage(format!("{origin}: {err}"))
+                    }
+                    Some(origin) => CliError::failed(format!("{origin}: {err}")),
+                    None => err,
+                });
+            }
         }
     }
     if !errors.is_empty() {
@@ -690,19 +716,38 @@ fn print_report(format: OutputFormat, report: &SpinupReport) -> Result<(), CliEr
     })
 }
 
+/// Requests with their settings, and the pipeline row (`file:line`) of each hostclass.
+type PipelineRequests = (
+    Vec<(ProvisionRequest, HostclassSettings)>,
+    BTreeMap<String, String>,
+);
+
 /// Pipeline rows → requests with their hostclass settings (every problem reported).
 fn pipeline_requests(
     cfg: &HostsConfig,
     pipeline: &std::path::Path,
     testing: bool,
-) -> Result<Vec<(ProvisionRequest, HostclassSettings)>, CliError> {
-    let p = load_pipeline(&cfg.dir, &cfg.aws, pipeline)?;
+) -> Result<PipelineRequests, CliError> {
+    let (p, warnings) = load_pipeline(&cfg.dir, &cfg.aws, pipeline)?;
+    for w in &warnings {
+        progress::warn(w.located());
+    }
     let sequences = p.sequences()?;
+    let origins = p
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.hostclass.clone(),
+                format!("{}:{}", p.path.display(), r.line),
+            )
+        })
+        .collect();
     let mut out = Vec::new();
     let mut problems: Vec<String> = Vec::new();
     for (seq, rows) in sequences {
         for row in rows {
-            match cfg.settings(&row.hostclass) {
+            match cfg.row_settings(&p.path, row) {
                 Ok(settings) => out.push((
                     ProvisionRequest {
                         hostclass: row.hostclass.clone(),
@@ -732,12 +777,12 @@ fn pipeline_requests(
     if !problems.is_empty() {
         return Err(CliError::usage(problems.join("\n")));
     }
-    Ok(out)
+    Ok((out, origins))
 }
 
 fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let requests = pipeline_requests(&cfg, &a.pipeline, a.testing)?;
+    let (requests, origins) = pipeline_requests(&cfg, &a.pipeline, a.testing)?;
     aws_session::run(global, |ctx| async move {
         if spindown_first {
             let network = hosts_env::environment(&ctx, &cfg.env).await?;
@@ -758,6 +803,7 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
         }
         let run = SpinupRun {
             stage: a.stage.clone(),
+            origins,
             dry_run: a.dry_run,
             opts: SpinupOptions {
                 no_smoke_test: a.no_smoke_test,
@@ -796,7 +842,10 @@ fn print_spindown(
 
 fn spindown_cmd(global: &GlobalArgs, a: &SpindownArgs) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let p = load_pipeline(&cfg.dir, &cfg.aws, &a.pipeline)?;
+    let (p, warnings) = load_pipeline(&cfg.dir, &cfg.aws, &a.pipeline)?;
+    for w in &warnings {
+        progress::warn(w.located());
+    }
     let hostclasses: Vec<String> = p.rows.iter().map(|r| r.hostclass.clone()).collect();
     aws_session::run(global, |ctx| async move {
         let network = hosts_env::environment(&ctx, &cfg.env).await?;
