@@ -40,8 +40,9 @@ pub fn validate(dir: &ConfigDir, opts: &ValidateOptions) -> Vec<Diagnostic> {
     if let Err(e) = dir.check() {
         return e.diagnostics();
     }
-    let aws = match dir.aws(opts.env.as_deref()) {
-        Ok(a) => Some(a),
+    // Read without `ConfigDir::aws`'s name check, which is reported with the rest.
+    let aws = match dir.ini(files::DISCO_AWS) {
+        Ok(f) => Some(AwsIni::new(f, opts.env.as_deref())),
         Err(e) => {
             out.extend(e.diagnostics());
             None
@@ -74,6 +75,7 @@ fn check_aws_ini(dir: &ConfigDir, aws: &AwsIni) -> Vec<Diagnostic> {
     let ini = aws.ini();
     let path = ini.path();
     let mut out = ini.interpolation_problems();
+    out.extend(aws.check_names());
     if !ini.has_section(DISCO_AWS) {
         out.push(Diagnostic::error(
             path,

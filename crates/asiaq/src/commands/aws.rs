@@ -78,7 +78,7 @@ pub struct Selectors {
     #[arg(long, value_name = "HOSTNAME")]
     pub hostname: Vec<String>,
     /// Hostclass (repeatable)
-    #[arg(long, value_name = "HOSTCLASS")]
+    #[arg(long, value_name = "HOSTCLASS", value_parser = crate::cli::hostclass_name)]
     pub hostclass: Vec<String>,
     /// AMI id (repeatable)
     #[arg(long, value_name = "AMI")]
@@ -96,7 +96,7 @@ pub struct OptionalSelectors {
     pub instance: Vec<String>,
     #[arg(long, value_name = "HOSTNAME")]
     pub hostname: Vec<String>,
-    #[arg(long, value_name = "HOSTCLASS")]
+    #[arg(long, value_name = "HOSTCLASS", value_parser = crate::cli::hostclass_name)]
     pub hostclass: Vec<String>,
     #[arg(long, value_name = "AMI")]
     pub ami: Vec<String>,
@@ -145,7 +145,7 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub ami: Option<String>,
     /// Hostclass (default: the AMI's)
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: Option<String>,
     /// On failure, keep what was created (for debugging) instead of removing it
     #[arg(long)]
@@ -189,7 +189,7 @@ pub struct ProvisionArgs {
 #[derive(Debug, Args)]
 pub struct ListhostsArgs {
     /// Only this hostclass
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: Option<String>,
     #[arg(long)]
     pub state: bool,
@@ -308,7 +308,7 @@ pub struct SpindownArgs {
 
 #[derive(Debug, Args)]
 pub struct GetOptionArgs {
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: String,
     #[arg(long)]
     pub option: String,

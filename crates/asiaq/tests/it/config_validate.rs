@@ -220,3 +220,32 @@ fn a_missing_configuration_directory_is_a_usage_error() {
     assert_eq!(code, 2);
     assert_eq!(stdout.trim(), "disco_aws.ini: file not found");
 }
+
+/// Environment and hostclass names given as arguments are checked like those of the
+/// files (they end up in AWS names and tags): exit 2 before anything is read.
+#[test]
+fn names_given_as_arguments_are_checked_when_parsed() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("config-base"), tmp.path());
+    for (args, expected) in [
+        (
+            vec!["--env", "démo", "config", "validate"],
+            "invalid value 'démo' for '--env <ENV>': environment name \"démo\" contains 'é' (expected ASCII letters, digits, \"-\" and \"_\")",
+        ),
+        (
+            vec!["aws", "listhosts", "--hostclass", "mhc web"],
+            "invalid value 'mhc web' for '--hostclass <HOSTCLASS>': hostclass name \"mhc web\" contains ' '",
+        ),
+    ] {
+        let out = Command::cargo_bin("asiaq")
+            .unwrap()
+            .current_dir(tmp.path())
+            .env_remove("ASIAQ_CONFIG")
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
