@@ -474,8 +474,8 @@ fn logging(json: LoggingJson) -> Result<BucketLoggingStatus, String> {
         .build())
 }
 
-/// Parses one file (already substituted) of `kind`. The error says what is wrong, not the
-/// file name (the caller adds it).
+/// Parses one file (already substituted, trailing commas removed) of `kind`. The error says
+/// what is wrong, not the file name (the caller adds it).
 pub fn parse(kind: Kind, text: &str) -> Result<Setting, String> {
     fn json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, String> {
         serde_json::from_str(text).map_err(|e| format!("line {}: {e}", e.line()))
@@ -487,7 +487,8 @@ pub fn parse(kind: Kind, text: &str) -> Result<Setting, String> {
             if v.get("Statement").is_none() {
                 return Err("the bucket policy has no Statement".into());
             }
-            Setting::Policy(text.to_string())
+            // Canonical JSON, whatever the file's layout.
+            Setting::Policy(v.to_string())
         }
         Kind::Acl => Setting::Acl(acl(json(text)?)?),
         Kind::Versioning => {

@@ -1,6 +1,7 @@
 //! `disco_aws.ini` and the original's option-lookup rules (spec §3.0), each reproduced
 //! exactly: they differ in whether `@env` keys and `default_` fallbacks apply.
 
+use crate::diag::Diagnostic;
 use crate::error::ConfigError;
 use crate::ini::{IniFile, Value};
 
@@ -187,6 +188,38 @@ impl AwsIni {
             .map(|s| s.name.as_str())
             .filter(|n| n.starts_with(HOSTCLASS_PREFIX))
             .collect()
+    }
+
+    /// Names that cannot be used: a hostclass section (`[mhc...]`) or
+    /// `[disco_aws] default_environment` that is not ASCII letters, digits, `-` and `_`
+    /// (they become parts of AWS names and tags).
+    pub fn check_names(&self) -> Vec<Diagnostic> {
+        let mut out: Vec<Diagnostic> = self
+            .ini
+            .sections()
+            .filter(|s| s.name.starts_with(HOSTCLASS_PREFIX))
+            .filter_map(|s| {
+                asiaq_core::syntax::check_name("hostclass", &s.name)
+                    .err()
+                    .map(|e| {
+                        Diagnostic::error(
+                            self.ini.path(),
+                            Some(s.line),
+                            format!("[{}]: {}", s.name, e.message),
+                            Some(e.expected),
+                        )
+                    })
+            })
+            .collect();
+        if let Some(v) = self.ini.get(DISCO_AWS, "default_environment") {
+            if !v.text.trim().is_empty() {
+                out.extend(
+                    v.parse(|t| asiaq_core::syntax::check_name("environment", t))
+                        .err(),
+                );
+            }
+        }
+        out
     }
 
     /// Whether `[hostclass]` has a section.

@@ -13,8 +13,8 @@ use serde::Serialize;
 pub enum Severity {
     /// The original would fail (or silently do the wrong thing AWS then rejects).
     Error,
-    /// The original accepts it, but it is very probably a mistake (for example a boolean
-    /// spelled `ture`, which the original reads as false).
+    /// The original accepts it, and it still works, but it is probably a slip (for example
+    /// a trailing comma in a policy document, or a pipeline hostclass without a section).
     Warning,
 }
 
@@ -78,6 +78,16 @@ impl Diagnostic {
     pub fn prefixed(mut self, prefix: impl fmt::Display) -> Self {
         self.message = format!("{prefix}: {}", self.message);
         self
+    }
+
+    /// `path:line: message (expected ...)` without the severity word, for a reporter that
+    /// marks warnings itself.
+    pub fn located(&self) -> String {
+        Diagnostic {
+            severity: Severity::Error,
+            ..self.clone()
+        }
+        .to_string()
     }
 
     /// True for [`Severity::Error`].

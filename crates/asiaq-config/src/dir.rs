@@ -94,8 +94,15 @@ impl ConfigDir {
 
     /// `disco_aws.ini`, with the environment that `@env` lookups use: `env`, or else
     /// `[disco_aws] default_environment`.
+    /// Its hostclass and environment names must be usable in AWS ([`AwsIni::check_names`]).
     pub fn aws(&self, env: Option<&str>) -> Result<AwsIni, ConfigError> {
-        Ok(AwsIni::new(self.ini(files::DISCO_AWS)?, env))
+        let aws = AwsIni::new(self.ini(files::DISCO_AWS)?, env);
+        let bad = aws.check_names();
+        if bad.is_empty() {
+            Ok(aws)
+        } else {
+            Err(ConfigError::Invalid(bad))
+        }
     }
 
     /// `disco_vpc.ini`.

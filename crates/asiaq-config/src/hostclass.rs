@@ -3,136 +3,127 @@
 //! default_opt@ENV` → `[disco_aws] default_opt`) and typed for provisioning.
 
 use asiaq_core::provision::{ElbSettings, HostclassSettings};
-use asiaq_core::syntax::{self, is_truthy, MetaNetworkName};
+use asiaq_core::syntax::{self, MetaNetworkName};
 
 use crate::aws_ini::AwsIni;
 use crate::diag::Diagnostic;
 use crate::error::ConfigError;
 use crate::ini::Value;
+use crate::options::{self, HOSTCLASS_OPTIONS};
 
 fn origin(v: &Value) -> String {
     format!("{}:{}: [{}] {}", v.path.display(), v.line, v.section, v.key)
 }
 
-/// Text of an option, `None` when unset or blank.
-fn text(aws: &AwsIni, hc: &str, opt: &str) -> Option<String> {
-    aws.hostclass_option(hc, opt)
-        .map(|v| v.text.trim().to_string())
-        .filter(|t| !t.is_empty())
+/// An option as the lookup rules find it, checked against its kind in
+/// [`HOSTCLASS_OPTIONS`] (a wrong value is reported and treated as unset).
+fn option(aws: &AwsIni, hc: &str, opt: &str, errors: &mut Vec<Diagnostic>) -> Option<Value> {
+    options::checked(
+        HOSTCLASS_OPTIONS,
+        opt,
+        aws.hostclass_option(hc, opt),
+        errors,
+    )
 }
 
-fn flag(aws: &AwsIni, hc: &str, opt: &str, default: bool) -> bool {
-    match aws.hostclass_option(hc, opt) {
-        Some(v) if !v.text.trim().is_empty() => is_truthy(&v.text),
-        _ => default,
-    }
+/// Text of an option, `None` when unset or blank.
+fn text(aws: &AwsIni, hc: &str, opt: &str, errors: &mut Vec<Diagnostic>) -> Option<String> {
+    option(aws, hc, opt, errors).map(|v| v.text.trim().to_string())
+}
+
+fn flag(aws: &AwsIni, hc: &str, opt: &str, default: bool, errors: &mut Vec<Diagnostic>) -> bool {
+    options::flag(
+        HOSTCLASS_OPTIONS,
+        opt,
+        aws.hostclass_option(hc, opt),
+        default,
+        errors,
+    )
 }
 
 fn number(aws: &AwsIni, hc: &str, opt: &str, default: u32, errors: &mut Vec<Diagnostic>) -> u32 {
-    match aws.hostclass_option(hc, opt) {
-        Some(v) if !v.text.trim().is_empty() => match v.text.trim().parse::<u32>() {
-            Ok(n) => n,
-            Err(_) => {
-                errors.push(v.error(
-                    format!("{:?} is not a whole number", v.text.trim()),
-                    Some("a whole number of seconds".into()),
-                ));
-                default
-            }
-        },
-        _ => default,
-    }
+    option(aws, hc, opt, errors)
+        .and_then(|v| v.text.trim().parse::<u32>().ok())
+        .unwrap_or(default)
 }
 
 /// The options of `hostclass` for the environment of `aws`. Every problem is reported
 /// (file:line), before anything is done with them.
 pub fn hostclass_settings(aws: &AwsIni, hc: &str) -> Result<HostclassSettings, ConfigError> {
     let mut errors = Vec::new();
+    let e = &mut errors;
     let meta_network = match aws.require_hostclass_option(hc, "meta_network") {
         Ok(v) => match v.parse(|t| t.trim().parse::<MetaNetworkName>()) {
             Ok(n) => Some(n),
             Err(d) => {
-                errors.push(d);
+                e.push(d);
                 None
             }
         },
-        Err(e) => {
-            errors.extend(e.diagnostics());
+        Err(err) => {
+            e.extend(err.diagnostics());
             None
         }
     };
-    let (ip_addresses, ip_origin) = match aws.hostclass_option(hc, "ip_address") {
-        Some(v) if !v.text.trim().is_empty() => match v.parse(syntax::parse_ip_addresses) {
+    let (ip_addresses, ip_origin) = match option(aws, hc, "ip_address", e) {
+        Some(v) => match v.parse(syntax::parse_ip_addresses) {
             Ok(ips) => (ips, Some(origin(&v))),
             Err(d) => {
-                errors.push(d);
+                e.push(d);
                 (Vec::new(), None)
             }
         },
-        _ => (Vec::new(), None),
+        None => (Vec::new(), None),
     };
-    let tags = match aws.hostclass_option(hc, "tags") {
-        Some(v) => v.parse(syntax::parse_tags).unwrap_or_else(|d| {
-            errors.push(d);
-            Vec::new()
-        }),
-        None => Vec::new(),
-    };
-    let ssh_key_name = text(aws, hc, "ssh_key_name").filter(|k| k != "None");
-    let elb = if flag(aws, hc, "elb", false) {
-        let elb_meta_network = match aws.hostclass_option(hc, "elb_meta_network") {
-            Some(v) if !v.text.trim().is_empty() => {
-                match v.parse(|t| t.trim().parse::<MetaNetworkName>()) {
-                    Ok(n) => Some(n),
-                    Err(d) => {
-                        errors.push(d);
-                        None
-                    }
-                }
-            }
-            _ => None,
-        };
+    let tags = option(aws, hc, "tags", e)
+        .and_then(|v| v.parse(syntax::parse_tags).ok())
+        .unwrap_or_default();
+    let ssh_key_name = text(aws, hc, "ssh_key_name", e).filter(|k| k != "None");
+    let elb = if flag(aws, hc, "elb", false, e) {
+        let elb_meta_network = option(aws, hc, "elb_meta_network", e)
+            .and_then(|v| v.text.trim().parse::<MetaNetworkName>().ok());
         Some(ElbSettings {
             meta_network: elb_meta_network,
-            health_check_url: text(aws, hc, "elb_health_check_url"),
-            instance_port: text(aws, hc, "elb_instance_port"),
-            instance_protocol: text(aws, hc, "elb_instance_protocol"),
-            port: text(aws, hc, "elb_port"),
-            protocol: text(aws, hc, "elb_protocol"),
-            public: flag(aws, hc, "elb_public", false),
-            sticky_app_cookie: text(aws, hc, "elb_sticky_app_cookie"),
-            idle_timeout: number(aws, hc, "elb_idle_timeout", 300, &mut errors),
-            connection_draining: number(aws, hc, "elb_connection_draining", 300, &mut errors),
-            cross_zone: flag(aws, hc, "elb_cross_zone_load_balancing", true),
-            cert_name: text(aws, hc, "elb_cert_name"),
-            dns_alias: text(aws, hc, "elb_dns_alias"),
+            health_check_url: text(aws, hc, "elb_health_check_url", e),
+            instance_port: text(aws, hc, "elb_instance_port", e),
+            instance_protocol: text(aws, hc, "elb_instance_protocol", e),
+            port: text(aws, hc, "elb_port", e),
+            protocol: text(aws, hc, "elb_protocol", e),
+            public: flag(aws, hc, "elb_public", false, e),
+            sticky_app_cookie: text(aws, hc, "elb_sticky_app_cookie", e),
+            idle_timeout: number(aws, hc, "elb_idle_timeout", 300, e),
+            connection_draining: number(aws, hc, "elb_connection_draining", 300, e),
+            cross_zone: flag(aws, hc, "elb_cross_zone_load_balancing", true, e),
+            cert_name: text(aws, hc, "elb_cert_name", e),
+            dns_alias: text(aws, hc, "elb_dns_alias", e),
         })
     } else {
         None
     };
+    let settings = HostclassSettings {
+        hostclass: hc.to_string(),
+        meta_network: meta_network.unwrap_or(MetaNetworkName::Intranet),
+        ip_addresses,
+        ip_origin,
+        eip: text(aws, hc, "eip", e).filter(|x| x != "None"),
+        public_ip: flag(aws, hc, "public_ip", false, e),
+        ssh_key_name,
+        instance_profile_name: text(aws, hc, "instance_profile_name", e),
+        enable_proxy: flag(aws, hc, "enable_proxy", false, e),
+        smoketest_termination: flag(aws, hc, "smoketest_termination", true, e),
+        domain_name: text(aws, hc, "domain_name", e),
+        product_line: text(aws, hc, "product_line", e).unwrap_or_else(|| "unknown".to_string()),
+        chaos: flag(aws, hc, "chaos", true, e),
+        tags,
+        spotinst: flag(aws, hc, "spotinst", false, e),
+        instance_type: text(aws, hc, "instance_type", e),
+        elb,
+        target_group: flag(aws, hc, "target_group", false, e),
+    };
     if !errors.is_empty() {
         return Err(ConfigError::Invalid(errors));
     }
-    Ok(HostclassSettings {
-        hostclass: hc.to_string(),
-        meta_network: meta_network.expect("no errors"),
-        ip_addresses,
-        ip_origin,
-        eip: text(aws, hc, "eip").filter(|e| e != "None"),
-        public_ip: flag(aws, hc, "public_ip", false),
-        ssh_key_name,
-        instance_profile_name: text(aws, hc, "instance_profile_name"),
-        enable_proxy: flag(aws, hc, "enable_proxy", false),
-        smoketest_termination: flag(aws, hc, "smoketest_termination", true),
-        domain_name: text(aws, hc, "domain_name"),
-        product_line: text(aws, hc, "product_line").unwrap_or_else(|| "unknown".to_string()),
-        chaos: flag(aws, hc, "chaos", true),
-        tags,
-        spotinst: flag(aws, hc, "spotinst", false),
-        instance_type: text(aws, hc, "instance_type"),
-        elb,
-        target_group: flag(aws, hc, "target_group", false),
-    })
+    Ok(settings)
 }
 
 /// `[disco_aws] zookeeper_hostclass` (default `mhczookeeper`).
@@ -256,5 +247,34 @@ elb_idle_timeout=soon
         );
         let no_net = aws("[disco_aws]\n[mhcx]\n", "demo");
         assert!(hostclass_settings(&no_net, "mhcx").is_err());
+    }
+
+    #[test]
+    fn a_boolean_that_is_not_one_is_an_error_at_its_line() {
+        let expected = "is not a boolean (expected true or false (also yes/no, t/f, y/n, aye/nay, 1/0, any case))";
+        let a = aws(
+            "[disco_aws]\ndefault_meta_network=intranet\ndefault_public_ip@ci=yes\n[mhcx]\nchaos=Ture\n",
+            "ci",
+        );
+        assert_eq!(
+            hostclass_settings(&a, "mhcx").unwrap_err().to_string(),
+            format!("disco_aws.ini:5: [mhcx] chaos: \"Ture\" {expected}")
+        );
+        // Through the defaults and @env keys too.
+        let a = aws(
+            "[disco_aws]\ndefault_meta_network=intranet\ndefault_public_ip@ci=Yse\n[mhcx]\n",
+            "ci",
+        );
+        assert_eq!(
+            hostclass_settings(&a, "mhcx").unwrap_err().to_string(),
+            format!("disco_aws.ini:3: [disco_aws] default_public_ip@ci: \"Yse\" {expected}")
+        );
+        // The original's words, any case.
+        let a = aws(
+            "[disco_aws]\ndefault_meta_network=intranet\n[mhcx]\nchaos=NAY\npublic_ip=aye\n",
+            "ci",
+        );
+        let s = hostclass_settings(&a, "mhcx").unwrap();
+        assert!(!s.chaos && s.public_ip);
     }
 }

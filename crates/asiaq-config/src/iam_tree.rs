@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use asiaq_core::buckets::is_empty_document;
+
 use crate::diag::Diagnostic;
 
 /// A JSON document read from the tree.
@@ -68,28 +70,62 @@ fn ext(path: &Path) -> &str {
         .unwrap_or_default()
 }
 
+fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}"), None))
+}
+
+fn json_error(path: &Path, e: &serde_json::Error) -> Diagnostic {
+    // serde_json's message ends with " at line L column C"; the line is ours already.
+    let text = e.to_string();
+    let message = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(m, _)| m);
+    Diagnostic::error(
+        path,
+        Some(e.line()),
+        format!("invalid JSON (column {}): {message}", e.column()),
+        Some("a JSON document".into()),
+    )
+}
+
 /// Reads a JSON file, reporting a syntax error at its line.
 pub fn read_json(path: &Path) -> Result<JsonFile, Diagnostic> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::error(path, None, format!("cannot read: {e}"), None))?;
+    let text = read_text(path)?;
     serde_json::from_str(&text)
         .map(|document| JsonFile {
             path: path.to_path_buf(),
             document,
         })
-        .map_err(|e| {
-            // serde_json's message ends with " at line L column C"; the line is ours already.
-            let text = e.to_string();
-            let message = text
-                .rsplit_once(" at line ")
-                .map_or(text.as_str(), |(m, _)| m);
-            Diagnostic::error(
-                path,
-                Some(e.line()),
-                format!("invalid JSON (column {}): {message}", e.column()),
-                Some("a JSON document".into()),
-            )
-        })
+        .map_err(|e| json_error(path, &e))
+}
+
+/// Reads a policy document (`.iam`, `.tr`, bucket files) as the original's configurations
+/// have them: trailing commas are accepted, each with a warning at its line (the document
+/// is sent to AWS as canonical JSON, without them).
+pub fn read_policy_json(path: &Path) -> Result<(JsonFile, Vec<Diagnostic>), Diagnostic> {
+    let text = read_text(path)?;
+    parse_policy_json(path, &text)
+}
+
+/// [`read_policy_json`] of text already read.
+pub fn parse_policy_json(
+    path: &Path,
+    text: &str,
+) -> Result<(JsonFile, Vec<Diagnostic>), Diagnostic> {
+    let doc = asiaq_core::json::parse_lenient(text).map_err(|e| json_error(path, &e))?;
+    let warnings = doc
+        .trailing_commas
+        .iter()
+        .map(|line| Diagnostic::warning(path, Some(*line), asiaq_core::json::TRAILING_COMMA, None))
+        .collect();
+    Ok((
+        JsonFile {
+            path: path.to_path_buf(),
+            document: doc.value,
+        },
+        warnings,
+    ))
 }
 
 impl IamTree {
@@ -101,8 +137,11 @@ impl IamTree {
             ..IamTree::default()
         };
         let mut diags = Vec::new();
-        let json = |path: &Path, diags: &mut Vec<Diagnostic>| match read_json(path) {
-            Ok(f) => Some(f),
+        let json = |path: &Path, diags: &mut Vec<Diagnostic>| match read_policy_json(path) {
+            Ok((f, warnings)) => {
+                diags.extend(warnings);
+                Some(f)
+            }
             Err(d) => {
                 diags.push(d);
                 None
@@ -195,11 +234,19 @@ impl IamTree {
                     .to_string();
                 let files = sorted_entries(&account_dir);
                 for f in &files {
-                    if matches!(
+                    if !matches!(
                         ext(f),
                         "iam" | "lifecycle" | "logging" | "versioning" | "acp" | "web"
                     ) {
-                        json(f, &mut diags);
+                        continue;
+                    }
+                    match read_text(f) {
+                        Ok(text) if is_empty_document(&text) => {}
+                        Ok(text) => match parse_policy_json(f, &text) {
+                            Ok((_, warnings)) => diags.extend(warnings),
+                            Err(d) => diags.push(d),
+                        },
+                        Err(d) => diags.push(d),
                     }
                 }
                 tree.s3.insert(account, files);
@@ -307,6 +354,54 @@ mod tests {
             vec!["admin", "billing"]
         );
         assert_eq!(group_name("admin"), "disco_admin");
+    }
+
+    #[test]
+    fn trailing_commas_and_empty_bucket_files_are_accepted() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        write(
+            r,
+            "user_policies/admin.iam",
+            "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\"},\n  ],\n}\n",
+        );
+        write(
+            r,
+            "s3/dev/REGION.PROJECT.s3audit.1.lifecycle",
+            "{\"Rules\": []}",
+        );
+        write(r, "s3/dev/REGION.PROJECT.s3audit.1.logging", "\n");
+        write(r, "s3/dev/default.logging", "{\"LoggingEnabled\": {},}");
+        let (t, warnings) = IamTree::load(r).unwrap();
+        let w: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        let admin = r.join("user_policies/admin.iam");
+        let default = r.join("s3/dev/default.logging");
+        assert_eq!(
+            w,
+            vec![
+                format!(
+                    "{}:4: warning: {}",
+                    admin.display(),
+                    asiaq_core::json::TRAILING_COMMA
+                ),
+                format!(
+                    "{}:5: warning: {}",
+                    admin.display(),
+                    asiaq_core::json::TRAILING_COMMA
+                ),
+                format!(
+                    "{}:1: warning: {}",
+                    default.display(),
+                    asiaq_core::json::TRAILING_COMMA
+                ),
+            ]
+        );
+        // Sent as canonical JSON.
+        assert_eq!(
+            asiaq_core::iam::render_document(&t.user_policies["admin"].document),
+            "{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": [\n        {\n            \"Effect\": \"Allow\"\n        }\n    ]\n}"
+        );
+        assert!(is_empty_document(" \n\t"));
     }
 
     #[test]

@@ -4,7 +4,6 @@ use asiaq_core::syntax;
 
 use crate::diag::Diagnostic;
 use crate::ini::Value;
-use crate::pipeline::is_boolean_word;
 
 /// What an option's value must look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,7 +12,8 @@ pub enum Kind {
     Text,
     /// Text that must not be empty.
     NonEmpty,
-    /// A truthy/falsy word. Anything else is read as false, so it is a warning.
+    /// A truthy/falsy word ([`syntax::parse_bool`]). The original read anything else as
+    /// false; here it is an error.
     Bool,
     /// A whole number in an inclusive range.
     Int { min: i64, max: i64 },
@@ -23,7 +23,7 @@ pub enum Kind {
     MetaNetwork,
     /// Static IPs and `+N`/`-N` offsets, space-separated.
     StaticIps,
-    /// One IPv4 address.
+    /// One IPv4 address (or `None`: no address).
     Ipv4,
     /// `k:v,k2:v2`.
     Tags,
@@ -66,11 +66,8 @@ pub fn check(kind: Kind, value: &Value) -> Option<Diagnostic> {
         Kind::Text => None,
         Kind::NonEmpty if t.is_empty() => fail("is empty".into(), "a value"),
         Kind::NonEmpty => None,
-        Kind::Bool if t.is_empty() || is_boolean_word(t) => None,
-        Kind::Bool => Some(value.warning(
-            format!("{t:?} is read as false"),
-            Some("True/False (or yes/no, y/n, 1/0)".into()),
-        )),
+        Kind::Bool if t.is_empty() => None,
+        Kind::Bool => syntax::parse_bool(t).err().map(|e| value.syntax_error(e)),
         Kind::Int { min, max } => match t.parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => None,
             Ok(n) => fail(
@@ -94,7 +91,10 @@ pub fn check(kind: Kind, value: &Value) -> Option<Diagnostic> {
         Kind::StaticIps => syntax::parse_ip_addresses(t)
             .err()
             .map(|e| value.syntax_error(e)),
-        Kind::Ipv4 if t.is_empty() || t.parse::<std::net::Ipv4Addr>().is_ok() => None,
+        // `None` is the original's spelling of "no address" (as for ssh_key_name).
+        Kind::Ipv4 if t.is_empty() || t == "None" || t.parse::<std::net::Ipv4Addr>().is_ok() => {
+            None
+        }
         Kind::Ipv4 => fail(
             format!("{t:?} is not an IPv4 address"),
             "an address like 52.1.2.3",
@@ -255,9 +255,10 @@ mod tests {
     #[test]
     fn kinds() {
         assert!(check(Kind::Bool, &v("True")).is_none());
-        let w = check(Kind::Bool, &v("ture")).unwrap();
-        assert!(!w.is_error());
-        assert_eq!(w.to_string(), "f.ini:3: warning: [s] k: \"ture\" is read as false (expected True/False (or yes/no, y/n, 1/0))");
+        assert!(check(Kind::Bool, &v("")).is_none());
+        let e = check(Kind::Bool, &v("Ture")).unwrap();
+        assert!(e.is_error());
+        assert_eq!(e.to_string(), "f.ini:3: [s] k: \"Ture\" is not a boolean (expected true or false (also yes/no, t/f, y/n, aye/nay, 1/0, any case))");
         assert!(check(Kind::Int { min: 1, max: 5 }, &v("6"))
             .unwrap()
             .is_error());

@@ -13,6 +13,7 @@ pub mod hostclass;
 pub mod iam_tree;
 pub mod ini;
 pub mod kinds;
+pub mod options;
 pub mod pipeline;
 pub mod services;
 pub mod ssm_documents;

@@ -96,7 +96,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Reads and checks a pipeline file. Without `aws`, hostclass names are only checked
-    /// for form; with it, each must have a section in disco_aws.ini.
+    /// for form; with it, a hostclass without a section in disco_aws.ini is a warning.
     pub fn read(
         path: &Path,
         aws: Option<&AwsIni>,
@@ -311,28 +311,36 @@ fn parse_row(
             "is empty".into(),
             "a hostclass name like mhcweb",
         );
-    } else if !hostclass.starts_with(HOSTCLASS_PREFIX)
-        || !hostclass
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+    } else if let Err(e) = syntax::check_name("hostclass", &hostclass) {
+        error("hostclass", e.message, &e.expected);
+    } else if !hostclass.starts_with(HOSTCLASS_PREFIX) {
         error(
             "hostclass",
-            format!("{hostclass:?} is not a hostclass name"),
-            "a name starting with \"mhc\" made of letters, digits, \"_\" and \"-\"",
+            format!("{hostclass:?} does not start with \"{HOSTCLASS_PREFIX}\""),
+            "a hostclass name starting with \"mhc\", like mhcweb",
         );
-    } else if let Some(aws) = aws {
-        if !aws.has_hostclass(&hostclass) {
-            error(
-                "hostclass",
+    }
+    // The original looked every option up with `[disco_aws] default_<opt>` as the fallback,
+    // so a hostclass without a section runs on the defaults. A command that needs something
+    // the defaults do not give (an image, a meta_network) says so, with this row, before it
+    // changes anything.
+    let no_section = aws
+        .filter(|aws| {
+            hostclass.starts_with(HOSTCLASS_PREFIX)
+                && syntax::check_name("hostclass", &hostclass).is_ok()
+                && !aws.has_hostclass(&hostclass)
+        })
+        .map(|aws| {
+            Diagnostic::warning(
+                path,
+                Some(line),
                 format!(
-                    "{hostclass} has no [{hostclass}] section in {}",
+                    "hostclass: {hostclass} has no [{hostclass}] section in {}; the [disco_aws] default_* options apply",
                     aws.ini().path().display()
                 ),
-                "a hostclass defined in disco_aws.ini (an empty section is enough)",
-            );
-        }
-    }
+                None,
+            )
+        });
 
     let sequence = match get("sequence") {
         None => None,
@@ -348,6 +356,8 @@ fn parse_row(
             }
         },
     };
+
+    diags.extend(no_section);
 
     let mut size = |column: &str| match get(column) {
         None => SizeSpec::Unset,
@@ -472,18 +482,26 @@ fn parse_row(
             }
         },
     };
-    for column in ["smoke_test", "deployable", "chaos", "spotinst"] {
-        if let Some(v) = get(column) {
-            if !is_boolean_word(v) {
-                diags.push(Diagnostic::warning(
+    // The original read these with `is_truthy`, so a misspelt `yes` silently meant no.
+    let mut flag = |column: &str| match get(column) {
+        None => false,
+        Some(v) => match syntax::parse_bool(v) {
+            Ok(b) => b,
+            Err(e) => {
+                diags.push(Diagnostic::error(
                     path,
                     Some(line),
-                    format!("{column}: {v:?} is read as false"),
-                    Some("yes/no (or true/false, y/n, 1/0)".into()),
+                    format!("{column}: {}", e.message),
+                    Some(e.expected),
                 ));
+                false
             }
-        }
-    }
+        },
+    };
+    let smoke_test = flag("smoke_test");
+    let spotinst = flag("spotinst");
+    flag("deployable");
+    flag("chaos");
 
     let row = PipelineRow {
         line,
@@ -496,27 +514,18 @@ fn parse_row(
         extra_space,
         extra_disk,
         iops,
-        smoke_test: get("smoke_test").is_some_and(syntax::is_truthy),
+        smoke_test,
         ami: get("ami").map(str::to_string),
         deployable: get("deployable").map(str::to_string),
         integration_test: get("integration_test").map(str::to_string),
         termination_policies,
         chaos: get("chaos").map(str::to_string),
-        spotinst: get("spotinst").is_some_and(syntax::is_truthy),
+        spotinst,
         spotinst_reserve,
         columns,
     };
     let errors_after = diags.iter().filter(|d| d.is_error()).count();
     (errors_after == errors_before).then_some(row)
-}
-
-/// A word the original's `is_truthy` reads as intended (true or false spelled out).
-pub fn is_boolean_word(v: &str) -> bool {
-    let v = v.trim();
-    syntax::TRUTHY
-        .iter()
-        .chain(syntax::FALSY.iter())
-        .any(|w| w.eq_ignore_ascii_case(v))
 }
 
 #[cfg(test)]
@@ -583,19 +592,49 @@ mod tests {
     #[test]
     fn bad_rows_name_line_and_column() {
         let e = bad("sequence,hostclass,min_size,desired_size,max_size,instance_type\n1,mhcweb,1,1,1,t2.micro\nx,mhcnope,1,lots,1,t2micro\n");
-        assert_eq!(e.len(), 4, "{e:?}");
+        assert_eq!(e.len(), 3, "{e:?}");
         assert!(
-            e[0].starts_with("p.csv:3: hostclass: mhcnope has no [mhcnope] section"),
+            e[0].starts_with("p.csv:3: sequence: \"x\" is not a number"),
             "{e:?}"
         );
+        assert!(e[1].starts_with("p.csv:3: desired_size:"), "{e:?}");
         assert!(
-            e[1].starts_with("p.csv:3: sequence: \"x\" is not a number"),
+            e[2].starts_with("p.csv:3: instance_type: \"t2micro\" is not an instance type"),
             "{e:?}"
         );
-        assert!(e[2].starts_with("p.csv:3: desired_size:"), "{e:?}");
-        assert!(
-            e[3].starts_with("p.csv:3: instance_type: \"t2micro\" is not an instance type"),
-            "{e:?}"
+    }
+
+    #[test]
+    fn a_hostclass_without_a_section_is_a_warning() {
+        let (p, warnings) = Pipeline::parse(
+            Path::new("p.csv"),
+            "sequence,hostclass\n1,mhcweb\n2,mhcnope\n",
+            Some(&aws()),
+        )
+        .unwrap();
+        assert_eq!(p.rows[1].hostclass, "mhcnope");
+        let w: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            w,
+            vec!["p.csv:3: warning: hostclass: mhcnope has no [mhcnope] section in disco_aws.ini; the [disco_aws] default_* options apply"]
+        );
+    }
+
+    #[test]
+    fn booleans_and_names_are_errors_with_their_row() {
+        let e =
+            bad("sequence,hostclass,smoke_test,deployable\n1,mhcweb,Ture,yes\n1,mhcapp,no,nope\n");
+        assert_eq!(
+            e,
+            vec![
+                "p.csv:2: smoke_test: \"Ture\" is not a boolean (expected true or false (also yes/no, t/f, y/n, aye/nay, 1/0, any case))",
+                "p.csv:3: deployable: \"nope\" is not a boolean (expected true or false (also yes/no, t/f, y/n, aye/nay, 1/0, any case))",
+            ]
+        );
+        let e = bad("sequence,hostclass\n1,mhcwéb\n");
+        assert_eq!(
+            e,
+            vec!["p.csv:2: hostclass: hostclass name \"mhcwéb\" contains 'é' (expected ASCII letters, digits, \"-\" and \"_\")"]
         );
     }
 

@@ -443,8 +443,14 @@ mod tests {
     fn rds_checks_and_family() {
         let f = ini("[ci-appdb]\nengine=postgres\nengine_version=13.4\ndb_instance_class=m5.large\nallocated_storage=100\nmaster_username=admin\nmulti_az=maybe\n");
         let all = check_rds(&f, &BTreeMap::new());
-        assert_eq!(errors(all.clone()).len(), 1);
+        let e = errors(all.clone());
+        assert_eq!(e.len(), 2, "{e:?}");
         assert_eq!(all.len(), 2);
+        assert!(
+            e.iter()
+                .any(|m| m.contains("[ci-appdb] multi_az: \"maybe\" is not a boolean")),
+            "{e:?}"
+        );
         assert_eq!(
             rds_parameter_group_family("postgresql", "9.3.1"),
             "postgresql9.3"

@@ -15,6 +15,9 @@ use crate::error::ConfigError;
 use crate::iam_tree::IamTree;
 use crate::ini::IniFile;
 use crate::kinds::{check_section, Kind};
+use crate::options::{
+    BAKE_OPTIONS, DISCO_AWS_OPTIONS, HOSTCLASS_OPTIONS, IAM_OPTIONS, TEST_OPTIONS,
+};
 use crate::pipeline::Pipeline;
 use crate::services;
 use crate::ssm_documents::read_ssm_documents;
@@ -31,134 +34,15 @@ pub struct ValidateOptions {
     pub pipelines: Vec<PathBuf>,
 }
 
-/// Options a hostclass section (or `[disco_aws] default_<opt>`) may set, with their kinds.
-pub const HOSTCLASS_OPTIONS: &[(&str, Kind)] = &[
-    ("meta_network", Kind::MetaNetwork),
-    ("ip_address", Kind::StaticIps),
-    ("eip", Kind::Ipv4),
-    ("public_ip", Kind::Bool),
-    ("ssh_key_name", Kind::Text),
-    ("instance_profile_name", Kind::Text),
-    ("enable_proxy", Kind::Bool),
-    ("smoketest_termination", Kind::Bool),
-    ("domain_name", Kind::NonEmpty),
-    ("product_line", Kind::Text),
-    ("chaos", Kind::Bool),
-    ("tags", Kind::Tags),
-    ("spotinst", Kind::Bool),
-    ("spotinst_reserve", Kind::SpotinstReserve),
-    ("elb", Kind::Bool),
-    ("elb_meta_network", Kind::MetaNetwork),
-    ("elb_health_check_url", Kind::UrlPath),
-    ("elb_port", Kind::PortList),
-    ("elb_protocol", Kind::ElbProtocols),
-    ("elb_instance_port", Kind::PortList),
-    ("elb_instance_protocol", Kind::ElbProtocols),
-    ("elb_public", Kind::Bool),
-    ("elb_sticky_app_cookie", Kind::Text),
-    ("elb_idle_timeout", Kind::Int { min: 1, max: 4000 }),
-    ("elb_connection_draining", Kind::Int { min: 0, max: 3600 }),
-    ("elb_cross_zone_load_balancing", Kind::Bool),
-    ("elb_cert_name", Kind::NonEmpty),
-    ("elb_dns_alias", Kind::NonEmpty),
-    ("target_group", Kind::Bool),
-    ("phase", Kind::OneOf(&["1", "2"])),
-    ("phase1_ami_name", Kind::NonEmpty),
-    ("bake_instance_profile", Kind::Text),
-    ("enhanced_networking", Kind::Bool),
-    (
-        "ami_available_wait_time",
-        Kind::Int {
-            min: 1,
-            max: 86_400,
-        },
-    ),
-    ("bake_ami", Kind::AmiId),
-    ("test_hostclass", Kind::NonEmpty),
-    ("test_command", Kind::NonEmpty),
-    ("test_user", Kind::NonEmpty),
-    ("deployment_strategy", Kind::OneOf(&["blue_green"])),
-    ("ssm_doc_testing_mode", Kind::NonEmpty),
-    ("ssm_doc_integration_tests", Kind::NonEmpty),
-    ("instance_type", Kind::NonEmpty),
-    ("smoke_test", Kind::Bool),
-    ("deployable", Kind::Bool),
-    ("min_size", Kind::Size),
-    ("desired_size", Kind::Size),
-    ("max_size", Kind::Size),
-];
-
-/// `[disco_aws]` options that are not `default_<hostclass option>`.
-const DISCO_AWS_OPTIONS: &[(&str, Kind)] = &[
-    ("default_environment", Kind::NonEmpty),
-    ("project_name", Kind::NonEmpty),
-    ("jump_box_hostclasses", Kind::Text),
-    ("http_proxy_hostclass", Kind::NonEmpty),
-    ("zookeeper_hostclass", Kind::NonEmpty),
-    ("logger_hostclass", Kind::NonEmpty),
-    ("logforwarder_hostclass", Kind::NonEmpty),
-    ("s3_bucket_base", Kind::NonEmpty),
-    ("s3_bucket_suffix", Kind::Text),
-    ("sandbox_config_bucket", Kind::NonEmpty),
-    ("sandbox_sync_config", Kind::Text),
-    ("user_timezone", Kind::NonEmpty),
-    ("default_spotinst_account_id", Kind::Text),
-];
-
-const BAKE_OPTIONS: &[(&str, Kind)] = &[
-    ("bake_key", Kind::Text),
-    ("bakery_instance_type", Kind::NonEmpty),
-    ("bakery_environment", Kind::NonEmpty),
-    ("repo_hostclass", Kind::Text),
-    ("phase1_ami_name", Kind::NonEmpty),
-    ("phase1_hostclass", Kind::NonEmpty),
-    ("no_repo_hostclasses", Kind::Text),
-    ("config_data_source", Kind::NonEmpty),
-    ("asiaq_data_source", Kind::NonEmpty),
-    ("data_destination", Kind::AbsolutePath),
-    ("ami_stages", Kind::NonEmpty),
-    ("prod_baker", Kind::Text),
-    ("phase", Kind::OneOf(&["1", "2"])),
-    (
-        "ami_available_wait_time",
-        Kind::Int {
-            min: 1,
-            max: 86_400,
-        },
-    ),
-    ("prod_account_ids", Kind::AccountIds),
-    ("trusted_account_ids", Kind::AccountIds),
-    ("bake_instance_profile", Kind::Text),
-    ("ssh_proxy_command", Kind::Text),
-    ("ssh_user", Kind::Text),
-    ("enhanced_networking", Kind::Bool),
-];
-
-const TEST_OPTIONS: &[(&str, Kind)] = &[
-    ("deployment_strategy", Kind::OneOf(&["blue_green"])),
-    ("test_hostclass", Kind::NonEmpty),
-    ("hostclass", Kind::NonEmpty),
-    ("env", Kind::NonEmpty),
-];
-
-const IAM_OPTIONS: &[(&str, Kind)] = &[
-    ("prune_empty_groups", Kind::Bool),
-    ("role_prefix", Kind::Text),
-    ("policy_blacklist", Kind::Text),
-    ("naked_roles", Kind::Text),
-    ("saml_provider_name", Kind::Text),
-    ("saml_provider_url", Kind::Text),
-    ("delete_unmanaged", Kind::Bool),
-];
-
 /// Every problem of a configuration directory, sorted by file and line.
 pub fn validate(dir: &ConfigDir, opts: &ValidateOptions) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if let Err(e) = dir.check() {
         return e.diagnostics();
     }
-    let aws = match dir.aws(opts.env.as_deref()) {
-        Ok(a) => Some(a),
+    // Read without `ConfigDir::aws`'s name check, which is reported with the rest.
+    let aws = match dir.ini(files::DISCO_AWS) {
+        Ok(f) => Some(AwsIni::new(f, opts.env.as_deref())),
         Err(e) => {
             out.extend(e.diagnostics());
             None
@@ -191,6 +75,7 @@ fn check_aws_ini(dir: &ConfigDir, aws: &AwsIni) -> Vec<Diagnostic> {
     let ini = aws.ini();
     let path = ini.path();
     let mut out = ini.interpolation_problems();
+    out.extend(aws.check_names());
     if !ini.has_section(DISCO_AWS) {
         out.push(Diagnostic::error(
             path,
@@ -510,8 +395,13 @@ fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Loads and validates a pipeline for a command that is about to act on it: any error
-/// (in the file, or a hostclass without a section) comes back as one `ConfigError`.
-pub fn load_pipeline(dir: &ConfigDir, aws: &AwsIni, given: &Path) -> Result<Pipeline, ConfigError> {
+/// comes back as one `ConfigError`; warnings (such as a hostclass without a section, which
+/// runs on the `[disco_aws] default_*` options) come back with the pipeline.
+pub fn load_pipeline(
+    dir: &ConfigDir,
+    aws: &AwsIni,
+    given: &Path,
+) -> Result<(Pipeline, Vec<Diagnostic>), ConfigError> {
     let path = dir.pipeline_path(given);
-    Pipeline::read(&path, Some(aws)).map(|(p, _)| p)
+    Pipeline::read(&path, Some(aws))
 }

@@ -646,8 +646,15 @@ impl VpcIni {
             }
         }
         for name in self.env_names() {
-            if name.contains('_') {
-                let line = self.ini.section(&format!("env:{name}")).map(|s| s.line);
+            let line = self.ini.section(&format!("env:{name}")).map(|s| s.line);
+            if let Err(e) = asiaq_core::syntax::check_name("environment", name) {
+                out.push(Diagnostic::error(
+                    self.ini.path(),
+                    line,
+                    e.message,
+                    Some(e.expected),
+                ));
+            } else if name.contains('_') {
                 out.push(Diagnostic::error(
                     self.ini.path(),
                     line,

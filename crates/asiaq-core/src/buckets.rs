@@ -90,6 +90,15 @@ pub fn bucket_name(stem: &str, region: &str, project: &str) -> String {
         .replacen("PROJECT", project, 1)
 }
 
+/// Whether a bucket file is empty (only whitespace). An empty `<bucket>.<ext>` means "none
+/// of this for this bucket": the bucket gets no such setting and `default.<ext>` does not
+/// apply either (an empty `default.<ext>` gives no default). The original's bucket script
+/// skipped an empty document; an audit bucket's empty `.logging` is how it avoids logging
+/// into itself.
+pub fn is_empty_document(text: &str) -> bool {
+    text.trim().is_empty()
+}
+
 /// One bucket and the file of each kind it uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BucketSpec {
@@ -97,6 +106,8 @@ pub struct BucketSpec {
     /// The lifecycle file's stem (e.g. `REGION.PROJECT.credentials.demo`).
     pub stem: String,
     /// Kind -> file name in the account directory (the bucket's own or `default.<ext>`).
+    /// An own file is used even when it is empty ([`is_empty_document`]), so an empty one
+    /// keeps the default away.
     pub files: BTreeMap<Kind, String>,
     /// The audit bucket, which the others log into.
     pub audit: bool,

@@ -51,13 +51,16 @@ pub fn cname(hostclass: &str, env: &str, domain: &str, testing: bool) -> String 
 }
 
 /// The target group name: `<env>-<hostclass>` with `_` → `-`; longer than 32 characters →
-/// the first 27 characters plus the first 5 hex digits of its sha256.
+/// the first 27 characters plus the first 5 hex digits of its sha256. Counted in
+/// characters, not bytes (names are checked to be ASCII when they are read, but a slice in
+/// the middle of a character must not be possible here either).
 pub fn target_group_name(env: &str, hostclass: &str) -> String {
     let full = format!("{env}-{hostclass}").replace('_', "-");
-    if full.len() <= 32 {
+    if full.chars().count() <= 32 {
         return full;
     }
-    format!("{}{}", &full[..27], &sha256_hex(&full)[..5])
+    let head: String = full.chars().take(27).collect();
+    format!("{head}{}", &sha256_hex(&full)[..5])
 }
 
 /// One listener: instance side and load-balancer side.
@@ -483,6 +486,10 @@ mod tests {
             &long[27..],
             &sha256_hex("production-mhcverylonghostclassname")[..5]
         );
+        // A multi-byte character at the cut (byte 27 falls inside "é") must not panic.
+        let accented = target_group_name("production", "mhcverylonghostéclassname");
+        assert_eq!(accented.chars().count(), 32);
+        assert!(accented.starts_with("production-mhcverylonghosté"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod ec2_limits;
 pub mod elb;
 pub mod hosts;
 pub mod iam;
+pub mod json;
 pub mod network;
 pub mod plan;
 pub mod provision;

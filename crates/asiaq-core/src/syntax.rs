@@ -78,6 +78,57 @@ pub fn is_truthy(v: &str) -> bool {
     !v.is_empty() && TRUTHY.iter().any(|t| t.eq_ignore_ascii_case(v))
 }
 
+/// What a boolean option accepts, for messages.
+pub const BOOLEAN_EXPECTED: &str = "true or false (also yes/no, t/f, y/n, aye/nay, 1/0, any case)";
+
+/// A boolean option: one of [`TRUTHY`] or [`FALSY`], case-insensitive, surrounding
+/// whitespace ignored. The original read any other word as false (`Ture` turned a feature
+/// off without a word); here it is an error. `on`/`off` are not among them: the original
+/// read `on` as false, so accepting it as true would change what a configuration does.
+pub fn parse_bool(v: &str) -> Result<bool, SyntaxError> {
+    let t = v.trim();
+    if TRUTHY.iter().any(|w| w.eq_ignore_ascii_case(t)) {
+        Ok(true)
+    } else if FALSY.iter().any(|w| w.eq_ignore_ascii_case(t)) {
+        Ok(false)
+    } else {
+        Err(SyntaxError::new(
+            format!("{t:?} is not a boolean"),
+            BOOLEAN_EXPECTED,
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------
+
+/// What environment and hostclass names are made of, for messages.
+pub const NAME_EXPECTED: &str = "ASCII letters, digits, \"-\" and \"_\"";
+
+/// An environment or hostclass name (`what` says which, for the message). These names go
+/// into group, load balancer, security group and DNS names and into tags; restricting them
+/// to ASCII letters, digits, `-` and `_` keeps every one of those valid (and every length
+/// computed on them a count of characters).
+pub fn check_name(what: &str, name: &str) -> Result<(), SyntaxError> {
+    if name.is_empty() {
+        return Err(SyntaxError::new(
+            format!("{what} name is empty"),
+            NAME_EXPECTED,
+        ));
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        None => Ok(()),
+        Some(c) => Err(SyntaxError::new(
+            format!("{what} name {name:?} contains {c:?}"),
+            NAME_EXPECTED,
+        )),
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Metanetworks
 // ---------------------------------------------------------------------------------------
@@ -924,6 +975,36 @@ mod tests {
         for v in ["", "false", "no", "0", "2", "tru", "None", "nay"] {
             assert!(!is_truthy(v), "{v}");
         }
+    }
+
+    #[test]
+    fn booleans_are_the_originals_words_and_nothing_else() {
+        for v in ["true", "Yes", "T", "y", "AYE", "1", " TRUE "] {
+            assert_eq!(parse_bool(v), Ok(true), "{v}");
+        }
+        for v in ["false", "No", "F", "n", "nay", "0", " False"] {
+            assert_eq!(parse_bool(v), Ok(false), "{v}");
+        }
+        for v in ["Ture", "on", "off", "", "2", "None"] {
+            let e = parse_bool(v).unwrap_err();
+            assert!(e.message.ends_with("is not a boolean"), "{v}: {e}");
+        }
+        assert_eq!(
+            parse_bool("Ture").unwrap_err().to_string(),
+            format!("\"Ture\" is not a boolean (expected {BOOLEAN_EXPECTED})")
+        );
+    }
+
+    #[test]
+    fn names_are_ascii_letters_digits_dash_underscore() {
+        assert!(check_name("hostclass", "mhc_web-2").is_ok());
+        let e = check_name("hostclass", "mhcwéb").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "hostclass name \"mhcwéb\" contains 'é' (expected ASCII letters, digits, \"-\" and \"_\")"
+        );
+        assert!(check_name("environment", "ci env").is_err());
+        assert!(check_name("environment", "").is_err());
     }
 
     #[test]

@@ -32,11 +32,32 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `--env`: environment names go into resource names and tags, so they are checked before
+/// anything is looked up (exit 2).
+pub fn env_name(v: &str) -> Result<String, String> {
+    asiaq_core::syntax::check_name("environment", v)
+        .map(|()| v.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// `--hostclass`: checked like the hostclass names of the configuration files.
+pub fn hostclass_name(v: &str) -> Result<String, String> {
+    asiaq_core::syntax::check_name("hostclass", v)
+        .map(|()| v.to_string())
+        .map_err(|e| e.to_string())
+}
+
 /// Flags every command accepts.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Environment (VPC name) to act on; defaults to [disco_aws] default_environment
-    #[arg(long, global = true, value_name = "ENV", alias = "environment")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "ENV",
+        alias = "environment",
+        value_parser = env_name
+    )]
     pub env: Option<String>,
 
     // Not `--config`: commands of the original have their own (`autoscale deleteconfig

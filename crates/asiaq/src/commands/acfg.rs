@@ -41,7 +41,7 @@ pub struct AcfgArgs {
     pub dry: bool,
     /// Hostclass whose ~variants apply (repeatable, in priority order; default: the first
     /// line of /opt/wgen/etc/hostclass)
-    #[arg(long = "hostclass", value_name = "HC")]
+    #[arg(long = "hostclass", value_name = "HC", value_parser = crate::cli::hostclass_name)]
     pub hostclasses: Vec<String>,
 }
 

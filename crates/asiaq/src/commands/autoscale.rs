@@ -64,7 +64,7 @@ pub struct DeleteGroupArgs {
     /// Terminate the group's instances too
     #[arg(long)]
     pub force: bool,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: Option<String>,
     #[arg(long)]
     pub name: Option<String>,

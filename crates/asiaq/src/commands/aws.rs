@@ -79,7 +79,7 @@ pub struct Selectors {
     #[arg(long, value_name = "HOSTNAME")]
     pub hostname: Vec<String>,
     /// Hostclass (repeatable)
-    #[arg(long, value_name = "HOSTCLASS")]
+    #[arg(long, value_name = "HOSTCLASS", value_parser = crate::cli::hostclass_name)]
     pub hostclass: Vec<String>,
     /// AMI id (repeatable)
     #[arg(long, value_name = "AMI")]
@@ -100,7 +100,7 @@ pub struct CombinedSelectors {
     #[arg(long, value_name = "HOSTNAME")]
     pub hostname: Vec<String>,
     /// Hostclass (repeatable)
-    #[arg(long, value_name = "HOSTCLASS")]
+    #[arg(long, value_name = "HOSTCLASS", value_parser = crate::cli::hostclass_name)]
     pub hostclass: Vec<String>,
     /// AMI id (repeatable)
     #[arg(long, value_name = "AMI")]
@@ -154,7 +154,7 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub ami: Option<String>,
     /// Hostclass (default: the AMI's)
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: Option<String>,
     /// On failure, keep what was created (for debugging) instead of removing it
     #[arg(long)]
@@ -198,7 +198,7 @@ pub struct ProvisionArgs {
 #[derive(Debug, Args)]
 pub struct ListhostsArgs {
     /// Only this hostclass
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: Option<String>,
     #[arg(long)]
     pub state: bool,
@@ -317,7 +317,7 @@ pub struct SpindownArgs {
 
 #[derive(Debug, Args)]
 pub struct GetOptionArgs {
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: String,
     #[arg(long)]
     pub option: String,
@@ -435,6 +435,7 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
         };
         let run = SpinupRun {
             stage: None,
+            origins: BTreeMap::new(),
             dry_run: a.dry_run,
             opts: SpinupOptions {
                 no_smoke_test: a.no_smoke_test,
@@ -449,6 +450,8 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
 
 struct SpinupRun {
     stage: Option<String>,
+    /// The pipeline row (`file:line`) of each hostclass, for messages.
+    origins: BTreeMap<String, String>,
     dry_run: bool,
     opts: SpinupOptions,
     /// The dry run of `spindownandup`: its spindown, printed with the spinup's plans.
@@ -517,7 +520,21 @@ async fn spinup_flow(
             .map(|s| s.ami_stages.clone())
             .unwrap_or_default(),
     };
-    let images = spinup::choose_images(&reqs, &candidates, &stages)?;
+    // Each hostclass's image, chosen alone so that a missing one names its pipeline row.
+    let mut images = BTreeMap::new();
+    let mut missing = Vec::new();
+    for r in &reqs {
+        match spinup::choose_images(std::slice::from_ref(r), &candidates, &stages) {
+            Ok(found) => images.extend(found),
+            Err(e) => missing.push(match run.origins.get(&r.hostclass) {
+                Some(origin) => format!("{origin}: {e}"),
+                None => e.to_string(),
+            }),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(CliError::failed(missing.join("\n")));
+    }
     let now = now_unix() as u64;
     let mut plans = Vec::new();
     let mut errors = Vec::new();
@@ -529,7 +546,16 @@ async fn spinup_flow(
         };
         match plan_hostclass(r, s, &facts, &observed, now) {
             Ok(p) => plans.push(p),
-            Err(e) => errors.push(hosts_env::plan_error(e)),
+            Err(e) => {
+                let err = hosts_env::plan_error(e);
+                errors.push(match run.origins.get(&r.hostclass) {
+                    Some(origin) if err.status() == crate::exit::ExitStatus::Usage => {
+                        CliError::usage(format!("{origin}: {err}"))
+                    }
+                    Some(origin) => CliError::failed(format!("{origin}: {err}")),
+                    None => err,
+                });
+            }
         }
     }
     if !errors.is_empty() {
@@ -751,19 +777,38 @@ fn print_report(format: OutputFormat, report: &SpinupReport) -> Result<(), CliEr
     })
 }
 
+/// Requests with their settings, and the pipeline row (`file:line`) of each hostclass.
+type PipelineRequests = (
+    Vec<(ProvisionRequest, HostclassSettings)>,
+    BTreeMap<String, String>,
+);
+
 /// Pipeline rows → requests with their hostclass settings (every problem reported).
 fn pipeline_requests(
     cfg: &HostsConfig,
     pipeline: &std::path::Path,
     testing: bool,
-) -> Result<Vec<(ProvisionRequest, HostclassSettings)>, CliError> {
-    let p = load_pipeline(&cfg.dir, &cfg.aws, pipeline)?;
+) -> Result<PipelineRequests, CliError> {
+    let (p, warnings) = load_pipeline(&cfg.dir, &cfg.aws, pipeline)?;
+    for w in &warnings {
+        progress::warn(w.located());
+    }
     let sequences = p.sequences()?;
+    let origins = p
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.hostclass.clone(),
+                format!("{}:{}", p.path.display(), r.line),
+            )
+        })
+        .collect();
     let mut out = Vec::new();
     let mut problems: Vec<String> = Vec::new();
     for (seq, rows) in sequences {
         for row in rows {
-            match cfg.settings(&row.hostclass) {
+            match cfg.row_settings(&p.path, row) {
                 Ok(settings) => out.push((
                     ProvisionRequest {
                         hostclass: row.hostclass.clone(),
@@ -793,12 +838,12 @@ fn pipeline_requests(
     if !problems.is_empty() {
         return Err(CliError::usage(problems.join("\n")));
     }
-    Ok(out)
+    Ok((out, origins))
 }
 
 fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let requests = pipeline_requests(&cfg, &a.pipeline, a.testing)?;
+    let (requests, origins) = pipeline_requests(&cfg, &a.pipeline, a.testing)?;
     aws_session::run(global, |ctx| async move {
         let mut planned_spindown = None;
         if spindown_first {
@@ -821,6 +866,7 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
         }
         let run = SpinupRun {
             stage: a.stage.clone(),
+            origins,
             dry_run: a.dry_run,
             opts: SpinupOptions {
                 no_smoke_test: a.no_smoke_test,
@@ -888,7 +934,10 @@ fn write_spindown(out: &mut dyn Write, plan: &SpindownPlan, dry_run: bool) -> st
 
 fn spindown_cmd(global: &GlobalArgs, a: &SpindownArgs) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let p = load_pipeline(&cfg.dir, &cfg.aws, &a.pipeline)?;
+    let (p, warnings) = load_pipeline(&cfg.dir, &cfg.aws, &a.pipeline)?;
+    for w in &warnings {
+        progress::warn(w.located());
+    }
     let hostclasses: Vec<String> = p.rows.iter().map(|r| r.hostclass.clone()).collect();
     aws_session::run(global, |ctx| async move {
         let network = hosts_env::environment(&ctx, &cfg.env).await?;

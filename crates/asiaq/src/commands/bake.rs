@@ -60,7 +60,7 @@ pub enum BakeCommand {
     },
     /// Share the newest non-private final-stage image of a hostclass with prod
     Hostclasspromote {
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::hostclass_name)]
         hostclass: String,
         /// Print what would be done and change nothing
         #[arg(long)]
@@ -83,7 +83,7 @@ pub enum BakeCommand {
         /// Stage, or a comma list in order of preference
         #[arg(long)]
         stage: String,
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::hostclass_name)]
         hostclass: String,
         /// Add a Production column (shared with every prod account)
         #[arg(long)]
@@ -105,7 +105,7 @@ pub enum BakeCommand {
     /// Create init/<hostclass>.sh from init/template.sh
     Create {
         /// The new hostclass; must start with mhc
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::hostclass_name)]
         hostclass: String,
         /// Print what would be done and change nothing
         #[arg(long)]
@@ -118,7 +118,7 @@ pub enum BakeCommand {
 #[derive(Debug, Args)]
 pub struct BakeArgs {
     /// Hostclass to bake (omitted: the phase-1 base image, [bake] phase1_ami_name)
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: Option<String>,
     /// Leave the instance running after the init script (and after a failure), for debugging
     #[arg(long)]
@@ -164,7 +164,7 @@ pub struct ListAmisArgs {
     #[arg(long)]
     pub state: Option<String>,
     /// Only this hostclass
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: Option<String>,
     /// Add a Production column (shared with every prod account)
     #[arg(long)]
@@ -186,7 +186,7 @@ pub struct CleanupArgs {
     #[arg(long, default_value_t = 14, allow_negative_numbers = true)]
     pub age: i64,
     /// Only this hostclass
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: Option<String>,
     /// Only this product line
     #[arg(long)]
@@ -494,26 +494,13 @@ fn bake_settings(global: &GlobalArgs, args: &BakeArgs) -> Result<(BakeSettings, 
         }
     }
 
-    let bool_option = |key: &str, errors: &mut Vec<Diagnostic>| -> bool {
-        match aws.bake_option(&init_hc, key) {
-            None => false,
-            Some(v) => {
-                if !v.text.trim().is_empty()
-                    && !syntax::is_truthy(&v.text)
-                    && !syntax::FALSY
-                        .iter()
-                        .any(|f| f.eq_ignore_ascii_case(v.text.trim()))
-                {
-                    errors.push(v.error(
-                        format!("{:?} is not a boolean", v.text),
-                        Some("true or false".into()),
-                    ));
-                }
-                syntax::is_truthy(&v.text)
-            }
-        }
-    };
-    let enhanced_networking = bool_option("enhanced_networking", &mut errors);
+    let enhanced_networking = asiaq_config::options::flag(
+        asiaq_config::options::BAKE_OPTIONS,
+        "enhanced_networking",
+        aws.bake_option(&init_hc, "enhanced_networking"),
+        false,
+        &mut errors,
+    );
     let wait_secs = match aws.bake_option(&init_hc, "ami_available_wait_time") {
         None => 600,
         Some(v) => match v.text.trim().parse::<u64>() {

@@ -6,7 +6,8 @@ use std::io::Write;
 
 use asiaq_aws::buckets::{self as aws_buckets, Setting};
 use asiaq_config::ConfigDir;
-use asiaq_core::buckets::{bucket_specs, substitute, Kind, Vars};
+use asiaq_core::buckets::{bucket_specs, is_empty_document, substitute, Kind, Vars};
+use asiaq_core::json::{strip_trailing_commas, TRAILING_COMMA};
 use asiaq_engine::report as progress;
 use serde::Serialize;
 
@@ -18,7 +19,8 @@ use crate::output::emit;
 #[derive(Debug, clap::Subcommand)]
 pub enum BucketsCommand {
     /// Create the buckets of iam/s3/ACCOUNT/ that do not exist and apply their lifecycle,
-    /// policy, ACL, versioning, website and logging files (default.* when a bucket has none)
+    /// policy, ACL, versioning, website and logging files (default.* when a bucket has none;
+    /// an empty file of its own means none of that setting)
     Update {
         /// The directory name under iam/s3/ (an account id or name, e.g. dev, prod, audit)
         #[arg(long, value_name = "ACCOUNT")]
@@ -84,6 +86,7 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
         };
         // Every file is read, substituted and parsed before the first change.
         let mut problems = Vec::new();
+        let mut empty = Vec::new();
         let mut work: Vec<Bucket> = Vec::new();
         for spec in &specs {
             let mut settings = Vec::new();
@@ -96,7 +99,19 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
                         continue;
                     }
                 };
-                match aws_buckets::parse(*kind, &substitute(&text, &vars, &spec.name)) {
+                if is_empty_document(&text) {
+                    empty.push(format!(
+                        "{}: no {} ({file} is empty)",
+                        spec.name,
+                        kind.describe()
+                    ));
+                    continue;
+                }
+                let (text, commas) = strip_trailing_commas(&substitute(&text, &vars, &spec.name));
+                for line in commas {
+                    progress::warn(format!("{}:{line}: {TRAILING_COMMA}", path.display()));
+                }
+                match aws_buckets::parse(*kind, &text) {
                     Ok(s) => settings.push((*kind, s)),
                     Err(e) => problems.push(format!("{}: {e}", path.display())),
                 }
@@ -120,7 +135,7 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
         let mut audit_acls = Vec::new();
         let mut loggings: Vec<(&str, &Setting)> = Vec::new();
         let mut others: Vec<(&str, Kind, &Setting)> = Vec::new();
-        let mut skipped = Vec::new();
+        let mut skipped = empty;
         for Bucket {
             name,
             exists,

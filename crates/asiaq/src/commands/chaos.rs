@@ -31,7 +31,7 @@ pub struct ChaosArgs {
     #[arg(long, value_name = "ZONE")]
     pub az: Option<String>,
     /// Only groups of this hostclass
-    #[arg(long, value_name = "HOSTCLASS")]
+    #[arg(long, value_name = "HOSTCLASS", value_parser = crate::cli::hostclass_name)]
     pub hostclass: Option<String>,
 }
 

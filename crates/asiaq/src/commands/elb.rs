@@ -20,7 +20,7 @@ pub enum ElbCommand {
     List,
     /// Create or update a hostclass's load balancer (and its CNAME)
     Update {
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::hostclass_name)]
         hostclass: String,
         #[arg(long)]
         testing: bool,

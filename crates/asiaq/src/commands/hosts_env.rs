@@ -41,6 +41,24 @@ impl HostsConfig {
         Ok(hostclass_settings(&self.aws, hc)?)
     }
 
+    /// Settings of the hostclass of a pipeline row, which may have no section (then the
+    /// `[disco_aws] default_*` options apply, as in the original). A problem names the
+    /// row (`file:line`) as well as the option. Exit 2 on problems.
+    pub fn row_settings(
+        &self,
+        pipeline: &std::path::Path,
+        row: &asiaq_config::PipelineRow,
+    ) -> Result<HostclassSettings, CliError> {
+        hostclass_settings(&self.aws, &row.hostclass).map_err(|e| {
+            CliError::usage(format!(
+                "{}:{}: hostclass {}:\n{e}",
+                pipeline.display(),
+                row.line,
+                row.hostclass
+            ))
+        })
+    }
+
     /// The `chaos` option of every hostclass section (for groups without a `chaos` tag).
     pub fn chaos_options(&self) -> BTreeMap<String, String> {
         self.aws

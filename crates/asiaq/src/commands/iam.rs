@@ -7,10 +7,10 @@ use std::io::Write;
 use asiaq_aws::iam as aws_iam;
 use asiaq_aws::saml::{self, SamlMetadataError};
 use asiaq_config::iam_tree::IamTree;
+use asiaq_config::options::{self, IAM_OPTIONS};
 use asiaq_config::{AwsIni, ConfigDir};
 use asiaq_core::iam::{plan, policy_timestamp, Desired, IamOptions, IamPlan, SamlDesired};
 use asiaq_core::plan::PlanAction;
-use asiaq_core::syntax::is_truthy;
 use serde::Serialize;
 
 use crate::cli::GlobalArgs;
@@ -288,7 +288,12 @@ fn desired_state(
 ) -> Result<(Desired, Option<String>), CliError> {
     let root = dir.path("iam");
     let tree = match IamTree::load(&root) {
-        Ok((tree, _warnings)) => tree,
+        Ok((tree, warnings)) => {
+            for w in warnings {
+                asiaq_engine::report::warn(w.located());
+            }
+            tree
+        }
         Err(diags) => {
             return Err(CliError::usage(
                 diags
@@ -339,12 +344,27 @@ fn desired_state(
             .map(|v| v.split_whitespace().map(str::to_string).collect())
             .unwrap_or_default()
     };
+    let mut errors = Vec::new();
+    let mut flag = |key: &str| {
+        options::flag(
+            IAM_OPTIONS,
+            key,
+            aws.iam_option(key, env),
+            false,
+            &mut errors,
+        )
+    };
+    let (prune_empty_groups, delete_unmanaged) =
+        (flag("prune_empty_groups"), flag("delete_unmanaged"));
+    if !errors.is_empty() {
+        return Err(asiaq_config::ConfigError::Invalid(errors).into());
+    }
     let options = IamOptions {
         role_prefix: opt("role_prefix"),
         naked_roles: list("naked_roles"),
         policy_blacklist: list("policy_blacklist"),
-        prune_empty_groups: opt("prune_empty_groups").is_some_and(|v| is_truthy(&v)),
-        delete_unmanaged: opt("delete_unmanaged").is_some_and(|v| is_truthy(&v)),
+        prune_empty_groups,
+        delete_unmanaged,
     };
     let saml_url = match (opt("saml_provider_name"), opt("saml_provider_url")) {
         (Some(name), Some(url)) => {

@@ -27,7 +27,7 @@ pub enum SnapshotCommand {
     Create {
         #[arg(long, value_name = "GB")]
         size: u32,
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::hostclass_name)]
         hostclass: Option<String>,
         /// Do not encrypt the volume (and so the snapshot)
         #[arg(long)]
@@ -59,7 +59,7 @@ pub enum SnapshotCommand {
     Capture(CaptureArgs),
     /// Point a hostclass's group at a snapshot (default: its latest)
     Update {
-        #[arg(long)]
+        #[arg(long, value_parser = crate::cli::hostclass_name)]
         hostclass: String,
         #[arg(long)]
         snapshot_id: Option<String>,
@@ -75,7 +75,7 @@ pub struct CaptureArgs {
     pub instance: Vec<String>,
     #[arg(long)]
     pub hostname: Vec<String>,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
     pub hostclass: Vec<String>,
     #[arg(long)]
     pub ami: Vec<String>,

@@ -266,3 +266,73 @@ fn bad_bucket_files_fail_before_any_change() {
     );
     assert!(text(&out.stderr).contains("iam/s3/nosuch"));
 }
+
+/// `iam/s3/123456789012/` of `tests/fixtures/config-compat`, a directory the original's
+/// bucket script accepted: an empty file of a bucket's own means none of that setting, with
+/// no fallback to `default.*` (the audit bucket does not log into itself, the credentials
+/// bucket gets no lifecycle), and a policy with trailing commas is sent as canonical JSON.
+#[test]
+fn empty_files_opt_out_of_defaults_and_trailing_commas_are_dropped() {
+    let account = Moto::shared().new_account();
+    let config = tempfile::tempdir().unwrap();
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config-compat"),
+        config.path(),
+    );
+    let audit = "us-west-2.compat.s3audit.123456789012";
+    let ci = "us-west-2.compat.credentials.ci";
+
+    let (out, calls) = with_stats(&mut update(&account, config.path(), &[]));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l.starts_with("warning: ")
+            && l.ends_with("REGION.PROJECT.credentials.ci.iam:8: trailing comma (AWS rejects it; the document is sent without)")),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "note: {audit}: no access logging (REGION.PROJECT.s3audit.123456789012.logging is empty)"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "note: {ci}: no lifecycle rules (REGION.PROJECT.credentials.ci.lifecycle is empty)"
+        )),
+        "{stdout}"
+    );
+    // Logging only for the credentials bucket; lifecycle only for the audit bucket.
+    assert_eq!(calls.get("s3:PutBucketLogging"), Some(&1), "{calls:?}");
+    assert_eq!(
+        calls.get("s3:PutBucketLifecycleConfiguration"),
+        Some(&1),
+        "{calls:?}"
+    );
+    let s3 = s3(&account);
+    runtime().block_on(async {
+        let logging = s3.get_bucket_logging().bucket(audit).send().await.unwrap();
+        assert_eq!(logging.logging_enabled(), None);
+        let logging = s3.get_bucket_logging().bucket(ci).send().await.unwrap();
+        assert_eq!(
+            logging.logging_enabled().map(|l| l.target_bucket()),
+            Some(audit)
+        );
+        assert!(s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(ci)
+            .send()
+            .await
+            .is_err());
+        let policy = s3.get_bucket_policy().bucket(ci).send().await.unwrap();
+        let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+        assert_eq!(
+            policy["Statement"][0]["Action"],
+            serde_json::json!(["s3:GetObject", "s3:ListBucket"])
+        );
+        assert_eq!(
+            policy["Statement"][0]["Resource"][1],
+            format!("arn:aws:s3:::{ci}/*")
+        );
+    });
+}

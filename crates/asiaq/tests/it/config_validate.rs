@@ -128,6 +128,31 @@ fn the_base_of_the_corpus_is_valid() {
     assert!(stderr.contains("0 errors, 0 warnings"), "{stderr}");
 }
 
+/// A configuration the original accepted, using its leniencies (empty bucket files, a
+/// pipeline hostclass without a section, trailing commas in policy documents): exit 0, and
+/// a warning for each leniency that is probably a slip (none for an empty bucket file,
+/// which is how a bucket opts out of a default).
+#[test]
+fn the_originals_leniencies_are_warnings() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("config-compat"), tmp.path());
+    let (code, stdout, stderr) = validate(tmp.path());
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let comma = "warning: trailing comma (AWS rejects it; the document is sent without)";
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        vec![
+            format!("iam/s3/123456789012/REGION.PROJECT.credentials.ci.iam:8: {comma}"),
+            format!("iam/user_policies/admin.iam:7: {comma}"),
+            format!("iam/user_policies/admin.iam:8: {comma}"),
+            format!("iam/user_policies/admin.tr:9: {comma}"),
+            "pipelines/ci.csv:5: warning: hostclass: mhcbatch has no [mhcbatch] section in disco_aws.ini; the [disco_aws] default_* options apply".to_string(),
+        ],
+        "{stdout}"
+    );
+    assert!(stderr.contains("0 errors, 5 warnings"), "{stderr}");
+}
+
 #[test]
 fn the_example_configuration_is_valid_for_every_environment() {
     let examples = asiaq_testkit::examples_dir().join("sandbox");
@@ -226,4 +251,33 @@ fn a_missing_configuration_directory_is_a_usage_error() {
     let (code, stdout, _) = validate(&tmp.path().join("."));
     assert_eq!(code, 2);
     assert_eq!(stdout.trim(), "disco_aws.ini: file not found");
+}
+
+/// Environment and hostclass names given as arguments are checked like those of the
+/// files (they end up in AWS names and tags): exit 2 before anything is read.
+#[test]
+fn names_given_as_arguments_are_checked_when_parsed() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("config-base"), tmp.path());
+    for (args, expected) in [
+        (
+            vec!["--env", "démo", "config", "validate"],
+            "invalid value 'démo' for '--env <ENV>': environment name \"démo\" contains 'é' (expected ASCII letters, digits, \"-\" and \"_\")",
+        ),
+        (
+            vec!["aws", "listhosts", "--hostclass", "mhc web"],
+            "invalid value 'mhc web' for '--hostclass <HOSTCLASS>': hostclass name \"mhc web\" contains ' '",
+        ),
+    ] {
+        let out = Command::cargo_bin("asiaq")
+            .unwrap()
+            .current_dir(tmp.path())
+            .env_remove("ASIAQ_CONFIG")
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
 }

@@ -519,8 +519,12 @@ fn bad_pipelines_fail_before_any_aws_change() {
     demo_world(&w);
     let cases = [
         (
-            "sequence,hostclass,min_size\n1,mhcnope,1\n",
-            "bad.csv:2: hostclass: mhcnope has no [mhcnope] section",
+            "sequence,hostclass,min_size\n1,mhcnöpe,1\n1,mhcapp,1\n",
+            "bad.csv:2: hostclass: hostclass name \"mhcnöpe\" contains 'ö'",
+        ),
+        (
+            "sequence,hostclass,smoke_test\n1,mhcapp,Ture\n",
+            "bad.csv:2: smoke_test: \"Ture\" is not a boolean (expected true or false",
         ),
         (
             "sequence,hostclass,min_size\n1,mhcapp,lots\n",
@@ -551,6 +555,35 @@ fn bad_pipelines_fail_before_any_aws_change() {
             text(&out.stderr)
         );
     }
+    // A hostclass option that is not a boolean fails the same way, naming its line.
+    w.set_aws_option("mhcapp", "elb=Ture");
+    w.write_pipeline("bad.csv", "sequence,hostclass\n1,mhcapp\n");
+    let out = w
+        .asiaq()
+        .args(["aws", "spinup", "--pipeline", "pipelines/bad.csv"])
+        .env("ASIAQ_INJECT_FAULT", "mutating:1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let ini = w.config_path().join("disco_aws.ini");
+    let line = std::fs::read_to_string(&ini)
+        .unwrap()
+        .lines()
+        .position(|l| l == "elb=Ture")
+        .unwrap()
+        + 1;
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "disco_aws.ini:{line}: [mhcapp] elb: \"Ture\" is not a boolean (expected true or false"
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    let s = std::fs::read_to_string(&ini)
+        .unwrap()
+        .replace("elb=Ture\n", "");
+    std::fs::write(&ini, s).unwrap();
+
     // A pipeline row whose static IP is outside its metanetwork: found while planning,
     // after observing, still before any change.
     w.set_aws_option("mhcworker", "ip_address=10.9.9.9");
@@ -570,6 +603,74 @@ fn bad_pipelines_fail_before_any_aws_change() {
     assert!(w.groups().is_empty());
     assert!(w.launch_templates().is_empty());
     assert!(w.floating_interfaces().is_empty());
+}
+
+/// A pipeline row whose hostclass has no section in disco_aws.ini runs on the
+/// `[disco_aws] default_*` options, as in the original (a warning names the row). What the
+/// defaults cannot give, its image, still fails before any change, naming the row.
+#[test]
+fn a_hostclass_without_a_section_runs_on_the_defaults() {
+    let w = World::new();
+    demo_world(&w);
+    w.write_pipeline(
+        "nosection.csv",
+        "sequence,hostclass,min_size,desired_size,max_size,instance_type\n1,mhcapp,1,1,1,t2.micro\n1,mhcextra,1,1,1,t2.micro\n",
+    );
+    let warning = "pipelines/nosection.csv:3: hostclass: mhcextra has no [mhcextra] section";
+    let warned = |stderr: &str| {
+        stderr
+            .lines()
+            .any(|l| l.starts_with("warning: ") && l.contains(warning))
+    };
+    // No image for it: exit 1 before any change, naming the row.
+    let out = w
+        .asiaq()
+        .args(["aws", "spinup", "--pipeline", "pipelines/nosection.csv"])
+        .env("ASIAQ_INJECT_FAULT", "mutating:1")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(warned(&stderr), "{stderr}");
+    assert!(
+        stderr.contains("pipelines/nosection.csv:3: couldn't find an AMI for mhcextra"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("injected"), "{stderr}");
+    assert!(w.groups().is_empty());
+    assert!(w.launch_templates().is_empty());
+
+    // With an image, the plan uses the defaults: intranet, the default instance profile.
+    w.create_ami("mhcextra", 1_700_000_000, "tested");
+    let out = w
+        .asiaq()
+        .args([
+            "--output",
+            "json",
+            "aws",
+            "spinup",
+            "--dry-run",
+            "--pipeline",
+            "pipelines/nosection.csv",
+        ])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(warned(&stderr), "{stderr}");
+    let plans: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let extra = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["hostclass"] == "mhcextra")
+        .unwrap_or_else(|| panic!("{plans}"));
+    assert_eq!(extra["meta_network"], "intranet", "{extra}");
+    assert_eq!(
+        extra["instance_profile"], "instance_example_common",
+        "{extra}"
+    );
+    assert!(w.groups().is_empty());
 }
 
 /// Every mutating call of provisioning a load-balanced hostclass with a target group, in
