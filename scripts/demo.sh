@@ -254,6 +254,9 @@ fi
 # real instance); the demo does not wait for it.
 lifecycle "spin up $PIPELINE in demo" aws spinup --env demo --pipeline "$MOTO_PIPELINE" --no-smoke-test
 lifecycle "list the hosts of demo" aws listhosts --env demo --most
+# Dry runs print the one plan format (+/~/- per change, grouped by resource, with a count).
+lifecycle "plan the IAM sync of demo (dry run)" iam update --environment demo --dry-run
+lifecycle "plan destroying demo, its hosts included (dry run)" vpc destroy --name demo --dry-run
 
 # --- teardown, in reverse --------------------------------------------------------------------
 teardown "spin up $PIPELINE in demo" "spin down $PIPELINE in demo" \

@@ -4,7 +4,7 @@
 //! The original recreated everything on every run (new timestamped policies, a new SAML
 //! provider) and deleted every group, and every user, that the configuration did not name.
 //! This module keeps its naming and its outcome for what it manages, with two deliberate
-//! differences (recorded in `docs/decisions.md`, section "IAM, credentials and accounts"):
+//! differences (recorded in the README's Decisions, "Identity and secrets"):
 //!
 //! * **Nothing unchanged is rewritten.** A policy whose document equals the configured one
 //!   (as JSON values, so formatting does not matter) is kept, whatever its timestamp; a

@@ -1,7 +1,7 @@
 //! `vpc create` and `vpc update` as one reconciliation: the desired environment (from
 //! disco_vpc.ini) against what exists (nothing, for a create) gives a [`Plan`].
 //!
-//! Decisions (see docs/decisions.md, "Environments"):
+//! Decisions (see the README's Decisions, "Environments"):
 //! * Every metanetwork gets one route table per AZ subnet from the start (the original's
 //!   "per-subnet mode"). Routing is the same as the original's centralized table for
 //!   networks without NAT routes, and no table ever has to be switched when NAT gateways
