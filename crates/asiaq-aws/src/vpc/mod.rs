@@ -274,10 +274,18 @@ async fn peer_route_tables(
         .filter(|p| p.is_live())
         .map(|p| p.other(me).to_string())
         .collect();
-    if others.is_empty() {
+    route_tables_of(ctx, &others).await
+}
+
+/// Every route table of the VPCs `vpc_ids` (none asked: none read).
+pub(crate) async fn route_tables_of(
+    ctx: &AwsContext,
+    vpc_ids: &[String],
+) -> Result<Vec<RouteTableInfo>, AwsError> {
+    if vpc_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let refs: Vec<&str> = others.iter().map(String::as_str).collect();
+    let refs: Vec<&str> = vpc_ids.iter().map(String::as_str).collect();
     let mut out = Vec::new();
     let mut pages = ctx
         .ec2()

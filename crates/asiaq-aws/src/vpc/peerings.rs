@@ -79,20 +79,7 @@ pub async fn prepare_delete_peerings(
         .collect();
     vpcs.sort();
     vpcs.dedup();
-    let mut tables = Vec::new();
-    if !vpcs.is_empty() {
-        let refs: Vec<&str> = vpcs.iter().map(String::as_str).collect();
-        let mut pages = ctx
-            .ec2()
-            .describe_route_tables()
-            .filters(crate::environment::filter("vpc-id", &refs))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::call("ec2", "DescribeRouteTables", e))?;
-            tables.extend(page.route_tables().iter().map(observe::route_table_info));
-        }
-    }
+    let tables = super::route_tables_of(ctx, &vpcs).await?;
     Ok(DeletePeerings {
         plan: plan_delete_peerings(&live, &tables),
         not_owned,
