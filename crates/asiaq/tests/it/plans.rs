@@ -110,3 +110,23 @@ fn every_dry_run_prints_one_plan_document() {
     );
     assert!(buckets.summary.create > 0, "{:?}", buckets.summary);
 }
+
+/// The text of dry-run plans, as users read them: a change of layout is deliberate.
+#[test]
+fn dry_run_text_snapshots() {
+    let w = World::new();
+    let create = w.ok(&[
+        "vpc",
+        "create",
+        "--type",
+        "sandbox",
+        "--name",
+        "demo",
+        "--dry-run",
+    ]);
+    insta::assert_snapshot!("vpc_create_dry_run", create);
+    let iam = w.ok(&["iam", "update", "--environment", "demo", "--dry-run"]);
+    insta::with_settings!({filters => vec![(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}(\.\d+)?", "[TIMESTAMP]")]}, {
+        insta::assert_snapshot!("iam_update_dry_run", iam);
+    });
+}
