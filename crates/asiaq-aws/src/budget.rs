@@ -40,7 +40,7 @@ use crate::error::AwsError;
 
 /// Environment variable: multiply every EC2 budget bucket (capacity and refill) by this
 /// factor; `0` turns the budget off. Default 1 (EC2's published limits).
-pub const EC2_BUDGET_SCALE_ENV: &str = "ASIAQ_EC2_BUDGET_SCALE";
+pub const EC2_BUDGET_SCALE_ENV: &str = asiaq_core::env_vars::EnvVars::ASIAQ_EC2_BUDGET_SCALE;
 
 /// How much more the network may delay one of our requests than another on its way to EC2
 /// without the budget letting it find EC2's bucket empty. It costs a little burst (5 of the

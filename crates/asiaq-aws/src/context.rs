@@ -19,7 +19,7 @@ use crate::error::AwsError;
 use crate::fault::FaultInjector;
 
 /// Environment variable that caps SDK attempts per call (default 5).
-pub const MAX_ATTEMPTS_ENV: &str = "ASIAQ_MAX_ATTEMPTS";
+pub const MAX_ATTEMPTS_ENV: &str = asiaq_core::env_vars::EnvVars::ASIAQ_MAX_ATTEMPTS;
 const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 /// What the command line may override; everything else comes from the credential chain.

@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// Environment variable that enables fault injection.
-pub const INJECT_FAULT_ENV: &str = "ASIAQ_INJECT_FAULT";
+pub const INJECT_FAULT_ENV: &str = asiaq_core::env_vars::EnvVars::ASIAQ_INJECT_FAULT;
 
 /// Prefixes of operations that only read.
 const READ_PREFIXES: [&str; 8] = [

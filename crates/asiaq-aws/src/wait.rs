@@ -49,17 +49,25 @@ impl Backoff {
     /// Scales every duration by `ASIAQ_WAIT_SCALE` (a float; tests against an emulator that
     /// reaches every state at once use a small value). Timeouts are never scaled below 1 s.
     pub fn scaled(self) -> Self {
-        let scale = std::env::var("ASIAQ_WAIT_SCALE")
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|s| *s > 0.0)
-            .unwrap_or(1.0);
+        let scale = wait_scale();
         Backoff {
             initial: self.initial.mul_f64(scale),
             max: self.max.mul_f64(scale),
             timeout: self.timeout.mul_f64(scale).max(Duration::from_secs(1)),
         }
     }
+}
+
+/// The test-only wait scale (`ASIAQ_WAIT_SCALE`), read once.
+fn wait_scale() -> f64 {
+    static SCALE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *SCALE.get_or_init(|| {
+        std::env::var(asiaq_core::env_vars::EnvVars::ASIAQ_WAIT_SCALE)
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| *s > 0.0)
+            .unwrap_or(1.0)
+    })
 }
 
 /// Polls `poll` until it is ready, with `backoff` (scaled by `ASIAQ_WAIT_SCALE`). `what` says

@@ -13,6 +13,7 @@ pub mod buckets;
 pub mod chaos;
 pub mod ec2_limits;
 pub mod elb;
+pub mod env_vars;
 pub mod hosts;
 pub mod iam;
 pub mod json;

@@ -68,7 +68,7 @@ pub struct GlobalArgs {
         long = "asiaq-config",
         global = true,
         value_name = "DIR",
-        env = "ASIAQ_CONFIG",
+        env = asiaq_core::env_vars::EnvVars::ASIAQ_CONFIG,
         default_value = "."
     )]
     pub asiaq_config: PathBuf,

@@ -19,7 +19,7 @@ pub fn init_logging(debug: bool) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ASIAQ_LOG")
+            tracing_subscriber::EnvFilter::try_from_env(asiaq_core::env_vars::EnvVars::ASIAQ_LOG)
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
         .with_writer(std::io::stderr)

@@ -13,7 +13,7 @@ use asiaq_engine::report::{plain_line, Event, Reporter};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Environment variable: silence progress (tests that compare stderr set it).
-pub const QUIET_ENV: &str = "ASIAQ_QUIET";
+pub const QUIET_ENV: &str = asiaq_core::env_vars::EnvVars::ASIAQ_QUIET;
 
 /// Whether `ASIAQ_QUIET` asks for quiet, read once by [`install`].
 fn quiet_from_env() -> bool {

@@ -1057,7 +1057,9 @@ fn act(global: &GlobalArgs, a: &ActionArgs, terminate: bool) -> Result<(), CliEr
 /// The ssh client configuration file: `ASIAQ_SSH_CONFIG`, else `[disco_aws]
 /// ssh_config_file` (relative to the configuration directory).
 fn ssh_config_file(cfg: &HostsConfig) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("ASIAQ_SSH_CONFIG").filter(|p| !p.is_empty()) {
+    if let Some(p) =
+        std::env::var_os(asiaq_core::env_vars::EnvVars::ASIAQ_SSH_CONFIG).filter(|p| !p.is_empty())
+    {
         return Some(PathBuf::from(p));
     }
     cfg.aws

@@ -10,7 +10,7 @@ use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 
 /// Environment variable: write the API call counts of this run as JSON to this path.
-pub const API_STATS_ENV: &str = "ASIAQ_API_STATS";
+pub const API_STATS_ENV: &str = asiaq_core::env_vars::EnvVars::ASIAQ_API_STATS;
 
 pub fn run<F, Fut>(global: &GlobalArgs, body: F) -> Result<(), CliError>
 where

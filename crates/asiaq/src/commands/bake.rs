@@ -26,9 +26,9 @@ use crate::exit::CliError;
 use crate::output::emit;
 
 /// Environment variable: the private key for bake ssh logins (as `--identity`).
-pub const SSH_IDENTITY_ENV: &str = "ASIAQ_SSH_IDENTITY";
+pub const SSH_IDENTITY_ENV: &str = asiaq_core::env_vars::EnvVars::ASIAQ_SSH_IDENTITY;
 /// Environment variable: an ssh client configuration file used instead of `~/.ssh/config`.
-pub const SSH_CONFIG_ENV: &str = "ASIAQ_SSH_CONFIG";
+pub const SSH_CONFIG_ENV: &str = asiaq_core::env_vars::EnvVars::ASIAQ_SSH_CONFIG;
 /// Environment variables that override `[bake]` options of the same name (upper-cased).
 const OVERRIDABLE: [&str; 4] = [
     "ssh_proxy_command",
@@ -321,7 +321,11 @@ pub fn run(global: &GlobalArgs, cmd: &BakeCommand) -> Result<(), CliError> {
 /// [`OVERRIDABLE`].
 fn bake_text(aws: &AwsIni, hostclass: &str, key: &str) -> Option<String> {
     if OVERRIDABLE.contains(&key) {
-        if let Ok(v) = std::env::var(format!("ASIAQ_BAKE_{}", key.to_ascii_uppercase())) {
+        if let Ok(v) = std::env::var(format!(
+            "{}{}",
+            asiaq_core::env_vars::EnvVars::ASIAQ_BAKE_PREFIX,
+            key.to_ascii_uppercase()
+        )) {
             return Some(v).filter(|v| !v.trim().is_empty());
         }
     }

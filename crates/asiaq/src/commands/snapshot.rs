@@ -232,7 +232,8 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                 let hosts = instances::describe(&ctx, &network.vpc_id, Some(&sel)).await?;
                 let route = SshRoute {
                     proxy_command: hc_config::ssh_proxy_command(&cfg.aws),
-                    config_file: std::env::var_os("ASIAQ_SSH_CONFIG").map(Into::into),
+                    config_file: std::env::var_os(asiaq_core::env_vars::EnvVars::ASIAQ_SSH_CONFIG)
+                        .map(Into::into),
                     jump_host: None,
                 };
                 let mut failed = Vec::new();
