@@ -214,7 +214,8 @@ async fn collect<R: AsyncRead + Unpin>(
     while let Ok(Some(line)) = lines.next_line().await {
         let line = line.trim_end_matches('\r').to_string();
         if stream {
-            eprintln!("  | {line}");
+            // Through the reporter, so a progress bar on the terminal is not broken.
+            asiaq_engine::report::note(format!("  | {line}"));
         }
         let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
         if t.len() == TAIL_LINES {

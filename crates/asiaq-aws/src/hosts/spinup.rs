@@ -24,7 +24,9 @@ use super::{instances, lb, snapshots};
 use crate::context::AwsContext;
 use crate::error::AwsError;
 use crate::wait::{wait_for, Backoff, Poll};
-use asiaq_engine::report;
+use asiaq_core::plan::hosts::HostsAction;
+use asiaq_core::plan::Plan;
+use asiaq_engine::{report, Apply, ExecOptions};
 
 /// An image with what provisioning needs beyond [`AmiInfo`].
 #[derive(Debug, Clone)]
@@ -522,39 +524,105 @@ pub async fn spindown_plan(
     })
 }
 
-/// Deletes what [`spindown_plan`] found: groups concurrently (bounded; forced, waited for,
-/// then their launch templates), then the CNAMEs pointing at the load balancers, the load
-/// balancers and the target groups. Every step tolerates what is already gone, so an
-/// interrupted spindown can be re-run.
+impl SpindownPlan {
+    /// The spindown as an engine plan: the groups at once, then the DNS records pointing at
+    /// the load balancers (one pass over the hosted zones), then each load balancer and
+    /// target group once its hostclass's groups are gone.
+    pub fn steps(&self) -> Plan<HostsAction> {
+        let groups: Vec<_> = self
+            .groups
+            .iter()
+            .map(|g| (g.name.clone(), g.hostclass.clone(), g.instances.len()))
+            .collect();
+        let dns: Vec<String> = self
+            .load_balancers
+            .iter()
+            .map(|(_, _, d)| d.clone())
+            .filter(|d| !d.is_empty())
+            .collect();
+        let pairs = |v: &[(String, String, String)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(hc, name, _)| (hc.clone(), name.clone()))
+                .collect()
+        };
+        asiaq_core::plan::hosts::spindown_plan(
+            &groups,
+            &dns,
+            &pairs(&self.load_balancers),
+            &pairs(&self.target_groups),
+        )
+    }
+}
+
+/// The calls of a spindown, for the plan/apply engine.
+struct SpindownSteps<'a> {
+    ctx: &'a AwsContext,
+    plan: &'a SpindownPlan,
+}
+
+impl Apply<HostsAction> for SpindownSteps<'_> {
+    type Error = AwsError;
+
+    async fn apply(&self, action: &HostsAction) -> Result<Option<String>, AwsError> {
+        let ctx = self.ctx;
+        match action {
+            HostsAction::DeleteGroup { name, .. } => {
+                let g = self
+                    .plan
+                    .groups
+                    .iter()
+                    .find(|g| &g.name == name)
+                    .ok_or_else(|| AwsError::State(format!("{action}: not in the plan")))?;
+                groups::delete_group(ctx, g, true).await?;
+            }
+            HostsAction::DeleteDnsRecords { values } => {
+                for name in lb::delete_cnames_to(ctx, values).await? {
+                    report::note(format!("deleted DNS record {name}"));
+                }
+            }
+            HostsAction::DeleteLoadBalancer { name, .. } => lb::delete_elb(ctx, name).await?,
+            HostsAction::DeleteTargetGroup { name, .. } => {
+                if let Some((_, _, arn)) =
+                    self.plan.target_groups.iter().find(|(_, n, _)| n == name)
+                {
+                    lb::delete_target_group(ctx, arn).await?;
+                }
+            }
+            HostsAction::CreateLaunchTemplate { .. }
+            | HostsAction::CreateGroup { .. }
+            | HostsAction::UpdateGroup { .. } => {
+                return Err(AwsError::State(format!("{action}: not a spindown step")));
+            }
+        }
+        Ok(None)
+    }
+
+    fn unresolved(&self, action: &HostsAction, key: &str) -> AwsError {
+        AwsError::State(format!("{action}: nothing created {key}"))
+    }
+}
+
+/// Deletes what `plan` lists, through the engine: up to `max_parallel` groups at once, then
+/// the records, load balancers and target groups. Deleting what is already gone is done,
+/// so a spindown that stopped part-way is finished by running it again.
 pub async fn spindown(
     ctx: &AwsContext,
     plan: &SpindownPlan,
     max_parallel: usize,
 ) -> Result<(), AwsError> {
-    let results: Vec<Result<(), AwsError>> = stream::iter(plan.groups.iter())
-        .map(|g| groups::delete_group(ctx, g, true))
-        .buffer_unordered(max_parallel.max(1))
-        .collect()
-        .await;
-    if let Some(e) = results.into_iter().find_map(Result::err) {
-        return Err(e);
-    }
-    let dns: Vec<String> = plan
-        .load_balancers
-        .iter()
-        .map(|(_, _, d)| d.clone())
-        .filter(|d| !d.is_empty())
-        .collect();
-    for name in lb::delete_cnames_to(ctx, &dns).await? {
-        report::note(format!("deleted DNS record {name}"));
-    }
-    for (hc, name, _) in &plan.load_balancers {
-        report::note(format!("deleting load balancer {name} of {hc}"));
-        lb::delete_elb(ctx, name).await?;
-    }
-    for (hc, name, arn) in &plan.target_groups {
-        report::note(format!("deleting target group {name} of {hc}"));
-        lb::delete_target_group(ctx, arn).await?;
-    }
-    Ok(())
+    let options = ExecOptions {
+        max_in_flight: max_parallel.max(1),
+        retry: crate::vpc::execute::retry_policy(),
+        title: "spindown".to_string(),
+    };
+    let reporter = report::current();
+    asiaq_engine::execute(
+        &SpindownSteps { ctx, plan },
+        &plan.steps(),
+        &options,
+        reporter.as_ref(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|failure| failure.error)
 }

@@ -43,6 +43,11 @@ pub enum HostsAction {
         hostclass: String,
         instances: usize,
     },
+    /// Deletes every DNS record (in any hosted zone) whose value is one of `values`: the
+    /// CNAMEs of the load balancers about to go, in one pass over the zones.
+    DeleteDnsRecords {
+        values: Vec<String>,
+    },
     DeleteLoadBalancer {
         name: String,
         hostclass: String,
@@ -95,6 +100,9 @@ impl fmt::Display for HostsAction {
             DeleteGroup {
                 name, instances, ..
             } => write!(f, "delete group {name} ({instances} instances)"),
+            DeleteDnsRecords { values } => {
+                write!(f, "delete the DNS records pointing at {}", values.join(", "))
+            }
             DeleteLoadBalancer { name, hostclass } => {
                 write!(f, "delete load balancer {name} ({hostclass})")
             }
@@ -113,6 +121,7 @@ impl PlanAction for HostsAction {
             CreateGroup { name, .. } | UpdateGroup { name, .. } | DeleteGroup { name, .. } => {
                 Resource::new("autoscaling group", name)
             }
+            DeleteDnsRecords { .. } => Resource::new("DNS records", "load balancer CNAMEs"),
             DeleteLoadBalancer { name, .. } => Resource::new("load balancer", name),
             DeleteTargetGroup { name, .. } => Resource::new("target group", name),
         }
@@ -123,9 +132,10 @@ impl PlanAction for HostsAction {
         match self {
             CreateLaunchTemplate { .. } | CreateGroup { .. } => Change::Create,
             UpdateGroup { .. } => Change::update(),
-            DeleteGroup { .. } | DeleteLoadBalancer { .. } | DeleteTargetGroup { .. } => {
-                Change::Delete
-            }
+            DeleteGroup { .. }
+            | DeleteDnsRecords { .. }
+            | DeleteLoadBalancer { .. }
+            | DeleteTargetGroup { .. } => Change::Delete,
         }
     }
 }
@@ -179,15 +189,18 @@ pub fn spinup_plan(plans: &[HostclassPlan]) -> Plan<HostsAction> {
 /// A group to spin down: (name, hostclass, number of instances).
 pub type GroupToDelete = (String, String, usize);
 
-/// The plan of a spindown: the groups, then each hostclass's load balancers and target
-/// groups (`(hostclass, name)`) once its groups are gone.
+/// The plan of a spindown: the groups, then the DNS records pointing at the load
+/// balancers (`dns_values`), then each hostclass's load balancers (`(hostclass, name)`),
+/// then its target groups, each once its hostclass's groups are gone.
 pub fn spindown_plan(
     groups: &[GroupToDelete],
+    dns_values: &[String],
     load_balancers: &[(String, String)],
     target_groups: &[(String, String)],
 ) -> Plan<HostsAction> {
     let mut b = PlanBuilder::new();
     let mut group_steps: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut all_groups = Vec::new();
     for (name, hostclass, instances) in groups {
         let id = b.add(
             HostsAction::DeleteGroup {
@@ -198,25 +211,43 @@ pub fn spindown_plan(
             &[],
         );
         group_steps.entry(hostclass).or_default().push(id);
+        all_groups.push(id);
     }
+    let records = (!dns_values.is_empty()).then(|| {
+        b.add(
+            HostsAction::DeleteDnsRecords {
+                values: dns_values.to_vec(),
+            },
+            &all_groups,
+        )
+    });
+    let mut balancers: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (hostclass, name) in load_balancers {
-        let after = group_steps
+        let mut after = group_steps
             .get(hostclass.as_str())
             .cloned()
             .unwrap_or_default();
-        b.add(
+        after.extend(records);
+        let id = b.add(
             HostsAction::DeleteLoadBalancer {
                 name: name.clone(),
                 hostclass: hostclass.clone(),
             },
             &after,
         );
+        balancers.entry(hostclass).or_default().push(id);
     }
     for (hostclass, name) in target_groups {
-        let after = group_steps
+        let mut after = group_steps
             .get(hostclass.as_str())
             .cloned()
             .unwrap_or_default();
+        after.extend(
+            balancers
+                .get(hostclass.as_str())
+                .cloned()
+                .unwrap_or_default(),
+        );
         b.add(
             HostsAction::DeleteTargetGroup {
                 name: name.clone(),
@@ -240,12 +271,16 @@ mod tests {
                 ("demo_web_1".into(), "web".into(), 2),
                 ("demo_db_1".into(), "db".into(), 1),
             ],
+            &["demo-web-1.elb.example.com".into()],
             &[("web".into(), "demo-web".into())],
             &[("web".into(), "demo-web-tg".into())],
         );
-        assert_eq!(p.len(), 4);
-        assert!(p.depends_on(2, 0) && p.depends_on(3, 0));
-        assert!(!p.depends_on(2, 1));
+        assert_eq!(p.len(), 5);
+        // Records after every group; the balancer after its groups and the records; the
+        // target group after the balancer.
+        assert!(p.depends_on(2, 0) && p.depends_on(2, 1));
+        assert!(p.depends_on(3, 0) && p.depends_on(3, 2) && p.depends_on(4, 3));
+        assert!(!p.steps[3].after.contains(&1));
         let text = render::text(&p);
         assert!(
             text.contains(
@@ -254,7 +289,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.ends_with("Plan: 0 to create, 0 to change, 4 to delete.\n"),
+            text.ends_with("Plan: 0 to create, 0 to change, 5 to delete.\n"),
             "{text}"
         );
         let doc = render::document("aws spindown", &p, &[], true);

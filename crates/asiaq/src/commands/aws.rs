@@ -16,7 +16,6 @@ use asiaq_config::hostclass as hc_config;
 use asiaq_config::validate::load_pipeline;
 use asiaq_core::ami::AmiFilter;
 use asiaq_core::hosts::{exec_exit_code, listhosts_line, listhosts_order, Columns, HostInfo};
-use asiaq_core::plan::hosts::HostsAction;
 use asiaq_core::provision::{
     plan_hostclass, GroupAction, HostclassObservation, HostclassPlan, HostclassSettings,
     ProvisionRequest,
@@ -592,7 +591,7 @@ async fn spinup_flow(
                 Some(down) => crate::output::print_plan(
                     global,
                     "aws spindownandup",
-                    &spindown_steps(down).then(up),
+                    &down.steps().then(up),
                     &[],
                     true,
                 ),
@@ -879,33 +878,13 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
     })
 }
 
-/// A spindown as an engine plan, for the one plan printer.
-fn spindown_steps(plan: &SpindownPlan) -> asiaq_core::plan::Plan<HostsAction> {
-    let groups: Vec<_> = plan
-        .groups
-        .iter()
-        .map(|g| (g.name.clone(), g.hostclass.clone(), g.instances.len()))
-        .collect();
-    let pairs = |v: &[(String, String, String)]| -> Vec<(String, String)> {
-        v.iter()
-            .map(|(hc, name, _)| (hc.clone(), name.clone()))
-            .collect()
-    };
-    asiaq_core::plan::hosts::spindown_plan(
-        &groups,
-        &pairs(&plan.load_balancers),
-        &pairs(&plan.target_groups),
-    )
-}
-
 fn print_spindown(
     format: OutputFormat,
     plan: &SpindownPlan,
     dry_run: bool,
 ) -> Result<(), CliError> {
     if dry_run && format == OutputFormat::Json {
-        let doc =
-            asiaq_core::plan::render::document("aws spindown", &spindown_steps(plan), &[], true);
+        let doc = asiaq_core::plan::render::document("aws spindown", &plan.steps(), &[], true);
         return emit(format, &doc, |w| write!(w, "{}", doc.to_text()));
     }
     emit(format, plan, |out: &mut dyn Write| {
