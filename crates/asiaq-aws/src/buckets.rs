@@ -6,6 +6,8 @@
 //! policy). [`parse`] turns them into SDK values first, so that a typo fails the whole run
 //! before anything is changed.
 
+use std::collections::BTreeMap;
+
 use asiaq_core::buckets::{BucketSpec, Kind};
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, AccessControlPolicy, BucketLifecycleConfiguration,
@@ -17,6 +19,10 @@ use aws_sdk_s3::types::{
     TransitionStorageClass, Type, VersioningConfiguration, WebsiteConfiguration,
 };
 use serde::Deserialize;
+
+use asiaq_core::plan::buckets::BucketAction;
+use asiaq_core::plan::Plan;
+use asiaq_engine::{Apply, ExecOptions};
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
@@ -734,6 +740,65 @@ pub async fn apply(ctx: &AwsContext, bucket: &str, setting: &Setting) -> Result<
 /// The spec's kinds that have a file, for plans.
 pub fn kinds(spec: &BucketSpec) -> impl Iterator<Item = Kind> + '_ {
     spec.files.keys().copied()
+}
+
+/// The S3 calls of `buckets update`, for the plan/apply engine: each step's setting is
+/// looked up by bucket and by what it configures (`Kind::describe`).
+struct BucketSteps<'a> {
+    ctx: &'a AwsContext,
+    settings: &'a BTreeMap<(String, String), Setting>,
+}
+
+impl Apply<BucketAction> for BucketSteps<'_> {
+    type Error = AwsError;
+
+    async fn apply(&self, action: &BucketAction) -> Result<Option<String>, AwsError> {
+        let setting = |bucket: &str, what: &str| {
+            self.settings
+                .get(&(bucket.to_string(), what.to_string()))
+                .ok_or_else(|| AwsError::State(format!("{action}: no such setting planned")))
+        };
+        match action {
+            BucketAction::CreateBucket { bucket } => create_bucket(self.ctx, bucket).await?,
+            BucketAction::PutAuditAcl { bucket } => {
+                apply(self.ctx, bucket, setting(bucket, Kind::Acl.describe())?).await?
+            }
+            BucketAction::PutSetting {
+                bucket,
+                setting: what,
+            } => apply(self.ctx, bucket, setting(bucket, what)?).await?,
+        }
+        Ok(None)
+    }
+
+    fn unresolved(&self, action: &BucketAction, key: &str) -> AwsError {
+        AwsError::State(format!("{action}: nothing created {key}"))
+    }
+}
+
+/// Applies a `buckets update` plan through the engine, stage after stage, up to four calls
+/// at once; `settings` holds each step's setting by `(bucket, what it configures)`. Stops at
+/// the first failure; what was done stays done, and running the update again finishes it.
+pub async fn apply_plan(
+    ctx: &AwsContext,
+    plan: &Plan<BucketAction>,
+    settings: &BTreeMap<(String, String), Setting>,
+) -> Result<usize, AwsError> {
+    let options = ExecOptions {
+        max_in_flight: 4,
+        retry: crate::vpc::execute::retry_policy(),
+        title: "buckets update".to_string(),
+    };
+    let reporter = asiaq_engine::report::current();
+    asiaq_engine::execute(
+        &BucketSteps { ctx, settings },
+        plan,
+        &options,
+        reporter.as_ref(),
+    )
+    .await
+    .map(|done| done.steps_done)
+    .map_err(|failure| failure.error)
 }
 
 #[cfg(test)]

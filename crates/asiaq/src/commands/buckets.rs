@@ -2,12 +2,14 @@
 //! `jenkins/disco_bucket_update.sh REGION ACCOUNT`): create and configure the buckets of
 //! `iam/s3/<account>/`, the audit bucket (which the others log into) first.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use asiaq_aws::buckets::{self as aws_buckets, Setting};
 use asiaq_config::ConfigDir;
 use asiaq_core::buckets::{bucket_specs, is_empty_document, substitute, Kind, Vars};
 use asiaq_core::json::{strip_trailing_commas, TRAILING_COMMA};
+use asiaq_core::plan::buckets::{update_plan, BucketAction};
 use asiaq_engine::report as progress;
 use serde::Serialize;
 
@@ -225,50 +227,54 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
                 .iter()
                 .map(|(b, kind, _)| step(b, format!("put {}", kind.describe()))),
         );
+        // The same plan is printed (JSON dry run) and applied, stage after stage.
+        let put = |b: &str, kind: Kind| BucketAction::PutSetting {
+            bucket: b.to_string(),
+            setting: kind.describe().to_string(),
+        };
+        let plan = update_plan(vec![
+            creates
+                .iter()
+                .map(|b| BucketAction::CreateBucket {
+                    bucket: b.to_string(),
+                })
+                .collect(),
+            audit_acls
+                .iter()
+                .map(|(b, _)| BucketAction::PutAuditAcl {
+                    bucket: b.to_string(),
+                })
+                .collect(),
+            loggings
+                .iter()
+                .map(|(b, _)| put(b, Kind::Logging))
+                .collect(),
+            others.iter().map(|(b, kind, _)| put(b, *kind)).collect(),
+        ]);
+        if *dry_run && global.output == OutputFormat::Json {
+            return crate::output::print_plan(global, "buckets update", &plan, &skipped, true);
+        }
         if !*dry_run {
-            for name in &creates {
-                aws_buckets::create_bucket(&ctx, name).await?;
-                progress::note(format!("created bucket {name}"));
-            }
+            let mut settings: BTreeMap<(String, String), Setting> = BTreeMap::new();
             for (name, acl) in &audit_acls {
-                aws_buckets::apply(&ctx, name, acl).await?;
-                progress::note(format!("{name}: put ACL (with log delivery)"));
+                settings.insert(
+                    (name.to_string(), Kind::Acl.describe().to_string()),
+                    (*acl).clone(),
+                );
             }
             for (name, setting) in &loggings {
-                aws_buckets::apply(&ctx, name, setting).await?;
-                progress::note(format!("{name}: put {}", Kind::Logging.describe()));
+                settings.insert(
+                    (name.to_string(), Kind::Logging.describe().to_string()),
+                    (*setting).clone(),
+                );
             }
             for (name, kind, setting) in &others {
-                aws_buckets::apply(&ctx, name, setting).await?;
-                progress::note(format!("{name}: put {}", kind.describe()));
+                settings.insert(
+                    (name.to_string(), kind.describe().to_string()),
+                    (*setting).clone(),
+                );
             }
-        }
-        if *dry_run && global.output == OutputFormat::Json {
-            use asiaq_core::plan::buckets::{update_plan, BucketAction};
-            let put = |b: &str, kind: Kind| BucketAction::PutSetting {
-                bucket: b.to_string(),
-                setting: kind.describe().to_string(),
-            };
-            let plan = update_plan(vec![
-                creates
-                    .iter()
-                    .map(|b| BucketAction::CreateBucket {
-                        bucket: b.to_string(),
-                    })
-                    .collect(),
-                audit_acls
-                    .iter()
-                    .map(|(b, _)| BucketAction::PutAuditAcl {
-                        bucket: b.to_string(),
-                    })
-                    .collect(),
-                loggings
-                    .iter()
-                    .map(|(b, _)| put(b, Kind::Logging))
-                    .collect(),
-                others.iter().map(|(b, kind, _)| put(b, *kind)).collect(),
-            ]);
-            return crate::output::print_plan(global, "buckets update", &plan, &skipped, true);
+            aws_buckets::apply_plan(&ctx, &plan, &settings).await?;
         }
         #[derive(Serialize)]
         struct Report<'a> {
