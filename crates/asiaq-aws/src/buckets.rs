@@ -583,20 +583,21 @@ pub async fn create_bucket(ctx: &AwsContext, bucket: &str) -> Result<(), AwsErro
         );
     }
     req.send().await.map_err(s3err("CreateBucket"))?;
-    let tag = Tag::builder()
-        .key(asiaq_core::iam::MANAGED_TAG_KEY)
-        .value(asiaq_core::iam::MANAGED_TAG_VALUE)
-        .build()
-        .expect("key and value are set");
+    let tag = AwsError::built(
+        "the bucket's tag",
+        Tag::builder()
+            .key(asiaq_core::iam::MANAGED_TAG_KEY)
+            .value(asiaq_core::iam::MANAGED_TAG_VALUE)
+            .build(),
+    )?;
+    let tagging = AwsError::built(
+        "the bucket's tagging",
+        Tagging::builder().tag_set(tag).build(),
+    )?;
     ctx.s3()
         .put_bucket_tagging()
         .bucket(bucket)
-        .tagging(
-            Tagging::builder()
-                .tag_set(tag)
-                .build()
-                .expect("tag set is set"),
-        )
+        .tagging(tagging)
         .send()
         .await
         .map(drop)
@@ -608,27 +609,29 @@ pub async fn create_bucket(ctx: &AwsContext, bucket: &str) -> Result<(), AwsErro
 pub fn with_log_delivery(
     acl: Option<&AccessControlPolicy>,
     canonical_id: &str,
-) -> AccessControlPolicy {
+) -> Result<AccessControlPolicy, AwsError> {
+    let log_delivery = AwsError::built(
+        "the log delivery grantee",
+        Grantee::builder()
+            .r#type(Type::Group)
+            .uri(LOG_DELIVERY_URI)
+            .build(),
+    )?;
+    let owner = AwsError::built(
+        "the owner grantee",
+        Grantee::builder()
+            .r#type(Type::CanonicalUser)
+            .id(canonical_id)
+            .build(),
+    )?;
     let log_delivery = |p: Permission| {
         Grant::builder()
-            .grantee(
-                Grantee::builder()
-                    .r#type(Type::Group)
-                    .uri(LOG_DELIVERY_URI)
-                    .build()
-                    .expect("type is set"),
-            )
+            .grantee(log_delivery.clone())
             .permission(p)
             .build()
     };
     let owner_full = Grant::builder()
-        .grantee(
-            Grantee::builder()
-                .r#type(Type::CanonicalUser)
-                .id(canonical_id)
-                .build()
-                .expect("type is set"),
-        )
+        .grantee(owner)
         .permission(Permission::FullControl)
         .build();
     let mut grants: Vec<Grant> = match acl {
@@ -644,13 +647,13 @@ pub fn with_log_delivery(
             grants.push(log_delivery(p));
         }
     }
-    AccessControlPolicy::builder()
+    Ok(AccessControlPolicy::builder()
         .set_grants(Some(grants))
         .owner(
             acl.and_then(|a| a.owner().cloned())
                 .unwrap_or_else(|| Owner::builder().id(canonical_id).build()),
         )
-        .build()
+        .build())
 }
 
 /// The logging an existing bucket has now (GetBucketLogging); `None` when it logs nowhere.
@@ -861,9 +864,9 @@ mod tests {
         )
         .unwrap();
         let Setting::Acl(acl) = acl else { panic!() };
-        let audit = with_log_delivery(Some(&acl), "abc");
+        let audit = with_log_delivery(Some(&acl), "abc").unwrap();
         assert_eq!(audit.grants().len(), 3);
-        assert_eq!(with_log_delivery(None, "abc").grants().len(), 3);
+        assert_eq!(with_log_delivery(None, "abc").unwrap().grants().len(), 3);
         assert!(matches!(
             parse(
                 Kind::Website,

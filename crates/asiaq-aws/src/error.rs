@@ -75,6 +75,12 @@ impl AwsError {
         }
     }
 
+    /// An SDK builder that refused to build `what` (a required field missing: a bug here,
+    /// reported as an error rather than a panic).
+    pub fn built<T, E: std::fmt::Display>(what: &str, result: Result<T, E>) -> Result<T, Self> {
+        result.map_err(|e| AwsError::State(format!("cannot build {what}: {e}")))
+    }
+
     /// This error, as the failure of a step that had already created `id`.
     pub fn after_creating(self, id: &str) -> Self {
         AwsError::AfterCreate {

@@ -55,12 +55,14 @@ pub fn decode_document_text(text: &str) -> String {
     }
 }
 
-fn managed_tag() -> Tag {
-    Tag::builder()
-        .key(MANAGED_TAG_KEY)
-        .value(MANAGED_TAG_VALUE)
-        .build()
-        .expect("key and value are set")
+fn managed_tag() -> Result<Tag, AwsError> {
+    AwsError::built(
+        "the managed-by tag",
+        Tag::builder()
+            .key(MANAGED_TAG_KEY)
+            .value(MANAGED_TAG_VALUE)
+            .build(),
+    )
 }
 
 fn is_managed(tags: &[Tag]) -> bool {
@@ -427,7 +429,7 @@ async fn apply_one(ctx: &AwsContext, action: &IamAction) -> Result<(), AwsError>
             .create_saml_provider()
             .name(name)
             .saml_metadata_document(metadata)
-            .tags(managed_tag())
+            .tags(managed_tag()?)
             .send()
             .await
             .map(drop)
@@ -451,7 +453,7 @@ async fn apply_one(ctx: &AwsContext, action: &IamAction) -> Result<(), AwsError>
         IamAction::CreateUser { name } => iam
             .create_user()
             .user_name(name)
-            .tags(managed_tag())
+            .tags(managed_tag()?)
             .send()
             .await
             .map(drop)
@@ -493,7 +495,7 @@ async fn apply_one(ctx: &AwsContext, action: &IamAction) -> Result<(), AwsError>
             .create_role()
             .role_name(name)
             .assume_role_policy_document(render_document(trust))
-            .tags(managed_tag())
+            .tags(managed_tag()?)
             .send()
             .await
             .map(drop)
@@ -535,7 +537,7 @@ async fn apply_one(ctx: &AwsContext, action: &IamAction) -> Result<(), AwsError>
         IamAction::CreateInstanceProfile { name } => iam
             .create_instance_profile()
             .instance_profile_name(name)
-            .tags(managed_tag())
+            .tags(managed_tag()?)
             .send()
             .await
             .map(drop)

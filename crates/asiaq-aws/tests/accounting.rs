@@ -1,5 +1,6 @@
 //! Request accounting as the SDK drives it: calls, attempts and failures land under the
 //! operation's own name.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 use asiaq_aws::RequestCounter;
 use asiaq_testkit::Moto;

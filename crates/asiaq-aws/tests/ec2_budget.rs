@@ -1,6 +1,7 @@
 //! The EC2 budget and the retry configuration against EC2-like throttling: moto behind
 //! asiaq-proxy, which answers `RequestLimitExceeded` exactly as EC2 does when a bucket is
 //! empty.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 use std::future::Future;
 use std::sync::Arc;

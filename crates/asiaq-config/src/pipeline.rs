@@ -274,8 +274,11 @@ impl Pipeline {
             return Err(ConfigError::Invalid(missing));
         }
         let mut out: BTreeMap<u32, Vec<&PipelineRow>> = BTreeMap::new();
+        // Every row has a sequence here (checked just above).
         for r in &self.rows {
-            out.entry(r.sequence.expect("checked")).or_default().push(r);
+            if let Some(sequence) = r.sequence {
+                out.entry(sequence).or_default().push(r);
+            }
         }
         Ok(out)
     }

@@ -113,7 +113,10 @@ fn check_aws_ini(dir: &ConfigDir, aws: &AwsIni) -> Vec<Diagnostic> {
 
     for hc in aws.hostclasses() {
         out.extend(check_section(ini, hc, HOSTCLASS_OPTIONS));
-        let sect = ini.section(hc).expect("listed");
+        let Some(sect) = ini.section(hc) else {
+            // A pipeline hostclass without a section: nothing of its own to check.
+            continue;
+        };
         for (key, entry) in sect.entries() {
             let base = key.split('@').next().unwrap_or(key);
             if !HOSTCLASS_OPTIONS.iter().any(|(k, _)| *k == base) {

@@ -425,7 +425,9 @@ impl VpcIni {
                 })
                 .collect();
             for (i, (n, c)) in statics.iter().enumerate() {
-                let v = get(&format!("{n}_cidr")).expect("present");
+                let Some(v) = get(&format!("{n}_cidr")) else {
+                    continue;
+                };
                 if !vpc.contains(c) {
                     errors.push(v.error(
                         format!("{c} is not inside the VPC CIDR {vpc}"),
@@ -575,7 +577,9 @@ impl VpcIni {
             if !key.starts_with("connection_") {
                 continue;
             }
-            let v = self.ini.get("peerings", key).expect("listed key exists");
+            let Some(v) = self.ini.get("peerings", key) else {
+                continue;
+            };
             match v.parse(syntax::parse_peering_connection) {
                 Ok((a, b)) => {
                     for end in [&a, &b] {

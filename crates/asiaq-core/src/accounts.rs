@@ -78,6 +78,10 @@ pub const SHA512_CRYPT_ROUNDS: u32 = 656_000;
 
 /// A sha512_crypt hash (`$6$rounds=N$salt$hash`) of `password` with a salt made from
 /// `salt` (random bytes from the caller: 12 bytes make the usual 16-character salt).
+#[allow(
+    clippy::expect_used,
+    reason = "hashing fails only for a salt or rounds out of range; rounds are clamped and the salt is the caller's random bytes"
+)]
 pub fn hash_password(password: &Secret, salt: &[u8], rounds: u32) -> String {
     use sha_crypt::{Algorithm, Params, PasswordHasher, ShaCrypt};
     let params = Params::new(rounds.clamp(Params::ROUNDS_MIN, Params::ROUNDS_MAX))

@@ -153,6 +153,10 @@ fn side(
 /// `DiscoELBPortConfig.from_config` (spec §4.10): if the instance side has exactly one
 /// entry it is used for every load-balancer entry; otherwise the sides are zipped and a
 /// missing side copies the other.
+#[allow(
+    clippy::expect_used,
+    reason = "i < max(len) of the two lists, so one of them has an i-th element"
+)]
 pub fn port_mappings(o: &PortOptions<'_>) -> Result<Vec<PortMapping>, ElbError> {
     let internal = side(
         o.elb_instance_port,

@@ -146,6 +146,10 @@ pub fn ec2_trust_document() -> Value {
 }
 
 /// A policy document as sent to AWS: JSON indented by four spaces, as the original sent it.
+#[allow(
+    clippy::expect_used,
+    reason = "serializing a JSON value into memory cannot fail, and serde_json writes UTF-8"
+)]
 pub fn render_document(doc: &Value) -> String {
     let mut out = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");

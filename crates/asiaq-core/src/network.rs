@@ -90,6 +90,10 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
 /// Picks uniformly at random one of the `/prefix` blocks of `space` that overlap none of
 /// `used` (the original's `get_random_free_subnet`). Blocks are not enumerated, so even a
 /// `/8` split into `/28`s is cheap.
+#[allow(
+    clippy::expect_used,
+    reason = "the prefix is the requested size, checked to be at most 32"
+)]
 pub fn random_free_subnet<R: Rng + ?Sized>(
     space: Ipv4Net,
     prefix: u8,
@@ -257,6 +261,10 @@ pub fn metanetwork_cidrs<R: Rng + ?Sized>(
 /// Splits a metanetwork into per-AZ subnets (spec §4.2): the first [`MAX_AZS`] zones (in the
 /// order given), each getting one of the `/(prefix + ceil(log2(#zones)))` blocks in address
 /// order. The rest of the space stays unused, as in the original.
+#[allow(
+    clippy::expect_used,
+    reason = "the subnet prefix is checked above to lie between the network's and 32"
+)]
 pub fn az_subnets<S: AsRef<str>>(
     network: Ipv4Net,
     zones: &[S],

@@ -1,6 +1,7 @@
 //! The proxy's answers as the real AWS SDK reads them: each protocol's throttling and fault
 //! bodies must parse into the error code the SDK's retry logic and our error messages use.
 //! Requests go through the proxy to a real moto_server.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 use std::future::Future;
 use std::io::{Read, Write};

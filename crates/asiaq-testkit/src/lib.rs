@@ -8,6 +8,7 @@
 //!   in parallel without resetting each other's state.
 //! * [`SshHost`]: a real OpenSSH server on loopback, confined to a chroot of its own, reached
 //!   under any address through a `ProxyCommand`; for code that works over SSH.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod moto;
 mod sshd;

@@ -1,4 +1,5 @@
 //! The confined SSH test host: real sshd, real ssh and rsync clients.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

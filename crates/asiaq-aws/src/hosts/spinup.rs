@@ -163,8 +163,9 @@ pub async fn existing_groups(
         let mine = groups_of_hostclass(&names, env, hc);
         let chosen = existing_group(&mine, hc, false)
             .map_err(|e: TooManyGroups| AwsError::State(e.to_string()))?;
-        let Some(name) = chosen else { continue };
-        let g = all.iter().find(|g| g.name == name).expect("listed");
+        let Some(g) = chosen.and_then(|name| all.iter().find(|g| g.name == name)) else {
+            continue;
+        };
         let instance_type = if *need_type {
             group_instance_type(ctx, g).await?
         } else {

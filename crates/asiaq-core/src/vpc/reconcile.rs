@@ -759,7 +759,8 @@ pub fn plan_environment<R: Rng + ?Sized>(
                         return Err(PlanError::SharedRouteTable { net: n.name });
                     }
                     desired.push((
-                        "0.0.0.0/0".parse().expect("cidr"),
+                        // 0.0.0.0/0, the default route.
+                        Ipv4Net::default(),
                         RouteTarget::NatGateway(target),
                     ));
                 }

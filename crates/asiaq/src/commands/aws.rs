@@ -397,7 +397,10 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
         let hostclass = match &a.hostclass {
             Some(hc) => hc.clone(),
             None => {
-                let ami = a.ami.clone().expect("checked");
+                let ami = a
+                    .ami
+                    .clone()
+                    .ok_or_else(|| CliError::usage("provision needs --hostclass or --ami"))?;
                 let imgs = asiaq_aws::images::describe_images(
                     &ctx,
                     &asiaq_aws::images::ImageQuery {

@@ -162,7 +162,7 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
                 });
                 audit_acls.push((
                     name.as_str(),
-                    Setting::Acl(aws_buckets::with_log_delivery(own, &existing.canonical_id)),
+                    Setting::Acl(aws_buckets::with_log_delivery(own, &existing.canonical_id)?),
                 ));
             }
             for (kind, setting) in settings {

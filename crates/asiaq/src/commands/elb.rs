@@ -87,7 +87,9 @@ pub fn run(global: &GlobalArgs, cmd: &ElbCommand) -> Result<(), CliError> {
                 testing,
                 dry_run,
             } => {
-                let settings = settings.expect("loaded for update");
+                let settings = settings.ok_or_else(|| {
+                    CliError::failed("the hostclass's settings were not loaded for update")
+                })?;
                 let network = hosts_env::environment(&ctx, &cfg.env).await?;
                 let spec = cfg.vpc_spec(&network)?;
                 let facts =

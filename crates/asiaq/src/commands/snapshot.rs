@@ -281,7 +281,10 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                     .ok_or_else(|| {
                         CliError::failed(format!("{hostclass} has no group in {env}"))
                     })?;
-                let g = all.iter().find(|g| g.name == name).expect("listed");
+                let g = all
+                    .iter()
+                    .find(|g| g.name == name)
+                    .ok_or_else(|| CliError::failed(format!("group {name} is no longer listed")))?;
                 if *dry_run {
                     println!(
                         "would point {} at {} ({} GB)",

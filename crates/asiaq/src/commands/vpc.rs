@@ -585,7 +585,9 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
             eprintln!("{} peering change(s) made", plan.len());
             return Ok(());
         }
-        let (specs, vpc_ini) = specs.expect("read for --create");
+        let Some((specs, vpc_ini)) = specs else {
+            return Err(CliError::failed("the peerings configuration was not read"));
+        };
         let environments = env::peerings::peerable_environments(&ctx, found).await?;
         let plan = env::peerings::create_missing_peerings(
             &ctx,
@@ -671,9 +673,9 @@ fn show(
 ) -> Result<(), CliError> {
     let mut nets = Vec::new();
     for net in state.metanetworks() {
-        let sg = state
-            .security_group_of(net)
-            .expect("listed metanetworks have one");
+        let Some(sg) = state.security_group_of(net) else {
+            continue;
+        };
         let name_of = |id: &str| {
             state
                 .security_groups

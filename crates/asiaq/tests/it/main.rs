@@ -1,5 +1,6 @@
 //! Integration tests of the `asiaq` binary, in one test binary (each area is a module): one
 //! link of the AWS SDK instead of one per file, and one shared moto_server per run.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
 mod bake;
 mod buckets;
