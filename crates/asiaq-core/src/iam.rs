@@ -79,35 +79,14 @@ pub fn policy_name(policy: &str, now: &str) -> String {
 /// given as seconds since the epoch plus microseconds: `2024-03-01T12.05.09.123456`
 /// (the fraction is left out when it is zero, as Python does).
 pub fn policy_timestamp(unix_seconds: i64, micros: u32) -> String {
-    let days = unix_seconds.div_euclid(86_400);
-    let secs = unix_seconds.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let base = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}.{:02}.{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    );
+    let base = jiff::Timestamp::from_second(unix_seconds)
+        .map(|t| t.strftime("%Y-%m-%dT%H.%M.%S").to_string())
+        .unwrap_or_default();
     if micros == 0 {
         base
     } else {
         format!("{base}.{micros:06}")
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// "Federated" means the trust document's `Statement[0].Principal` has a `Federated` key.

@@ -128,20 +128,12 @@ pub fn created_by_image(description: &str) -> Option<&str> {
     ami.starts_with("ami-").then_some(ami)
 }
 
-/// The UTC calendar day of a unix time, as `YYYY-MM-DD` (civil-from-days).
+/// The UTC calendar day of a unix time, as `YYYY-MM-DD` (empty beyond jiff's range of
+/// years -9999 to 9999).
 pub fn utc_day(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}")
+    jiff::Timestamp::from_second(unix)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 /// `purge-snapshots` selection (spec §2.22). Rules, in this order for each snapshot:

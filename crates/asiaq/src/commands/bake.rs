@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use asiaq_aws::bake::{self, BakeOutcome, BakeSettings, DEFAULT_LOGIN_USERS};
 use asiaq_aws::images::{self, ImageQuery};
@@ -200,10 +200,7 @@ pub struct CleanupArgs {
 }
 
 fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    u64::try_from(jiff::Timestamp::now().as_second()).unwrap_or(0)
 }
 
 /// The value of a lookup, or `None` with its problems added to `errors`.

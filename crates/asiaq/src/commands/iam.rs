@@ -403,10 +403,8 @@ fn desired_state(
 }
 
 fn now_timestamp() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    policy_timestamp(now.as_secs() as i64, now.subsec_micros())
+    let now = jiff::Timestamp::now();
+    policy_timestamp(now.as_second(), now.subsec_microsecond().unsigned_abs())
 }
 
 #[derive(Serialize)]
