@@ -11,6 +11,7 @@ mod hosts_ops;
 mod hosts_support;
 mod iam;
 mod identity_common;
+mod listings;
 mod meta;
 mod plans;
 mod secrets;
