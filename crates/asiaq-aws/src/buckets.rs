@@ -7,8 +7,10 @@
 //! before anything is changed.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use asiaq_core::buckets::{BucketSpec, Kind};
+use asiaq_core::buckets::{bucket_specs, is_empty_document, substitute, BucketSpec, Kind, Vars};
+use asiaq_core::json::{strip_trailing_commas, TRAILING_COMMA};
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, AccessControlPolicy, BucketLifecycleConfiguration,
     BucketLocationConstraint, BucketLoggingStatus, BucketVersioningStatus, Condition,
@@ -20,9 +22,11 @@ use aws_sdk_s3::types::{
 };
 use serde::Deserialize;
 
-use asiaq_core::plan::buckets::BucketAction;
+use asiaq_core::plan::buckets::{
+    plan_update, BucketAction, BucketFacts, BucketWork, UpdateError as PlanUpdateError, UpdatePlan,
+};
 use asiaq_core::plan::Plan;
-use asiaq_engine::{Apply, ExecOptions};
+use asiaq_engine::{report, Apply, ExecOptions};
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
@@ -802,6 +806,143 @@ pub async fn apply_plan(
     .await
     .map(|done| done.steps_done)
     .map_err(|failure| failure.error)
+}
+
+/// What `buckets update` asks S3 while planning.
+struct S3Facts<'a> {
+    ctx: &'a AwsContext,
+    canonical_id: &'a str,
+}
+
+impl BucketFacts<Setting> for S3Facts<'_> {
+    type Error = AwsError;
+
+    async fn region(&self, bucket: &str) -> Result<String, AwsError> {
+        bucket_region(self.ctx, bucket).await
+    }
+
+    async fn logging_unchanged(&self, bucket: &str, setting: &Setting) -> Result<bool, AwsError> {
+        let Setting::Logging(wanted) = setting else {
+            return Ok(false);
+        };
+        Ok(logging_matches(
+            wanted,
+            current_logging(self.ctx, bucket).await?.as_ref(),
+        ))
+    }
+
+    fn log_target<'a>(&self, setting: &'a Setting) -> Option<&'a str> {
+        setting.log_target()
+    }
+
+    fn audit_acl(&self, own: Option<&Setting>) -> Result<Setting, AwsError> {
+        let own = match own {
+            Some(Setting::Acl(a)) => Some(a),
+            _ => None,
+        };
+        Ok(Setting::Acl(with_log_delivery(own, self.canonical_id)?))
+    }
+}
+
+/// Why `buckets update` cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// The account directory or a bucket is not usable as it is (a usage error).
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+/// Reads, substitutes and parses every file of `specs` in `account_dir` before anything is
+/// changed: the buckets with their settings and the notes of empty files, or every problem.
+/// Trailing commas are warned about through the reporter.
+pub fn load_settings(
+    account_dir: &Path,
+    specs: &[BucketSpec],
+    vars: &Vars,
+    existing: &Existing,
+) -> Result<(Vec<BucketWork<Setting>>, Vec<String>), Vec<String>> {
+    let mut problems = Vec::new();
+    let mut empty = Vec::new();
+    let mut work = Vec::new();
+    for spec in specs {
+        let mut settings = Vec::new();
+        for (kind, file) in &spec.files {
+            let path = account_dir.join(file);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(format!("{}: cannot read: {e}", path.display()));
+                    continue;
+                }
+            };
+            if is_empty_document(&text) {
+                empty.push(format!(
+                    "{}: no {} ({file} is empty)",
+                    spec.name,
+                    kind.describe()
+                ));
+                continue;
+            }
+            let (text, commas) = strip_trailing_commas(&substitute(&text, vars, &spec.name));
+            for line in commas {
+                report::warn(format!("{}:{line}: {TRAILING_COMMA}", path.display()));
+            }
+            match parse(*kind, &text) {
+                Ok(s) => settings.push((*kind, s)),
+                Err(e) => problems.push(format!("{}: {e}", path.display())),
+            }
+        }
+        work.push(BucketWork {
+            name: spec.name.clone(),
+            exists: existing.buckets.contains(&spec.name),
+            audit: spec.audit,
+            settings,
+        });
+    }
+    if problems.is_empty() {
+        Ok((work, empty))
+    } else {
+        Err(problems)
+    }
+}
+
+/// The plan of `buckets update --account ACCOUNT` in the context's region from the files
+/// of `account_dir` (`files`: their names); `audit_ids` are the dev and prod canonical ids
+/// of `[audit]`.
+pub async fn prepare_update(
+    ctx: &AwsContext,
+    account: &str,
+    account_dir: &Path,
+    files: &[String],
+    project: &str,
+    audit_ids: (String, String),
+) -> Result<UpdatePlan<Setting>, UpdateError> {
+    let region = ctx.region().to_string();
+    let specs = bucket_specs(files, &region, project)
+        .map_err(|e| UpdateError::Config(format!("{}: {e}", account_dir.display())))?;
+    let existing = observe(ctx).await?;
+    let vars = Vars {
+        account: account.to_string(),
+        region: region.clone(),
+        project: project.to_string(),
+        canonical_id: existing.canonical_id.clone(),
+        dev_canonical_id: audit_ids.0,
+        prod_canonical_id: audit_ids.1,
+    };
+    let (work, empty) = load_settings(account_dir, &specs, &vars, &existing)
+        .map_err(|problems| UpdateError::Config(problems.join("\n")))?;
+    let facts = S3Facts {
+        ctx,
+        canonical_id: &existing.canonical_id,
+    };
+    plan_update(&work, &existing.buckets, &region, empty, &facts)
+        .await
+        .map_err(|e| match e {
+            PlanUpdateError::WrongRegion { .. } => UpdateError::Config(e.to_string()),
+            PlanUpdateError::Facts(e) => UpdateError::Aws(e),
+        })
 }
 
 #[cfg(test)]
