@@ -96,6 +96,22 @@ impl<'a> Bucket<'a> {
         Ok(keys)
     }
 
+    /// The objects under `prefix` as (name after the prefix, text), one call per object
+    /// after the listing (the account records of `asiaq accounts`).
+    pub async fn texts(&self, prefix: &str) -> Result<Vec<(String, String)>, AwsError> {
+        let mut out = Vec::new();
+        for key in self.list(prefix).await? {
+            let name = key.trim_start_matches(prefix).to_string();
+            if name.is_empty() {
+                continue;
+            }
+            if let Some(bytes) = self.get(&key).await? {
+                out.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+        Ok(out)
+    }
+
     /// The object's bytes, or `None` when the key does not exist.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
         let out = match self

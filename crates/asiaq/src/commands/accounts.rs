@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use asiaq_aws::credentials::Bucket;
-use asiaq_config::IniFile;
+use asiaq_config::accounts::{install_accounts, parse_account, parse_edited, used_ids};
 use asiaq_core::accounts::{
     check_name, group_key, group_template, hash_password, install_plan, merge_authorized_keys,
     next_id, parse_id_file, render_ini, set_entry, user_key, user_template, GroupAccount,
@@ -107,28 +107,6 @@ fn default_name(name: &Option<String>) -> Result<String, CliError> {
     Ok(name)
 }
 
-/// The `[section]` entries of an account file, or a message naming only the file and line
-/// (the text may hold a password hash, so it is never quoted).
-fn parse_account(label: &str, text: &str) -> Result<(String, Vec<(String, String)>), String> {
-    let ini = IniFile::parse(label, text).map_err(|diags| {
-        let lines: Vec<String> = diags
-            .iter()
-            .filter_map(|d| d.line.map(|l| l.to_string()))
-            .collect();
-        format!("{label}: not an INI file (line {})", lines.join(", "))
-    })?;
-    for kind in ["user", "group"] {
-        if let Some(section) = ini.section(kind) {
-            let entries = section
-                .entries()
-                .map(|(k, e)| (k.to_string(), e.raw.clone()))
-                .collect();
-            return Ok((kind.to_string(), entries));
-        }
-    }
-    Err(format!("{label}: no [user] or [group] section"))
-}
-
 /// Opens `entries` of `[section]` in `$EDITOR` (default `vi`) and reads the result back.
 fn edit(section: &str, entries: &[(String, String)]) -> Result<Vec<(String, String)>, CliError> {
     let mut file = tempfile::Builder::new()
@@ -159,14 +137,7 @@ fn edit(section: &str, entries: &[(String, String)]) -> Result<Vec<(String, Stri
     }
     let text = std::fs::read_to_string(file.path())
         .map_err(|e| CliError::failed(format!("cannot read the edited file: {e}")))?;
-    let (kind, edited) = parse_account("the edited account", &text)
-        .map_err(|m| CliError::usage(format!("{m}; nothing was changed")))?;
-    if kind != section {
-        return Err(CliError::usage(format!(
-            "the edited account has a [{kind}] section instead of [{section}]; nothing was changed"
-        )));
-    }
-    Ok(edited)
+    parse_edited(section, &text).map_err(CliError::usage)
 }
 
 #[derive(Serialize)]
@@ -202,36 +173,9 @@ fn report(
     })
 }
 
-async fn accounts_of(bucket: &Bucket<'_>, prefix: &str) -> Result<Vec<(String, String)>, CliError> {
-    let mut out = Vec::new();
-    for key in bucket.list(prefix).await? {
-        let name = key.trim_start_matches(prefix).to_string();
-        if name.is_empty() {
-            continue;
-        }
-        if let Some(bytes) = bucket.get(&key).await? {
-            out.push((name, String::from_utf8_lossy(&bytes).into_owned()));
-        }
-    }
-    Ok(out)
-}
-
-/// Every account id used, for `next_id`.
-async fn used_ids(bucket: &Bucket<'_>, prefix: &str) -> Result<Vec<u32>, CliError> {
-    Ok(accounts_of(bucket, prefix)
-        .await?
-        .iter()
-        .filter_map(|(name, text)| {
-            let (_, entries) = parse_account(name, text).ok()?;
-            entries
-                .iter()
-                .find(|(k, _)| k == "id")?
-                .1
-                .trim()
-                .parse()
-                .ok()
-        })
-        .collect())
+/// Every account id used under `prefix`, for `next_id`.
+async fn ids(bucket: &Bucket<'_>, prefix: &str) -> Result<Vec<u32>, CliError> {
+    Ok(used_ids(&bucket.texts(prefix).await?))
 }
 
 pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
@@ -305,7 +249,7 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
                         "group {name} already exists in {bucket_name}; use editgroup"
                     )));
                 }
-                let id = next_id(used_ids(&bucket, GROUPS_PREFIX).await?);
+                let id = next_id(ids(&bucket, GROUPS_PREFIX).await?);
                 let text = render_ini("group", &group_template(id));
                 if !dry_run {
                     bucket.put(&group_key(&name), text.into_bytes()).await?;
@@ -319,8 +263,8 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
                     )));
                 }
                 let password = password.unwrap_or_default();
-                let user_id = next_id(used_ids(&bucket, USERS_PREFIX).await?);
-                let group_id = next_id(used_ids(&bucket, GROUPS_PREFIX).await?);
+                let user_id = next_id(ids(&bucket, USERS_PREFIX).await?);
+                let group_id = next_id(ids(&bucket, GROUPS_PREFIX).await?);
                 let entries = edit("user", &user_template(&hash(&password), user_id))?;
                 UserAccount::parse(&name, &entries)
                     .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
@@ -357,7 +301,7 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
                 UserAccount::parse(&name, &entries)
                     .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
                 let mut keys = vec![key.clone()];
-                let groups = accounts_of(&bucket, GROUPS_PREFIX).await?;
+                let groups = bucket.texts(GROUPS_PREFIX).await?;
                 keys.extend(groups.iter().map(|(g, _)| group_key(g)));
                 if !dry_run {
                     bucket
@@ -396,27 +340,10 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
 /// `install`: reads every account (a broken one is reported and skipped, as the original
 /// did), then runs the plan's commands, carrying on past failures and reporting them all.
 async fn install(global: &GlobalArgs, bucket: &Bucket<'_>, dry_run: bool) -> Result<(), CliError> {
-    let mut problems = Vec::new();
-    let mut groups = Vec::new();
-    for (name, text) in accounts_of(bucket, GROUPS_PREFIX).await? {
-        match parse_account(&group_key(&name), &text)
-            .and_then(|(_, e)| GroupAccount::parse(&name, &e).map_err(|e| e.to_string()))
-            .and_then(|g| check_name(&g.name).map(|()| g).map_err(|e| e.to_string()))
-        {
-            Ok(g) => groups.push(g),
-            Err(e) => problems.push(e),
-        }
-    }
-    let mut users = Vec::new();
-    for (name, text) in accounts_of(bucket, USERS_PREFIX).await? {
-        match parse_account(&user_key(&name), &text)
-            .and_then(|(_, e)| UserAccount::parse(&name, &e).map_err(|e| e.to_string()))
-            .and_then(|u| check_name(&u.name).map(|()| u).map_err(|e| e.to_string()))
-        {
-            Ok(u) => users.push(u),
-            Err(e) => problems.push(e),
-        }
-    }
+    let (groups, users, mut problems) = install_accounts(
+        bucket.texts(GROUPS_PREFIX).await?,
+        bucket.texts(USERS_PREFIX).await?,
+    );
     let system = read_system_accounts();
     let (steps, errors) = install_plan(&groups, &users, &system);
     problems.extend(errors);
