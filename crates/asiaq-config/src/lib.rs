@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod services;
 pub mod ssm_documents;
 pub mod validate;
+pub mod vpc_env;
 pub mod vpc_ini;
 
 pub use aws_ini::AwsIni;
