@@ -5,7 +5,6 @@ use asiaq_aws::AwsContext;
 use asiaq_config::vpc_env::{env_config, env_static_ips, peering_config};
 use asiaq_config::{ConfigDir, ConfigError, Diagnostic};
 use asiaq_core::syntax;
-use asiaq_core::vpc::plan::Plan;
 use asiaq_core::vpc::show::{overview, Overview};
 use asiaq_core::vpc::state::VpcState;
 use clap::{Args, Subcommand};
@@ -15,7 +14,7 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::commands::aws_session;
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::{emit, print_plan};
 
 /// Which environment: exactly one of `--name` and `--vpc-id`.
 #[derive(Debug, Clone, Args)]
@@ -134,18 +133,6 @@ fn now_iso() -> String {
         .to_string()
 }
 
-/// Prints the notes on stderr and, for a dry run, the plan on stdout in the one plan format
-/// (text or the `asiaq.plan/1` JSON document).
-fn print_plan(
-    global: &GlobalArgs,
-    command: &str,
-    plan: &Plan,
-    notes: &[String],
-    dry_run: bool,
-) -> Result<(), CliError> {
-    crate::output::print_plan(global, command, plan, notes, dry_run)
-}
-
 /// Resolves `--name`/`--vpc-id` to `(vpc id, name, type)`; exit 2 when there is none.
 async fn resolve(
     ctx: &AwsContext,
@@ -198,7 +185,13 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                     .await
                     .map_err(vpc_error)?;
                 let plan = &prepared.outcome.plan;
-                print_plan(global, "vpc create", plan, &prepared.outcome.notes, dry_run)?;
+                crate::output::print_plan(
+                    global,
+                    "vpc create",
+                    plan,
+                    &prepared.outcome.notes,
+                    dry_run,
+                )?;
                 if dry_run {
                     return Ok(());
                 }
@@ -272,7 +265,13 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                     .await
                     .map_err(vpc_error)?;
                 let plan = &prepared.outcome.plan;
-                print_plan(global, "vpc update", plan, &prepared.outcome.notes, dry_run)?;
+                crate::output::print_plan(
+                    global,
+                    "vpc update",
+                    plan,
+                    &prepared.outcome.notes,
+                    dry_run,
+                )?;
                 if dry_run {
                     return Ok(());
                 }
