@@ -854,6 +854,10 @@ pub enum UpdateError {
     Aws(#[from] AwsError),
 }
 
+/// The buckets of an account directory with their settings, and the notes of its empty
+/// files.
+pub type Loaded = (Vec<BucketWork<Setting>>, Vec<String>);
+
 /// Reads, substitutes and parses every file of `specs` in `account_dir` before anything is
 /// changed: the buckets with their settings and the notes of empty files, or every problem.
 /// Trailing commas are warned about through the reporter.
@@ -862,7 +866,7 @@ pub fn load_settings(
     specs: &[BucketSpec],
     vars: &Vars,
     existing: &Existing,
-) -> Result<(Vec<BucketWork<Setting>>, Vec<String>), Vec<String>> {
+) -> Result<Loaded, Vec<String>> {
     let mut problems = Vec::new();
     let mut empty = Vec::new();
     let mut work = Vec::new();
