@@ -48,6 +48,21 @@ pub fn env_config(spec: &EnvironmentSpec, extra_tags: Vec<(String, String)>) -> 
     }
 }
 
+/// The planner's configuration of environment `name` of type `env_type` (no extra tags),
+/// or its problems on one line (for the peerings of many environments).
+pub fn config_of(vpc_ini: &VpcIni, name: &str, env_type: &str) -> Result<EnvConfig, String> {
+    vpc_ini
+        .environment(name, env_type)
+        .map(|spec| env_config(&spec, Vec::new()))
+        .map_err(|diags| {
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+}
+
 /// The hostclasses of `aws` with an `ip_address` (looked up for its environment, so
 /// `@env` keys count), each address in its `meta_network` (default intranet).
 pub fn static_ips(aws: &AwsIni) -> Result<Vec<StaticIpRequest>, Vec<Diagnostic>> {
@@ -184,6 +199,9 @@ mod tests {
         assert_eq!(cfg.application.as_deref(), Some("test"));
         assert_eq!(cfg.extra_tags, [("team".to_string(), "astro".to_string())]);
         assert_eq!(peering_config(&vpc).unwrap().len(), 1);
+        assert_eq!(config_of(&vpc, "ci", "sandbox").unwrap().extra_tags, []);
+        let err = config_of(&vpc, "ci", "nosuchtype").unwrap_err();
+        assert!(err.contains("nosuchtype"), "{err}");
         let bad = VpcIni::new(
             IniFile::parse("disco_vpc.ini", "[peerings]\nconnection_1=nonsense\n").unwrap(),
         );

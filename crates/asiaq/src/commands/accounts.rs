@@ -10,8 +10,9 @@ use asiaq_aws::credentials::Bucket;
 use asiaq_config::accounts::{install_accounts, parse_account, parse_edited, used_ids};
 use asiaq_core::accounts::{
     check_name, group_key, group_template, hash_password, install_plan, merge_authorized_keys,
-    next_id, parse_id_file, render_ini, set_entry, user_key, user_template, GroupAccount,
-    InstallStep, SystemAccounts, UserAccount, GROUPS_PREFIX, SHA512_CRYPT_ROUNDS, USERS_PREFIX,
+    next_id, parse_id_file, primary_gid, render_ini, set_entry, system_accounts, user_key,
+    user_template, GroupAccount, InstallStep, SystemAccounts, UserAccount, GROUPS_PREFIX,
+    SHA512_CRYPT_ROUNDS, USERS_PREFIX,
 };
 use asiaq_core::secret::Secret;
 use asiaq_engine::report as progress;
@@ -419,27 +420,20 @@ async fn install(global: &GlobalArgs, bucket: &Bucket<'_>, dry_run: bool) -> Res
 /// Local accounts from `/etc/passwd` and `/etc/group` (the files `useradd` and `groupadd`
 /// write).
 fn read_system_accounts() -> SystemAccounts {
-    let read = |p: &str| {
-        parse_id_file(&std::fs::read_to_string(p).unwrap_or_default())
-            .into_iter()
-            .map(|(k, (id, _))| (k, id))
-            .collect()
-    };
-    SystemAccounts {
-        users: read("/etc/passwd"),
-        groups: read("/etc/group"),
-    }
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    system_accounts(&read("/etc/passwd"), &read("/etc/group"))
 }
 
 /// Adds the keys missing from `~user/.ssh/authorized_keys`; the directory is 0700 and the
 /// file 0600, both owned by the user.
 fn install_keys(user: &str, keys: &[String]) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
-    let passwd = parse_id_file(&std::fs::read_to_string("/etc/passwd").unwrap_or_default());
+    let passwd_text = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let passwd = parse_id_file(&passwd_text);
     let Some((uid, home)) = passwd.get(user) else {
         return Err("not in /etc/passwd after installing".into());
     };
-    let gid = read_gid(user).unwrap_or(*uid);
+    let gid = primary_gid(&passwd_text, user).unwrap_or(*uid);
     if home.is_empty() {
         return Err("has no home directory".into());
     }
@@ -458,16 +452,4 @@ fn install_keys(user: &str, keys: &[String]) -> Result<(), String> {
             .map_err(|e| format!("cannot chmod {}: {e}", path.display()))?;
     }
     Ok(())
-}
-
-/// The primary group id of `user` (field 4 of its `/etc/passwd` line).
-fn read_gid(user: &str) -> Option<u32> {
-    std::fs::read_to_string("/etc/passwd")
-        .ok()?
-        .lines()
-        .find(|l| l.split(':').next() == Some(user))?
-        .split(':')
-        .nth(3)?
-        .parse()
-        .ok()
 }

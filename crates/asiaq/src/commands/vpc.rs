@@ -2,7 +2,7 @@
 
 use asiaq_aws::vpc::{self as env, Extras, VpcError};
 use asiaq_aws::AwsContext;
-use asiaq_config::vpc_env::{env_config, env_static_ips, peering_config};
+use asiaq_config::vpc_env::{config_of, env_config, env_static_ips, peering_config};
 use asiaq_config::{ConfigDir, ConfigError, Diagnostic};
 use asiaq_core::syntax;
 use asiaq_core::vpc::show::{overview, Overview};
@@ -420,18 +420,7 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
             &ctx,
             &environments,
             &specs,
-            |name, env_type| {
-                vpc_ini
-                    .environment(name, env_type)
-                    .map(|spec| env_config(&spec, Vec::new()))
-                    .map_err(|diags| {
-                        diags
-                            .iter()
-                            .map(|d| d.to_string())
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-            },
+            |name, env_type| config_of(&vpc_ini, name, env_type),
             &now_iso(),
             args.dry_run,
         )
