@@ -9,6 +9,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use asiaq_core::buckets::files::{
+    self, AclJson, Document, GrantJson, GranteeJson, LifecycleJson, LoggingJson, WebsiteJson,
+};
 use asiaq_core::buckets::{bucket_specs, is_empty_document, substitute, BucketSpec, Kind, Vars};
 use asiaq_core::json::{strip_trailing_commas, TRAILING_COMMA};
 use aws_sdk_s3::types::{
@@ -20,7 +23,6 @@ use aws_sdk_s3::types::{
     Redirect, RedirectAllRequestsTo, RoutingRule, Tag, Tagging, TargetGrant, Transition,
     TransitionStorageClass, Type, VersioningConfiguration, WebsiteConfiguration,
 };
-use serde::Deserialize;
 
 use asiaq_core::plan::buckets::{
     plan_update, BucketAction, BucketFacts, BucketWork, UpdateError as PlanUpdateError, UpdatePlan,
@@ -57,185 +59,6 @@ fn enum_value<T: From<&'static str>>(
 fn date(field: &str, value: &str) -> Result<aws_smithy_types::DateTime, String> {
     aws_smithy_types::DateTime::from_str(value, aws_smithy_types::date_time::Format::DateTime)
         .map_err(|e| format!("{field} {value:?}: {e}"))
-}
-
-// The JSON shapes of the AWS CLI.
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct LifecycleJson {
-    rules: Vec<RuleJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct RuleJson {
-    #[serde(rename = "ID")]
-    id: Option<String>,
-    prefix: Option<String>,
-    filter: Option<FilterJson>,
-    status: String,
-    expiration: Option<ExpirationJson>,
-    transition: Option<TransitionJson>,
-    transitions: Option<Vec<TransitionJson>>,
-    noncurrent_version_transition: Option<NoncurrentTransitionJson>,
-    noncurrent_version_transitions: Option<Vec<NoncurrentTransitionJson>>,
-    noncurrent_version_expiration: Option<NoncurrentExpirationJson>,
-    abort_incomplete_multipart_upload: Option<AbortJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct FilterJson {
-    prefix: Option<String>,
-    object_size_greater_than: Option<i64>,
-    object_size_less_than: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct ExpirationJson {
-    date: Option<String>,
-    days: Option<i32>,
-    expired_object_delete_marker: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct TransitionJson {
-    date: Option<String>,
-    days: Option<i32>,
-    storage_class: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct NoncurrentTransitionJson {
-    noncurrent_days: Option<i32>,
-    storage_class: String,
-    newer_noncurrent_versions: Option<i32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct NoncurrentExpirationJson {
-    noncurrent_days: Option<i32>,
-    newer_noncurrent_versions: Option<i32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct AbortJson {
-    days_after_initiation: Option<i32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct AclJson {
-    grants: Vec<GrantJson>,
-    owner: Option<OwnerJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct GrantJson {
-    grantee: GranteeJson,
-    permission: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct GranteeJson {
-    #[serde(rename = "Type")]
-    kind: String,
-    #[serde(rename = "ID")]
-    id: Option<String>,
-    #[serde(rename = "URI")]
-    uri: Option<String>,
-    email_address: Option<String>,
-    display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct OwnerJson {
-    #[serde(rename = "ID")]
-    id: Option<String>,
-    display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct VersioningJson {
-    status: Option<String>,
-    #[serde(rename = "MFADelete")]
-    mfa_delete: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct WebsiteJson {
-    index_document: Option<SuffixJson>,
-    error_document: Option<KeyJson>,
-    redirect_all_requests_to: Option<RedirectAllJson>,
-    routing_rules: Option<Vec<RoutingRuleJson>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct SuffixJson {
-    suffix: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct KeyJson {
-    key: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct RedirectAllJson {
-    host_name: String,
-    protocol: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct RoutingRuleJson {
-    condition: Option<ConditionJson>,
-    redirect: RedirectJson,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct ConditionJson {
-    http_error_code_returned_equals: Option<String>,
-    key_prefix_equals: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct RedirectJson {
-    host_name: Option<String>,
-    http_redirect_code: Option<String>,
-    protocol: Option<String>,
-    replace_key_prefix_with: Option<String>,
-    replace_key_with: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct LoggingJson {
-    logging_enabled: Option<LoggingEnabledJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct LoggingEnabledJson {
-    target_bucket: String,
-    target_prefix: String,
-    target_grants: Option<Vec<GrantJson>>,
 }
 
 /// One configuration, ready to send.
@@ -484,48 +307,36 @@ fn logging(json: LoggingJson) -> Result<BucketLoggingStatus, String> {
         .build())
 }
 
-/// Parses one file (already substituted, trailing commas removed) of `kind`. The error says
-/// what is wrong, not the file name (the caller adds it).
+/// Parses one file (already substituted, trailing commas removed) of `kind` into what S3
+/// is sent: the JSON shape first (`asiaq_core::buckets::parse`), then the values AWS
+/// documents. The error says what is wrong, not the file name (the caller adds it).
 pub fn parse(kind: Kind, text: &str) -> Result<Setting, String> {
-    fn json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, String> {
-        serde_json::from_str(text).map_err(|e| format!("line {}: {e}", e.line()))
-    }
-    Ok(match kind {
-        Kind::Lifecycle => Setting::Lifecycle(lifecycle(json(text)?)?),
-        Kind::Policy => {
-            let v: serde_json::Value = json(text)?;
-            if v.get("Statement").is_none() {
-                return Err("the bucket policy has no Statement".into());
-            }
-            // Canonical JSON, whatever the file's layout.
-            Setting::Policy(v.to_string())
-        }
-        Kind::Acl => Setting::Acl(acl(json(text)?)?),
-        Kind::Versioning => {
-            let v: VersioningJson = json(text)?;
-            Setting::Versioning(
-                VersioningConfiguration::builder()
-                    .set_status(
-                        v.status
-                            .map(|s| {
-                                enum_value::<BucketVersioningStatus>(
-                                    "Status",
-                                    &s,
-                                    BucketVersioningStatus::values(),
-                                )
-                            })
-                            .transpose()?,
-                    )
-                    .set_mfa_delete(
-                        v.mfa_delete
-                            .map(|s| enum_value::<MfaDelete>("MFADelete", &s, MfaDelete::values()))
-                            .transpose()?,
-                    )
-                    .build(),
-            )
-        }
-        Kind::Website => Setting::Website(website(json(text)?)?),
-        Kind::Logging => Setting::Logging(logging(json(text)?)?),
+    Ok(match files::parse(kind, text)? {
+        Document::Lifecycle(l) => Setting::Lifecycle(lifecycle(l)?),
+        Document::Policy(p) => Setting::Policy(p),
+        Document::Acl(a) => Setting::Acl(acl(a)?),
+        Document::Versioning(v) => Setting::Versioning(
+            VersioningConfiguration::builder()
+                .set_status(
+                    v.status
+                        .map(|s| {
+                            enum_value::<BucketVersioningStatus>(
+                                "Status",
+                                &s,
+                                BucketVersioningStatus::values(),
+                            )
+                        })
+                        .transpose()?,
+                )
+                .set_mfa_delete(
+                    v.mfa_delete
+                        .map(|s| enum_value::<MfaDelete>("MFADelete", &s, MfaDelete::values()))
+                        .transpose()?,
+                )
+                .build(),
+        ),
+        Document::Website(w) => Setting::Website(website(w)?),
+        Document::Logging(l) => Setting::Logging(logging(l)?),
     })
 }
 
