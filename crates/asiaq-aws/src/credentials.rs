@@ -96,6 +96,17 @@ impl<'a> Bucket<'a> {
         Ok(keys)
     }
 
+    /// The names after `prefix` of the keys under it (the prefix itself left out).
+    pub async fn names(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        Ok(self
+            .list(prefix)
+            .await?
+            .into_iter()
+            .map(|k| k.trim_start_matches(prefix).to_string())
+            .filter(|n| !n.is_empty())
+            .collect())
+    }
+
     /// The objects under `prefix` as (name after the prefix, text), one call per object
     /// after the listing (the account records of `asiaq accounts`).
     pub async fn texts(&self, prefix: &str) -> Result<Vec<(String, String)>, AwsError> {

@@ -11,8 +11,8 @@ use asiaq_config::accounts::{install_accounts, parse_account, parse_edited, used
 use asiaq_core::accounts::{
     check_name, group_key, group_template, hash_password, install_plan, merge_authorized_keys,
     next_id, parse_id_file, primary_gid, render_ini, set_entry, system_accounts, user_key,
-    user_template, GroupAccount, InstallStep, SystemAccounts, UserAccount, GROUPS_PREFIX,
-    SHA512_CRYPT_ROUNDS, USERS_PREFIX,
+    user_template, AccountError, GroupAccount, InstallStep, SystemAccounts, UserAccount,
+    GROUPS_PREFIX, SHA512_CRYPT_ROUNDS, USERS_PREFIX,
 };
 use asiaq_core::secret::Secret;
 use asiaq_engine::report as progress;
@@ -222,42 +222,31 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
         let bucket = Bucket::new(&ctx, &bucket_name);
         bucket.check().await?;
         let name = name.unwrap_or_default();
-        match &args.command {
-            AccountsCommand::Hashpassword => Ok(()),
-            AccountsCommand::Listgroups | AccountsCommand::Listusers => {
-                let prefix = if matches!(args.command, AccountsCommand::Listgroups) {
-                    GROUPS_PREFIX
-                } else {
-                    USERS_PREFIX
-                };
-                let names: Vec<String> = bucket
-                    .list(prefix)
-                    .await?
-                    .into_iter()
-                    .map(|k| k.trim_start_matches(prefix).to_string())
-                    .filter(|n| !n.is_empty())
-                    .collect();
-                emit(global.output, &names, |out: &mut dyn Write| {
-                    for n in &names {
-                        writeln!(out, "{n}")?;
-                    }
-                    Ok(())
-                })
+        let dry_run = match &args.command {
+            AccountsCommand::Listgroups => return list(global, &bucket, GROUPS_PREFIX).await,
+            AccountsCommand::Listusers => return list(global, &bucket, USERS_PREFIX).await,
+            AccountsCommand::Install { dry_run } => {
+                return install(global, &bucket, *dry_run).await
             }
-            AccountsCommand::Addgroup { dry_run, .. } => {
+            AccountsCommand::Hashpassword => return Ok(()),
+            AccountsCommand::Addgroup { dry_run, .. }
+            | AccountsCommand::Adduser { dry_run, .. }
+            | AccountsCommand::Edituser { dry_run, .. }
+            | AccountsCommand::Editgroup { dry_run, .. } => *dry_run,
+        };
+        let not_changed = |e: AccountError| CliError::usage(format!("{e}; nothing was changed"));
+        // The records to write, in order.
+        let writes: Vec<(String, String)> = match &args.command {
+            AccountsCommand::Addgroup { .. } => {
                 if bucket.get(&group_key(&name)).await?.is_some() {
                     return Err(CliError::usage(format!(
                         "group {name} already exists in {bucket_name}; use editgroup"
                     )));
                 }
                 let id = next_id(ids(&bucket, GROUPS_PREFIX).await?);
-                let text = render_ini("group", &group_template(id));
-                if !dry_run {
-                    bucket.put(&group_key(&name), text.into_bytes()).await?;
-                }
-                report(global, &bucket_name, vec![group_key(&name)], *dry_run)
+                vec![(group_key(&name), render_ini("group", &group_template(id)))]
             }
-            AccountsCommand::Adduser { dry_run, .. } => {
+            AccountsCommand::Adduser { .. } => {
                 if bucket.get(&user_key(&name)).await?.is_some() {
                     return Err(CliError::usage(format!(
                         "user {name} already exists in {bucket_name}; use edituser"
@@ -267,31 +256,18 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
                 let user_id = next_id(ids(&bucket, USERS_PREFIX).await?);
                 let group_id = next_id(ids(&bucket, GROUPS_PREFIX).await?);
                 let entries = edit("user", &user_template(&hash(&password), user_id))?;
-                UserAccount::parse(&name, &entries)
-                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
-                let keys = vec![user_key(&name), group_key(&name)];
-                if !dry_run {
-                    bucket
-                        .put(&user_key(&name), render_ini("user", &entries).into_bytes())
-                        .await?;
-                    bucket
-                        .put(
-                            &group_key(&name),
-                            render_ini("group", &group_template(group_id)).into_bytes(),
-                        )
-                        .await?;
-                }
-                report(global, &bucket_name, keys, *dry_run)
+                UserAccount::parse(&name, &entries).map_err(not_changed)?;
+                vec![
+                    (user_key(&name), render_ini("user", &entries)),
+                    (
+                        group_key(&name),
+                        render_ini("group", &group_template(group_id)),
+                    ),
+                ]
             }
-            AccountsCommand::Edituser {
-                active, dry_run, ..
-            } => {
+            AccountsCommand::Edituser { active, .. } => {
                 let key = user_key(&name);
-                let Some(bytes) = bucket.get(&key).await? else {
-                    return Err(CliError::usage(format!("no user {name} in {bucket_name}")));
-                };
-                let (_, mut entries) = parse_account(&key, &String::from_utf8_lossy(&bytes))
-                    .map_err(CliError::failed)?;
+                let mut entries = record(&bucket, &key, "user", &name).await?;
                 let entries = match active {
                     Some(a) => {
                         set_entry(&mut entries, "active", &a.to_ascii_lowercase());
@@ -299,43 +275,59 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
                     }
                     None => edit("user", &entries)?,
                 };
-                UserAccount::parse(&name, &entries)
-                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
-                let mut keys = vec![key.clone()];
+                UserAccount::parse(&name, &entries).map_err(not_changed)?;
+                // As the original: rewrite every group, so that a lifecycle rule moving old
+                // objects to Glacier never takes them out of reach.
                 let groups = bucket.texts(GROUPS_PREFIX).await?;
-                keys.extend(groups.iter().map(|(g, _)| group_key(g)));
-                if !dry_run {
-                    bucket
-                        .put(&key, render_ini("user", &entries).into_bytes())
-                        .await?;
-                    // As the original: rewrite every group, so that a lifecycle rule moving
-                    // old objects to Glacier never takes them out of reach.
-                    for (g, text) in groups {
-                        bucket.put(&group_key(&g), text.into_bytes()).await?;
-                    }
-                }
-                report(global, &bucket_name, keys, *dry_run)
+                std::iter::once((key, render_ini("user", &entries)))
+                    .chain(groups.into_iter().map(|(g, text)| (group_key(&g), text)))
+                    .collect()
             }
-            AccountsCommand::Editgroup { dry_run, .. } => {
+            AccountsCommand::Editgroup { .. } => {
                 let key = group_key(&name);
-                let Some(bytes) = bucket.get(&key).await? else {
-                    return Err(CliError::usage(format!("no group {name} in {bucket_name}")));
-                };
-                let (_, entries) = parse_account(&key, &String::from_utf8_lossy(&bytes))
-                    .map_err(CliError::failed)?;
-                let entries = edit("group", &entries)?;
-                GroupAccount::parse(&name, &entries)
-                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
-                if !dry_run {
-                    bucket
-                        .put(&key, render_ini("group", &entries).into_bytes())
-                        .await?;
-                }
-                report(global, &bucket_name, vec![key], *dry_run)
+                let entries = edit("group", &record(&bucket, &key, "group", &name).await?)?;
+                GroupAccount::parse(&name, &entries).map_err(not_changed)?;
+                vec![(key, render_ini("group", &entries))]
             }
-            AccountsCommand::Install { dry_run } => install(global, &bucket, *dry_run).await,
+            _ => return Ok(()),
+        };
+        if !dry_run {
+            for (key, text) in &writes {
+                bucket.put(key, text.clone().into_bytes()).await?;
+            }
         }
+        let keys = writes.into_iter().map(|(k, _)| k).collect();
+        report(global, &bucket_name, keys, dry_run)
     })
+}
+
+/// The names of the records under `prefix`, one per line.
+async fn list(global: &GlobalArgs, bucket: &Bucket<'_>, prefix: &str) -> Result<(), CliError> {
+    let names = bucket.names(prefix).await?;
+    emit(global.output, &names, |out: &mut dyn Write| {
+        for n in &names {
+            writeln!(out, "{n}")?;
+        }
+        Ok(())
+    })
+}
+
+/// The entries of the `kind` record `key` of account `name`, which must exist.
+async fn record(
+    bucket: &Bucket<'_>,
+    key: &str,
+    kind: &str,
+    name: &str,
+) -> Result<Vec<(String, String)>, CliError> {
+    let Some(bytes) = bucket.get(key).await? else {
+        return Err(CliError::usage(format!(
+            "no {kind} {name} in {}",
+            bucket.name()
+        )));
+    };
+    let (_, entries) =
+        parse_account(key, &String::from_utf8_lossy(&bytes)).map_err(CliError::failed)?;
+    Ok(entries)
 }
 
 /// `install`: reads every account (a broken one is reported and skipped, as the original
