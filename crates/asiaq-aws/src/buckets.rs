@@ -7,8 +7,13 @@
 //! before anything is changed.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use asiaq_core::buckets::{BucketSpec, Kind};
+use asiaq_core::buckets::files::{
+    self, AclJson, Document, GrantJson, GranteeJson, LifecycleJson, LoggingJson, WebsiteJson,
+};
+use asiaq_core::buckets::{bucket_specs, is_empty_document, substitute, BucketSpec, Kind, Vars};
+use asiaq_core::json::{strip_trailing_commas, TRAILING_COMMA};
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, AccessControlPolicy, BucketLifecycleConfiguration,
     BucketLocationConstraint, BucketLoggingStatus, BucketVersioningStatus, Condition,
@@ -18,11 +23,12 @@ use aws_sdk_s3::types::{
     Redirect, RedirectAllRequestsTo, RoutingRule, Tag, Tagging, TargetGrant, Transition,
     TransitionStorageClass, Type, VersioningConfiguration, WebsiteConfiguration,
 };
-use serde::Deserialize;
 
-use asiaq_core::plan::buckets::BucketAction;
+use asiaq_core::plan::buckets::{
+    plan_update, BucketAction, BucketFacts, BucketWork, UpdateError as PlanUpdateError, UpdatePlan,
+};
 use asiaq_core::plan::Plan;
-use asiaq_engine::{Apply, ExecOptions};
+use asiaq_engine::{report, Apply, ExecOptions};
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
@@ -53,185 +59,6 @@ fn enum_value<T: From<&'static str>>(
 fn date(field: &str, value: &str) -> Result<aws_smithy_types::DateTime, String> {
     aws_smithy_types::DateTime::from_str(value, aws_smithy_types::date_time::Format::DateTime)
         .map_err(|e| format!("{field} {value:?}: {e}"))
-}
-
-// The JSON shapes of the AWS CLI.
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct LifecycleJson {
-    rules: Vec<RuleJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct RuleJson {
-    #[serde(rename = "ID")]
-    id: Option<String>,
-    prefix: Option<String>,
-    filter: Option<FilterJson>,
-    status: String,
-    expiration: Option<ExpirationJson>,
-    transition: Option<TransitionJson>,
-    transitions: Option<Vec<TransitionJson>>,
-    noncurrent_version_transition: Option<NoncurrentTransitionJson>,
-    noncurrent_version_transitions: Option<Vec<NoncurrentTransitionJson>>,
-    noncurrent_version_expiration: Option<NoncurrentExpirationJson>,
-    abort_incomplete_multipart_upload: Option<AbortJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct FilterJson {
-    prefix: Option<String>,
-    object_size_greater_than: Option<i64>,
-    object_size_less_than: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct ExpirationJson {
-    date: Option<String>,
-    days: Option<i32>,
-    expired_object_delete_marker: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct TransitionJson {
-    date: Option<String>,
-    days: Option<i32>,
-    storage_class: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct NoncurrentTransitionJson {
-    noncurrent_days: Option<i32>,
-    storage_class: String,
-    newer_noncurrent_versions: Option<i32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct NoncurrentExpirationJson {
-    noncurrent_days: Option<i32>,
-    newer_noncurrent_versions: Option<i32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct AbortJson {
-    days_after_initiation: Option<i32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct AclJson {
-    grants: Vec<GrantJson>,
-    owner: Option<OwnerJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct GrantJson {
-    grantee: GranteeJson,
-    permission: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct GranteeJson {
-    #[serde(rename = "Type")]
-    kind: String,
-    #[serde(rename = "ID")]
-    id: Option<String>,
-    #[serde(rename = "URI")]
-    uri: Option<String>,
-    email_address: Option<String>,
-    display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct OwnerJson {
-    #[serde(rename = "ID")]
-    id: Option<String>,
-    display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct VersioningJson {
-    status: Option<String>,
-    #[serde(rename = "MFADelete")]
-    mfa_delete: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct WebsiteJson {
-    index_document: Option<SuffixJson>,
-    error_document: Option<KeyJson>,
-    redirect_all_requests_to: Option<RedirectAllJson>,
-    routing_rules: Option<Vec<RoutingRuleJson>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct SuffixJson {
-    suffix: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct KeyJson {
-    key: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct RedirectAllJson {
-    host_name: String,
-    protocol: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct RoutingRuleJson {
-    condition: Option<ConditionJson>,
-    redirect: RedirectJson,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct ConditionJson {
-    http_error_code_returned_equals: Option<String>,
-    key_prefix_equals: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct RedirectJson {
-    host_name: Option<String>,
-    http_redirect_code: Option<String>,
-    protocol: Option<String>,
-    replace_key_prefix_with: Option<String>,
-    replace_key_with: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct LoggingJson {
-    logging_enabled: Option<LoggingEnabledJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct LoggingEnabledJson {
-    target_bucket: String,
-    target_prefix: String,
-    target_grants: Option<Vec<GrantJson>>,
 }
 
 /// One configuration, ready to send.
@@ -480,48 +307,36 @@ fn logging(json: LoggingJson) -> Result<BucketLoggingStatus, String> {
         .build())
 }
 
-/// Parses one file (already substituted, trailing commas removed) of `kind`. The error says
-/// what is wrong, not the file name (the caller adds it).
+/// Parses one file (already substituted, trailing commas removed) of `kind` into what S3
+/// is sent: the JSON shape first (`asiaq_core::buckets::parse`), then the values AWS
+/// documents. The error says what is wrong, not the file name (the caller adds it).
 pub fn parse(kind: Kind, text: &str) -> Result<Setting, String> {
-    fn json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, String> {
-        serde_json::from_str(text).map_err(|e| format!("line {}: {e}", e.line()))
-    }
-    Ok(match kind {
-        Kind::Lifecycle => Setting::Lifecycle(lifecycle(json(text)?)?),
-        Kind::Policy => {
-            let v: serde_json::Value = json(text)?;
-            if v.get("Statement").is_none() {
-                return Err("the bucket policy has no Statement".into());
-            }
-            // Canonical JSON, whatever the file's layout.
-            Setting::Policy(v.to_string())
-        }
-        Kind::Acl => Setting::Acl(acl(json(text)?)?),
-        Kind::Versioning => {
-            let v: VersioningJson = json(text)?;
-            Setting::Versioning(
-                VersioningConfiguration::builder()
-                    .set_status(
-                        v.status
-                            .map(|s| {
-                                enum_value::<BucketVersioningStatus>(
-                                    "Status",
-                                    &s,
-                                    BucketVersioningStatus::values(),
-                                )
-                            })
-                            .transpose()?,
-                    )
-                    .set_mfa_delete(
-                        v.mfa_delete
-                            .map(|s| enum_value::<MfaDelete>("MFADelete", &s, MfaDelete::values()))
-                            .transpose()?,
-                    )
-                    .build(),
-            )
-        }
-        Kind::Website => Setting::Website(website(json(text)?)?),
-        Kind::Logging => Setting::Logging(logging(json(text)?)?),
+    Ok(match files::parse(kind, text)? {
+        Document::Lifecycle(l) => Setting::Lifecycle(lifecycle(l)?),
+        Document::Policy(p) => Setting::Policy(p),
+        Document::Acl(a) => Setting::Acl(acl(a)?),
+        Document::Versioning(v) => Setting::Versioning(
+            VersioningConfiguration::builder()
+                .set_status(
+                    v.status
+                        .map(|s| {
+                            enum_value::<BucketVersioningStatus>(
+                                "Status",
+                                &s,
+                                BucketVersioningStatus::values(),
+                            )
+                        })
+                        .transpose()?,
+                )
+                .set_mfa_delete(
+                    v.mfa_delete
+                        .map(|s| enum_value::<MfaDelete>("MFADelete", &s, MfaDelete::values()))
+                        .transpose()?,
+                )
+                .build(),
+        ),
+        Document::Website(w) => Setting::Website(website(w)?),
+        Document::Logging(l) => Setting::Logging(logging(l)?),
     })
 }
 
@@ -802,6 +617,147 @@ pub async fn apply_plan(
     .await
     .map(|done| done.steps_done)
     .map_err(|failure| failure.error)
+}
+
+/// What `buckets update` asks S3 while planning.
+struct S3Facts<'a> {
+    ctx: &'a AwsContext,
+    canonical_id: &'a str,
+}
+
+impl BucketFacts<Setting> for S3Facts<'_> {
+    type Error = AwsError;
+
+    async fn region(&self, bucket: &str) -> Result<String, AwsError> {
+        bucket_region(self.ctx, bucket).await
+    }
+
+    async fn logging_unchanged(&self, bucket: &str, setting: &Setting) -> Result<bool, AwsError> {
+        let Setting::Logging(wanted) = setting else {
+            return Ok(false);
+        };
+        Ok(logging_matches(
+            wanted,
+            current_logging(self.ctx, bucket).await?.as_ref(),
+        ))
+    }
+
+    fn log_target<'a>(&self, setting: &'a Setting) -> Option<&'a str> {
+        setting.log_target()
+    }
+
+    fn audit_acl(&self, own: Option<&Setting>) -> Result<Setting, AwsError> {
+        let own = match own {
+            Some(Setting::Acl(a)) => Some(a),
+            _ => None,
+        };
+        Ok(Setting::Acl(with_log_delivery(own, self.canonical_id)?))
+    }
+}
+
+/// Why `buckets update` cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// The account directory or a bucket is not usable as it is (a usage error).
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+/// The buckets of an account directory with their settings, and the notes of its empty
+/// files.
+pub type Loaded = (Vec<BucketWork<Setting>>, Vec<String>);
+
+/// Reads, substitutes and parses every file of `specs` in `account_dir` before anything is
+/// changed: the buckets with their settings and the notes of empty files, or every problem.
+/// Trailing commas are warned about through the reporter.
+pub fn load_settings(
+    account_dir: &Path,
+    specs: &[BucketSpec],
+    vars: &Vars,
+    existing: &Existing,
+) -> Result<Loaded, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut empty = Vec::new();
+    let mut work = Vec::new();
+    for spec in specs {
+        let mut settings = Vec::new();
+        for (kind, file) in &spec.files {
+            let path = account_dir.join(file);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(format!("{}: cannot read: {e}", path.display()));
+                    continue;
+                }
+            };
+            if is_empty_document(&text) {
+                empty.push(format!(
+                    "{}: no {} ({file} is empty)",
+                    spec.name,
+                    kind.describe()
+                ));
+                continue;
+            }
+            let (text, commas) = strip_trailing_commas(&substitute(&text, vars, &spec.name));
+            for line in commas {
+                report::warn(format!("{}:{line}: {TRAILING_COMMA}", path.display()));
+            }
+            match parse(*kind, &text) {
+                Ok(s) => settings.push((*kind, s)),
+                Err(e) => problems.push(format!("{}: {e}", path.display())),
+            }
+        }
+        work.push(BucketWork {
+            name: spec.name.clone(),
+            exists: existing.buckets.contains(&spec.name),
+            audit: spec.audit,
+            settings,
+        });
+    }
+    if problems.is_empty() {
+        Ok((work, empty))
+    } else {
+        Err(problems)
+    }
+}
+
+/// The plan of `buckets update --account ACCOUNT` in the context's region from the files
+/// of `account_dir` (`files`: their names); `audit_ids` are the dev and prod canonical ids
+/// of `[audit]`.
+pub async fn prepare_update(
+    ctx: &AwsContext,
+    account: &str,
+    account_dir: &Path,
+    files: &[String],
+    project: &str,
+    audit_ids: (String, String),
+) -> Result<UpdatePlan<Setting>, UpdateError> {
+    let region = ctx.region().to_string();
+    let specs = bucket_specs(files, &region, project)
+        .map_err(|e| UpdateError::Config(format!("{}: {e}", account_dir.display())))?;
+    let existing = observe(ctx).await?;
+    let vars = Vars {
+        account: account.to_string(),
+        region: region.clone(),
+        project: project.to_string(),
+        canonical_id: existing.canonical_id.clone(),
+        dev_canonical_id: audit_ids.0,
+        prod_canonical_id: audit_ids.1,
+    };
+    let (work, empty) = load_settings(account_dir, &specs, &vars, &existing)
+        .map_err(|problems| UpdateError::Config(problems.join("\n")))?;
+    let facts = S3Facts {
+        ctx,
+        canonical_id: &existing.canonical_id,
+    };
+    plan_update(&work, &existing.buckets, &region, empty, &facts)
+        .await
+        .map_err(|e| match e {
+            PlanUpdateError::WrongRegion { .. } => UpdateError::Config(e.to_string()),
+            PlanUpdateError::Facts(e) => UpdateError::Aws(e),
+        })
 }
 
 #[cfg(test)]

@@ -96,6 +96,33 @@ impl<'a> Bucket<'a> {
         Ok(keys)
     }
 
+    /// The names after `prefix` of the keys under it (the prefix itself left out).
+    pub async fn names(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        Ok(self
+            .list(prefix)
+            .await?
+            .into_iter()
+            .map(|k| k.trim_start_matches(prefix).to_string())
+            .filter(|n| !n.is_empty())
+            .collect())
+    }
+
+    /// The objects under `prefix` as (name after the prefix, text), one call per object
+    /// after the listing (the account records of `asiaq accounts`).
+    pub async fn texts(&self, prefix: &str) -> Result<Vec<(String, String)>, AwsError> {
+        let mut out = Vec::new();
+        for key in self.list(prefix).await? {
+            let name = key.trim_start_matches(prefix).to_string();
+            if name.is_empty() {
+                continue;
+            }
+            if let Some(bytes) = self.get(&key).await? {
+                out.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+        Ok(out)
+    }
+
     /// The object's bytes, or `None` when the key does not exist.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
         let out = match self

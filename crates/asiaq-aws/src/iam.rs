@@ -106,6 +106,34 @@ pub async fn arn_prefix(ctx: &AwsContext) -> Result<String, AwsError> {
     Ok(format!("arn:{partition}:iam::{account}"))
 }
 
+/// Why `iam update` could not make its plan.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The SAML provider's metadata could not be had.
+    #[error(transparent)]
+    Saml(#[from] crate::saml::SamlMetadataError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+/// The plan of `iam update`: fetches the SAML provider's metadata from `saml_url` (when
+/// set) into `desired`, observes IAM, and plans with `now` as the policies' timestamp.
+pub async fn plan_update(
+    ctx: &AwsContext,
+    mut desired: Desired,
+    saml_url: Option<&str>,
+    now: &str,
+) -> Result<IamPlan, PlanError> {
+    if let Some(url) = saml_url {
+        let metadata = crate::saml::fetch_metadata(url).await?;
+        if let Some(s) = desired.saml.as_mut() {
+            s.metadata = metadata;
+        }
+    }
+    let observed = observe(ctx, &desired).await?;
+    Ok(asiaq_core::iam::plan(&desired, &observed, now))
+}
+
 /// Reads what `desired`'s plan depends on.
 pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Observed, AwsError> {
     let iam = ctx.iam();

@@ -1,14 +1,16 @@
 //! The `iam/` tree (spec §3.10): policies that become groups and roles, trust documents,
 //! instance policies, group membership per account type, and S3 bucket descriptions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use asiaq_core::buckets::is_empty_document;
+use asiaq_core::iam::{Desired, IamOptions, SamlDesired};
 
 use crate::diag::Diagnostic;
+use crate::options::{self, IAM_OPTIONS};
 
 /// A JSON document read from the tree.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -312,6 +314,139 @@ fn check_policy_document(f: &JsonFile, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Why the desired IAM state cannot be built; every case is a configuration error (exit 2)
+/// found before AWS is called.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DesiredError {
+    /// The `iam/` tree has errors (the error diagnostics, one per line).
+    #[error("{}", .0.iter().filter(|d| d.is_error()).map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Tree(Vec<Diagnostic>),
+    #[error("{}: no user_policies/*.iam and no instance_policies/*.iam", root.display())]
+    NoPolicies { root: PathBuf },
+    #[error("{}: no directory for IAM environment {env:?} (have: {})", dir.display(), have.join(", "))]
+    NoEnvironment {
+        dir: PathBuf,
+        env: String,
+        have: Vec<String>,
+    },
+    /// An `[iam]` option has a wrong value.
+    #[error(transparent)]
+    Options(crate::ConfigError),
+    #[error("{}: [iam] saml_provider_name and saml_provider_url go together (one is set without the other)", path.display())]
+    HalfSaml { path: PathBuf },
+}
+
+impl DesiredError {
+    /// What to do about it, when there is more to say than the message.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            DesiredError::NoPolicies { .. } => Some("point --asiaq-config (or ASIAQ_CONFIG) at an asiaq configuration directory with an iam/ tree"),
+            DesiredError::NoEnvironment { .. } => Some("--environment is the account type of iam/group_membership/<env>; a typo here would sync the wrong roles"),
+            _ => None,
+        }
+    }
+}
+
+/// The desired IAM state of environment `env`: the `iam/` tree at `root` with the `[iam]`
+/// options of `aws`, and the SAML provider's metadata URL (not yet checked or fetched; the
+/// metadata is left empty). Warnings of the tree go to `warnings`, also when it fails.
+pub fn desired_state(
+    root: &Path,
+    aws: &crate::AwsIni,
+    env: &str,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<(Desired, Option<String>), DesiredError> {
+    let tree = match IamTree::load(root) {
+        Ok((tree, w)) => {
+            warnings.extend(w);
+            tree
+        }
+        Err(diags) => return Err(DesiredError::Tree(diags)),
+    };
+    if tree.user_policies.is_empty() && tree.instance_policies.is_empty() {
+        return Err(DesiredError::NoPolicies {
+            root: root.to_path_buf(),
+        });
+    }
+    let membership = if tree.group_membership.is_empty() {
+        None
+    } else {
+        let Some(users) = tree.group_membership.get(env) else {
+            return Err(DesiredError::NoEnvironment {
+                dir: root.join("group_membership"),
+                env: env.to_string(),
+                have: tree.group_membership.keys().cloned().collect(),
+            });
+        };
+        Some(
+            users
+                .iter()
+                .map(|(u, m)| (u.clone(), m.groups.iter().cloned().collect::<BTreeSet<_>>()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    };
+    let opt = |key: &str| {
+        aws.iam_option(key, env)
+            .map(|v| v.text.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let list = |key: &str| -> BTreeSet<String> {
+        opt(key)
+            .map(|v| v.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let mut errors = Vec::new();
+    let mut flag = |key: &str| {
+        options::flag(
+            IAM_OPTIONS,
+            key,
+            aws.iam_option(key, env),
+            false,
+            &mut errors,
+        )
+    };
+    let (prune_empty_groups, delete_unmanaged) =
+        (flag("prune_empty_groups"), flag("delete_unmanaged"));
+    if !errors.is_empty() {
+        return Err(DesiredError::Options(crate::ConfigError::Invalid(errors)));
+    }
+    let options = IamOptions {
+        role_prefix: opt("role_prefix"),
+        naked_roles: list("naked_roles"),
+        policy_blacklist: list("policy_blacklist"),
+        prune_empty_groups,
+        delete_unmanaged,
+    };
+    let saml = match (opt("saml_provider_name"), opt("saml_provider_url")) {
+        (Some(name), Some(url)) => Some((name, url)),
+        (None, None) => None,
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(DesiredError::HalfSaml {
+                path: aws.ini().path().to_path_buf(),
+            })
+        }
+    };
+    let json = |m: &BTreeMap<String, JsonFile>| {
+        m.iter()
+            .map(|(k, f)| (k.clone(), f.document.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let desired = Desired {
+        environment: env.to_string(),
+        user_policies: json(&tree.user_policies),
+        trust_documents: json(&tree.trust_documents),
+        instance_policies: json(&tree.instance_policies),
+        federation: tree.federation.as_ref().map(|f| f.document.clone()),
+        membership,
+        saml: saml.as_ref().map(|(name, _)| SamlDesired {
+            name: name.clone(),
+            metadata: String::new(),
+        }),
+        options,
+    };
+    Ok((desired, saml.map(|(_, url)| url)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,5 +557,88 @@ mod tests {
         assert!(errs
             .iter()
             .any(|e| e.contains("bob.grp: user bob is in group \"nosuch\"")));
+    }
+
+    fn aws_ini(text: &str) -> crate::AwsIni {
+        crate::AwsIni::new(
+            crate::IniFile::parse("/cfg/disco_aws.ini", text).unwrap(),
+            None,
+        )
+    }
+
+    #[test]
+    fn desired_state_reads_the_tree_and_the_iam_options() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        write(r, "user_policies/admin.iam", POLICY);
+        write(r, "user_policies/admin.tr", POLICY);
+        write(r, "instance_policies/common.iam", "{\"Statement\": [],}");
+        write(r, "group_membership/dev/bob.grp", "admin\n");
+        write(r, "group_membership/prod/eve.grp", "admin\n");
+        let aws = aws_ini(
+            "[iam]\nrole_prefix = dev\nnaked_roles = a b\nprune_empty_groups = true\n\
+             saml_provider_name = okta\nsaml_provider_url@dev = https://idp/metadata\n",
+        );
+        let mut warnings = Vec::new();
+        let (desired, url) = desired_state(r, &aws, "dev", &mut warnings).unwrap();
+        assert_eq!(warnings.len(), 1, "the trailing comma: {warnings:?}");
+        assert_eq!(url.as_deref(), Some("https://idp/metadata"));
+        assert_eq!(desired.environment, "dev");
+        assert_eq!(desired.user_policies.keys().collect::<Vec<_>>(), ["admin"]);
+        assert!(desired.trust_documents.contains_key("admin"));
+        assert!(desired.instance_policies.contains_key("common"));
+        let membership = desired.membership.unwrap();
+        assert_eq!(membership.keys().collect::<Vec<_>>(), ["bob"]);
+        assert!(membership["bob"].contains("admin"));
+        assert_eq!(desired.saml.unwrap().name, "okta");
+        assert_eq!(desired.options.role_prefix.as_deref(), Some("dev"));
+        assert_eq!(desired.options.naked_roles.len(), 2);
+        assert!(desired.options.prune_empty_groups);
+        assert!(!desired.options.delete_unmanaged);
+        // In prod the URL is not set: half a SAML provider.
+        let err = desired_state(r, &aws, "prod", &mut Vec::new()).unwrap_err();
+        assert!(matches!(err, DesiredError::HalfSaml { .. }), "{err}");
+        assert!(err.to_string().contains("go together"));
+    }
+
+    #[test]
+    fn desired_state_without_membership_leaves_users_alone() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "user_policies/admin.iam", POLICY);
+        let (desired, url) =
+            desired_state(d.path(), &aws_ini("[iam]\n"), "dev", &mut Vec::new()).unwrap();
+        assert!(desired.membership.is_none());
+        assert!(desired.saml.is_none() && url.is_none());
+    }
+
+    #[test]
+    fn desired_state_errors_name_the_problem() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        let empty = desired_state(r, &aws_ini(""), "dev", &mut Vec::new()).unwrap_err();
+        assert!(matches!(empty, DesiredError::NoPolicies { .. }));
+        assert!(empty.hint().unwrap().contains("--asiaq-config"));
+        write(r, "user_policies/admin.iam", POLICY);
+        write(r, "group_membership/prod/eve.grp", "admin\n");
+        let env = desired_state(r, &aws_ini(""), "dve", &mut Vec::new()).unwrap_err();
+        assert!(
+            env.to_string()
+                .ends_with("no directory for IAM environment \"dve\" (have: prod)"),
+            "{env}"
+        );
+        assert!(env.hint().unwrap().contains("--environment"));
+        let flag = desired_state(
+            r,
+            &aws_ini("[iam]\nprune_empty_groups = maybe\n"),
+            "prod",
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(matches!(flag, DesiredError::Options(_)), "{flag}");
+        assert!(flag.to_string().contains("prune_empty_groups"), "{flag}");
+        assert!(flag.hint().is_none());
+        write(r, "user_policies/broken.iam", "{");
+        let tree = desired_state(r, &aws_ini(""), "prod", &mut Vec::new()).unwrap_err();
+        assert!(tree.to_string().contains("broken.iam"), "{tree}");
     }
 }

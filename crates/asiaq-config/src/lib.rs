@@ -2,6 +2,7 @@
 //! into typed models. Every problem is a [`Diagnostic`] naming the file, the line and what
 //! was expected; nothing here talks to AWS.
 
+pub mod accounts;
 pub mod acfg_metadata;
 pub mod alarms;
 pub mod app_auth;
@@ -18,6 +19,7 @@ pub mod pipeline;
 pub mod services;
 pub mod ssm_documents;
 pub mod validate;
+pub mod vpc_env;
 pub mod vpc_ini;
 
 pub use aws_ini::AwsIni;

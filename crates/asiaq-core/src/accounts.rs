@@ -393,9 +393,48 @@ pub fn parse_id_file(text: &str) -> BTreeMap<String, (u32, String)> {
         .collect()
 }
 
+/// The local accounts of `/etc/passwd` and `/etc/group` texts, by name.
+pub fn system_accounts(passwd: &str, group: &str) -> SystemAccounts {
+    let ids = |text: &str| {
+        parse_id_file(text)
+            .into_iter()
+            .map(|(k, (id, _))| (k, id))
+            .collect()
+    };
+    SystemAccounts {
+        users: ids(passwd),
+        groups: ids(group),
+    }
+}
+
+/// The primary group id of `user` (field 4 of its line in the `/etc/passwd` text).
+pub fn primary_gid(passwd: &str, user: &str) -> Option<u32> {
+    passwd
+        .lines()
+        .find(|l| l.split(':').next() == Some(user))?
+        .split(':')
+        .nth(3)?
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_accounts_and_primary_gids_from_etc_files() {
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\nbob:x:2001:3000::/home/bob:/bin/sh\n# c\nbroken\n";
+        let group = "wheel:x:10:bob\n";
+        let s = system_accounts(passwd, group);
+        assert_eq!(s.users.get("bob"), Some(&2001));
+        assert_eq!(s.users.len(), 2);
+        assert_eq!(s.groups.get("wheel"), Some(&10));
+        assert_eq!(primary_gid(passwd, "bob"), Some(3000));
+        assert_eq!(primary_gid(passwd, "eve"), None);
+        assert_eq!(primary_gid(passwd, "broken"), None);
+    }
 
     fn entries(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

@@ -124,6 +124,88 @@ pub struct MetadataRule {
     pub line: usize,
 }
 
+/// One thing acfg does (or would do with `--dry`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    MakeDirectory {
+        path: String,
+        /// The source directory, whose mode and times the new one gets.
+        #[serde(skip)]
+        source: String,
+    },
+    Copy {
+        source: String,
+        dest: String,
+    },
+    Skip {
+        source: String,
+    },
+    Metadata {
+        path: String,
+        mode: String,
+        owner: String,
+        group: String,
+        /// Accounts that do not exist and are (or would be) created.
+        creates: Vec<String>,
+    },
+    MissingPath {
+        path: String,
+        line: usize,
+    },
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::MakeDirectory { path, .. } => write!(f, "make directory {path}"),
+            Action::Copy { source, dest } => write!(f, "copy {source} to {dest}"),
+            Action::Skip { source } => write!(f, "skip {source}"),
+            Action::Metadata {
+                path,
+                mode,
+                owner,
+                group,
+                creates,
+            } => {
+                write!(f, "set {path} to {mode} {owner}:{group}")?;
+                if !creates.is_empty() {
+                    write!(f, " (creating {})", creates.join(", "))?;
+                }
+                Ok(())
+            }
+            Action::MissingPath { path, line } => write!(
+                f,
+                "skip permissions of {path} (acfg.metadata line {line}): not found"
+            ),
+        }
+    }
+}
+
+/// The metadata action of `rule` at `path`: the accounts of `groups` and `users` (the
+/// host's) that are missing are to be created.
+pub fn metadata_action(
+    path: &str,
+    rule: &MetadataRule,
+    groups: &[IdEntry],
+    users: &[IdEntry],
+) -> Action {
+    let mut creates = Vec::new();
+    if lookup_id(groups, &rule.group).is_none() {
+        creates.push(format!("group {}", rule.group));
+    }
+    if lookup_id(users, &rule.owner).is_none() {
+        creates.push(format!("user {}", rule.owner));
+    }
+    Action::Metadata {
+        path: path.to_string(),
+        mode: format!("{:04o}", rule.mode),
+        owner: rule.owner.clone(),
+        group: rule.group.clone(),
+        creates,
+    }
+}
+
 /// The entries to apply: per path, the one of the best hostclass priority (the first of
 /// equals); entries of inactive hostclasses are dropped. In line order. Whether the path
 /// exists at the destination is for the caller to check.

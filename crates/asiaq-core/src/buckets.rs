@@ -164,6 +164,227 @@ pub fn bucket_specs(
     Ok(specs)
 }
 
+/// The files' JSON: the shapes of the AWS CLI (`put-bucket-lifecycle`, `put-bucket-acl`,
+/// `put-bucket-versioning`, `put-bucket-website`, `put-bucket-logging`; `.iam` is a bucket
+/// policy), every unknown field an error. Whether a value is one AWS accepts is checked
+/// when the AWS layer turns them into requests.
+pub mod files {
+    use serde::Deserialize;
+
+    use super::Kind;
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct LifecycleJson {
+        pub rules: Vec<RuleJson>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct RuleJson {
+        #[serde(rename = "ID")]
+        pub id: Option<String>,
+        pub prefix: Option<String>,
+        pub filter: Option<FilterJson>,
+        pub status: String,
+        pub expiration: Option<ExpirationJson>,
+        pub transition: Option<TransitionJson>,
+        pub transitions: Option<Vec<TransitionJson>>,
+        pub noncurrent_version_transition: Option<NoncurrentTransitionJson>,
+        pub noncurrent_version_transitions: Option<Vec<NoncurrentTransitionJson>>,
+        pub noncurrent_version_expiration: Option<NoncurrentExpirationJson>,
+        pub abort_incomplete_multipart_upload: Option<AbortJson>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct FilterJson {
+        pub prefix: Option<String>,
+        pub object_size_greater_than: Option<i64>,
+        pub object_size_less_than: Option<i64>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct ExpirationJson {
+        pub date: Option<String>,
+        pub days: Option<i32>,
+        pub expired_object_delete_marker: Option<bool>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct TransitionJson {
+        pub date: Option<String>,
+        pub days: Option<i32>,
+        pub storage_class: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct NoncurrentTransitionJson {
+        pub noncurrent_days: Option<i32>,
+        pub storage_class: String,
+        pub newer_noncurrent_versions: Option<i32>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct NoncurrentExpirationJson {
+        pub noncurrent_days: Option<i32>,
+        pub newer_noncurrent_versions: Option<i32>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct AbortJson {
+        pub days_after_initiation: Option<i32>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct AclJson {
+        pub grants: Vec<GrantJson>,
+        pub owner: Option<OwnerJson>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct GrantJson {
+        pub grantee: GranteeJson,
+        pub permission: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct GranteeJson {
+        #[serde(rename = "Type")]
+        pub kind: String,
+        #[serde(rename = "ID")]
+        pub id: Option<String>,
+        #[serde(rename = "URI")]
+        pub uri: Option<String>,
+        pub email_address: Option<String>,
+        pub display_name: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct OwnerJson {
+        #[serde(rename = "ID")]
+        pub id: Option<String>,
+        pub display_name: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct VersioningJson {
+        pub status: Option<String>,
+        #[serde(rename = "MFADelete")]
+        pub mfa_delete: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct WebsiteJson {
+        pub index_document: Option<SuffixJson>,
+        pub error_document: Option<KeyJson>,
+        pub redirect_all_requests_to: Option<RedirectAllJson>,
+        pub routing_rules: Option<Vec<RoutingRuleJson>>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct SuffixJson {
+        pub suffix: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct KeyJson {
+        pub key: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct RedirectAllJson {
+        pub host_name: String,
+        pub protocol: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct RoutingRuleJson {
+        pub condition: Option<ConditionJson>,
+        pub redirect: RedirectJson,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct ConditionJson {
+        pub http_error_code_returned_equals: Option<String>,
+        pub key_prefix_equals: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct RedirectJson {
+        pub host_name: Option<String>,
+        pub http_redirect_code: Option<String>,
+        pub protocol: Option<String>,
+        pub replace_key_prefix_with: Option<String>,
+        pub replace_key_with: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct LoggingJson {
+        pub logging_enabled: Option<LoggingEnabledJson>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+    pub struct LoggingEnabledJson {
+        pub target_bucket: String,
+        pub target_prefix: String,
+        pub target_grants: Option<Vec<GrantJson>>,
+    }
+
+    /// One file, parsed.
+    #[derive(Debug)]
+    pub enum Document {
+        Lifecycle(LifecycleJson),
+        /// The policy as canonical JSON, whatever the file's layout.
+        Policy(String),
+        Acl(AclJson),
+        Versioning(VersioningJson),
+        Website(WebsiteJson),
+        Logging(LoggingJson),
+    }
+
+    /// Parses one file (already substituted, trailing commas removed) of `kind`. The error
+    /// says what is wrong (with the line of a JSON error), not the file name.
+    pub fn parse(kind: Kind, text: &str) -> Result<Document, String> {
+        fn json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, String> {
+            serde_json::from_str(text).map_err(|e| format!("line {}: {e}", e.line()))
+        }
+        Ok(match kind {
+            Kind::Lifecycle => Document::Lifecycle(json(text)?),
+            Kind::Policy => {
+                let v: serde_json::Value = json(text)?;
+                if v.get("Statement").is_none() {
+                    return Err("the bucket policy has no Statement".into());
+                }
+                Document::Policy(v.to_string())
+            }
+            Kind::Acl => Document::Acl(json(text)?),
+            Kind::Versioning => Document::Versioning(json(text)?),
+            Kind::Website => Document::Website(json(text)?),
+            Kind::Logging => Document::Logging(json(text)?),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +466,65 @@ mod tests {
         );
         let two = names(&["x.s3audit.1.lifecycle", "y.s3audit.2.lifecycle"]);
         assert!(bucket_specs(&two, "r", "p").is_err());
+    }
+
+    #[test]
+    fn files_parse_the_cli_shapes_and_refuse_typos() {
+        use files::{parse, Document};
+        let Document::Lifecycle(l) = parse(
+            Kind::Lifecycle,
+            r#"{"Rules":[{"ID":"x","Prefix":"","Status":"Enabled","Expiration":{"Days":30},
+                "Transitions":[{"Days":10,"StorageClass":"GLACIER"}]}]}"#,
+        )
+        .unwrap() else {
+            panic!("not a lifecycle")
+        };
+        assert_eq!(l.rules[0].id.as_deref(), Some("x"));
+        assert_eq!(l.rules[0].expiration.as_ref().unwrap().days, Some(30));
+        assert_eq!(
+            l.rules[0].transitions.as_ref().unwrap()[0].storage_class,
+            "GLACIER"
+        );
+        let typo = parse(
+            Kind::Lifecycle,
+            "{\"Rules\":[{\"Status\":\"Enabled\",\n\"Expiraton\":{}}]}",
+        )
+        .unwrap_err();
+        assert!(
+            typo.starts_with("line 2: unknown field `Expiraton`"),
+            "{typo}"
+        );
+        // Values are the AWS layer's to check.
+        assert!(parse(Kind::Lifecycle, r#"{"Rules":[{"Status":"On"}]}"#).is_ok());
+        let Document::Policy(p) = parse(Kind::Policy, "{ \"Statement\" : [] }").unwrap() else {
+            panic!("not a policy")
+        };
+        assert_eq!(p, r#"{"Statement":[]}"#);
+        assert_eq!(
+            parse(Kind::Policy, "{}").unwrap_err(),
+            "the bucket policy has no Statement"
+        );
+        let Document::Acl(a) = parse(
+            Kind::Acl,
+            r#"{"Grants":[{"Grantee":{"Type":"CanonicalUser","ID":"abc"},"Permission":"READ"}]}"#,
+        )
+        .unwrap() else {
+            panic!("not an ACL")
+        };
+        assert_eq!(a.grants[0].grantee.kind, "CanonicalUser");
+        assert!(matches!(
+            parse(Kind::Versioning, r#"{"Status":"Enabled","MFADelete":"Disabled"}"#).unwrap(),
+            Document::Versioning(v) if v.mfa_delete.as_deref() == Some("Disabled")
+        ));
+        assert!(matches!(
+            parse(Kind::Website, r#"{"IndexDocument":{"Suffix":"index.html"}}"#).unwrap(),
+            Document::Website(w) if w.index_document.as_ref().unwrap().suffix == "index.html"
+        ));
+        assert!(matches!(
+            parse(Kind::Logging, r#"{"LoggingEnabled":{"TargetBucket":"t","TargetPrefix":"p/"}}"#).unwrap(),
+            Document::Logging(l) if l.logging_enabled.as_ref().unwrap().target_bucket == "t"
+        ));
+        assert!(parse(Kind::Logging, "{}").is_ok(), "logging off");
+        assert!(parse(Kind::Logging, "[]").is_err());
     }
 }

@@ -4,6 +4,7 @@
 //! `asiaq:environment=<name>` and by the ids it recorded), then reports the failure.
 
 pub mod execute;
+pub mod listing;
 pub mod observe;
 pub mod peerings;
 
@@ -255,7 +256,7 @@ pub async fn rollback(
         }
     }
     let peer_tables = peer_route_tables(ctx, &state).await?;
-    let plan = plan_destroy(&state, &peer_tables, true)?;
+    let plan = plan_destroy(&state, &peer_tables)?;
     let n = plan.len();
     execute(ctx, &plan, DEFAULT_CONCURRENCY).await?;
     Ok(n)
@@ -307,5 +308,5 @@ pub(crate) async fn route_tables_of(
 pub async fn prepare_destroy(ctx: &AwsContext, name: &str, vpc_id: &str) -> Result<Plan, VpcError> {
     let state = observe::observe_state(ctx, name, Some(vpc_id), true).await?;
     let peer_tables = peer_route_tables(ctx, &state).await?;
-    Ok(plan_destroy(&state, &peer_tables, true)?)
+    Ok(plan_destroy(&state, &peer_tables)?)
 }

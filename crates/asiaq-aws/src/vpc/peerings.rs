@@ -60,6 +60,30 @@ pub struct DeletePeerings {
     pub not_owned: Vec<String>,
 }
 
+impl DeletePeerings {
+    /// One note per peering left alone.
+    pub fn notes(&self) -> Vec<String> {
+        self.not_owned
+            .iter()
+            .map(|id| {
+                format!(
+                    "{id}: not made by asiaq (no {} tag), left alone",
+                    asiaq_core::vpc::state::OWNER_TAG
+                )
+            })
+            .collect()
+    }
+
+    /// How many peerings the plan deletes (besides their routes).
+    pub fn peerings_deleted(&self) -> usize {
+        self.plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::DeletePeering { .. }))
+            .count()
+    }
+}
+
 /// Plans the deletion of the live peerings asiaq made (those of `vpc_id` when given) and
 /// of the routes through them.
 pub async fn prepare_delete_peerings(

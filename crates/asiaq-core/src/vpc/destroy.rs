@@ -18,19 +18,16 @@ use super::state::{AddressInfo, RouteTableInfo, RouteTarget, VpcState, OWNER_TAG
 /// Why the environment cannot be destroyed as asked; nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DestroyError {
-    #[error("the VPC still holds resources managed by other commands:\n  {}\n(destroy them first, or pass --force to terminate instances, delete autoscaling groups and load balancers)", .0.join("\n  "))]
-    Occupied(Vec<String>),
     #[error("the VPC still holds resources that vpc destroy does not delete, even with --force:\n  {}\n(delete them with asiaq rds / asiaq elasticache first)", .0.join("\n  "))]
     Unsupported(Vec<String>),
 }
 
-/// Plans the destruction of everything in `state`. `peer_route_tables` are the route
-/// tables of the VPCs at the other end of its peerings (their routes to the peerings are
-/// deleted too).
+/// Plans the destruction of everything in `state`, its instances, autoscaling groups and
+/// load balancers first. `peer_route_tables` are the route tables of the VPCs at the other
+/// end of its peerings (their routes to the peerings are deleted too).
 pub fn plan_destroy(
     state: &VpcState,
     peer_route_tables: &[RouteTableInfo],
-    force: bool,
 ) -> Result<Plan, DestroyError> {
     let occ = &state.occupants;
     let unsupported: Vec<String> = {
@@ -44,14 +41,11 @@ pub fn plan_destroy(
     if !unsupported.is_empty() {
         return Err(DestroyError::Unsupported(unsupported));
     }
-    if !occ.is_empty() && !force {
-        return Err(DestroyError::Occupied(occ.describe()));
-    }
     let env = state.name.as_str();
     let owned = |tags: &super::state::Tags| tags.get(OWNER_TAG).map(String::as_str) == Some(env);
     let mut b = PlanBuilder::new();
 
-    // Occupants (only with --force; otherwise refused above).
+    // Occupants (the ones vpc destroy does not delete were refused above).
     let mut gone = Vec::new();
     let mut asgs = Vec::new();
     for name in &occ.autoscaling_groups {

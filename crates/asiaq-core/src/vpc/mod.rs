@@ -6,6 +6,7 @@ pub mod peering;
 pub mod plan;
 pub mod reconcile;
 pub mod routes;
+pub mod show;
 pub mod state;
 
 #[cfg(test)]

@@ -650,7 +650,7 @@ fn destroy_order_follows_real_dependencies() {
         attachments: vec![("vpc-1".into(), "attached".into())],
         tags: Tags::new(),
     });
-    let p = plan_destroy(&state, &[], false).unwrap();
+    let p = plan_destroy(&state, &[]).unwrap();
     let pos = |f: &dyn Fn(&Action) -> bool| find(&p, f);
     let nat = pos(
         &|a| matches!(a, Action::DeleteNatGateway { nat_gateway } if nat_gateway == "nat-az-a"),
@@ -694,23 +694,19 @@ fn destroy_order_follows_real_dependencies() {
 }
 
 #[test]
-fn destroy_refuses_occupied_vpc_without_force() {
+fn destroy_deletes_occupants_first_and_refuses_unsupported_ones() {
     let mut state = built_state();
     state.occupants.instances = vec!["i-1".into()];
     state.occupants.classic_elbs = vec!["web".into()];
-    let err = plan_destroy(&state, &[], false).unwrap_err();
-    assert!(
-        matches!(&err, DestroyError::Occupied(lines) if lines.len() == 2),
-        "{err}"
-    );
-    let p = plan_destroy(&state, &[], true).unwrap();
+    let p = plan_destroy(&state, &[]).unwrap();
+    assert_eq!(count(&p, "DeleteClassicLoadBalancer"), 1);
     let term = find(&p, |a| matches!(a, Action::TerminateInstances { .. }));
     let nat = find(&p, |a| matches!(a, Action::DeleteNatGateway { .. }));
     let sg = find(&p, |a| matches!(a, Action::DeleteSecurityGroup { .. }));
     assert!(p.depends_on(nat, term) && p.depends_on(sg, term));
     state.occupants.rds_instances = vec!["db".into()];
     assert!(matches!(
-        plan_destroy(&state, &[], true),
+        plan_destroy(&state, &[]),
         Err(DestroyError::Unsupported(_))
     ));
 }
@@ -738,7 +734,7 @@ fn destroy_deletes_peering_routes_on_both_sides_first() {
             target: RouteTarget::Peering("pcx-1".into()),
         }],
     };
-    let p = plan_destroy(&state, &[peer], false).unwrap();
+    let p = plan_destroy(&state, &[peer]).unwrap();
     let route = find(
         &p,
         |a| matches!(a, Action::DeleteRoute { route_table, .. } if route_table == "rtb-peer"),
@@ -772,7 +768,7 @@ fn destroy_of_leftovers_without_vpc() {
         }],
         ..VpcState::default()
     };
-    let p = plan_destroy(&state, &[], false).unwrap();
+    let p = plan_destroy(&state, &[]).unwrap();
     assert_eq!(count(&p, "ReleaseAddress"), 1);
     assert_eq!(count(&p, "DeleteDhcpOptions"), 1);
     assert_eq!(count(&p, "DeleteInternetGateway"), 1);
@@ -790,7 +786,7 @@ fn destroy_rerun_releases_addresses_of_already_deleted_gateways() {
     for a in &mut state.addresses {
         a.tags.insert(OWNER_TAG.to_string(), "demo".to_string());
     }
-    let p = plan_destroy(&state, &[], false).unwrap();
+    let p = plan_destroy(&state, &[]).unwrap();
     assert_eq!(count(&p, "DeleteNatGateway"), 0, "{p}");
     assert_eq!(count(&p, "ReleaseAddress"), 3, "{p}");
     // An owned address held by something live is not touched.
@@ -799,7 +795,7 @@ fn destroy_rerun_releases_addresses_of_already_deleted_gateways() {
     for a in &mut live.addresses {
         a.tags.insert(OWNER_TAG.to_string(), "demo".to_string());
     }
-    let p = plan_destroy(&live, &[], false).unwrap();
+    let p = plan_destroy(&live, &[]).unwrap();
     assert_eq!(count(&p, "ReleaseAddress"), 0, "{p}");
 }
 
@@ -838,4 +834,57 @@ fn peerings_deleted_are_only_asiaq_owned_and_of_the_named_vpc() {
         ids(deletable_peerings(&all, Some("vpc-3"))),
         vec!["pcx-other-env"]
     );
+}
+
+#[test]
+fn show_overview_lists_nets_rules_routes_and_resources() {
+    let mut state = built_state();
+    // Options not in use by the VPC are not shown.
+    state.dhcp_options.push(DhcpOptionsInfo {
+        id: "dopt-old".into(),
+        config: BTreeMap::new(),
+        tags: Tags::new(),
+    });
+    let o = super::show::overview(&state);
+    assert_eq!(o.metanetworks.len(), 2);
+    let intranet = &o.metanetworks[0];
+    assert_eq!(intranet.name, Intranet);
+    assert_eq!(intranet.security_group, "sg-intranet (demo_intranet)");
+    // Source groups by name.
+    assert!(
+        intranet.rules.iter().any(|r| r.contains("demo_tunnel")),
+        "{:?}",
+        intranet.rules
+    );
+    assert!(!intranet.rules.iter().any(|r| r.contains("sg-tunnel")));
+    assert_eq!(intranet.subnets.len(), 3);
+    let a = &intranet.subnets[0];
+    assert_eq!(a.route_table.as_deref(), Some("rtb-intranet-az-a"));
+    assert_eq!(
+        a.routes,
+        ["10.101.0.0/16 -> local", "0.0.0.0/0 -> nat-az-a"]
+    );
+    assert_eq!(o.internet_gateways, ["igw-1"]);
+    assert_eq!(
+        o.nat_gateways[0],
+        "nat-az-a available in subnet-tunnel-az-a (52.0.0.0)"
+    );
+    assert_eq!(
+        o.floating_interfaces,
+        ["eni-1 10.101.16.5 in subnet-tunnel-az-a"]
+    );
+    assert_eq!(
+        o.dhcp_options,
+        ["dopt-1 domain-name=example.internal domain-name-servers=AmazonProvidedDNS ntp-servers=10.101.16.5"]
+    );
+    assert_eq!(
+        o.endpoints,
+        ["vpce-1 com.amazonaws.us-west-2.s3 on 6 route table(s)"]
+    );
+    assert!(o.peerings.is_empty() && o.vpn_gateways.is_empty());
+    assert_eq!(o.labelled()[2], ("NAT gateway", &o.nat_gateways[..]));
+    // A VPC that asiaq did not make has no metanetworks.
+    assert!(super::show::overview(&VpcState::default())
+        .metanetworks
+        .is_empty());
 }

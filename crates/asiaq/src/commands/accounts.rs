@@ -7,11 +7,12 @@ use std::path::Path;
 use std::process::Command;
 
 use asiaq_aws::credentials::Bucket;
-use asiaq_config::IniFile;
+use asiaq_config::accounts::{install_accounts, parse_account, parse_edited, used_ids};
 use asiaq_core::accounts::{
     check_name, group_key, group_template, hash_password, install_plan, merge_authorized_keys,
-    next_id, parse_id_file, render_ini, set_entry, user_key, user_template, GroupAccount,
-    InstallStep, SystemAccounts, UserAccount, GROUPS_PREFIX, SHA512_CRYPT_ROUNDS, USERS_PREFIX,
+    next_id, parse_id_file, primary_gid, render_ini, set_entry, system_accounts, user_key,
+    user_template, AccountError, GroupAccount, InstallStep, SystemAccounts, UserAccount,
+    GROUPS_PREFIX, SHA512_CRYPT_ROUNDS, USERS_PREFIX,
 };
 use asiaq_core::secret::Secret;
 use asiaq_engine::report as progress;
@@ -107,28 +108,6 @@ fn default_name(name: &Option<String>) -> Result<String, CliError> {
     Ok(name)
 }
 
-/// The `[section]` entries of an account file, or a message naming only the file and line
-/// (the text may hold a password hash, so it is never quoted).
-fn parse_account(label: &str, text: &str) -> Result<(String, Vec<(String, String)>), String> {
-    let ini = IniFile::parse(label, text).map_err(|diags| {
-        let lines: Vec<String> = diags
-            .iter()
-            .filter_map(|d| d.line.map(|l| l.to_string()))
-            .collect();
-        format!("{label}: not an INI file (line {})", lines.join(", "))
-    })?;
-    for kind in ["user", "group"] {
-        if let Some(section) = ini.section(kind) {
-            let entries = section
-                .entries()
-                .map(|(k, e)| (k.to_string(), e.raw.clone()))
-                .collect();
-            return Ok((kind.to_string(), entries));
-        }
-    }
-    Err(format!("{label}: no [user] or [group] section"))
-}
-
 /// Opens `entries` of `[section]` in `$EDITOR` (default `vi`) and reads the result back.
 fn edit(section: &str, entries: &[(String, String)]) -> Result<Vec<(String, String)>, CliError> {
     let mut file = tempfile::Builder::new()
@@ -159,14 +138,7 @@ fn edit(section: &str, entries: &[(String, String)]) -> Result<Vec<(String, Stri
     }
     let text = std::fs::read_to_string(file.path())
         .map_err(|e| CliError::failed(format!("cannot read the edited file: {e}")))?;
-    let (kind, edited) = parse_account("the edited account", &text)
-        .map_err(|m| CliError::usage(format!("{m}; nothing was changed")))?;
-    if kind != section {
-        return Err(CliError::usage(format!(
-            "the edited account has a [{kind}] section instead of [{section}]; nothing was changed"
-        )));
-    }
-    Ok(edited)
+    parse_edited(section, &text).map_err(CliError::usage)
 }
 
 #[derive(Serialize)]
@@ -202,36 +174,9 @@ fn report(
     })
 }
 
-async fn accounts_of(bucket: &Bucket<'_>, prefix: &str) -> Result<Vec<(String, String)>, CliError> {
-    let mut out = Vec::new();
-    for key in bucket.list(prefix).await? {
-        let name = key.trim_start_matches(prefix).to_string();
-        if name.is_empty() {
-            continue;
-        }
-        if let Some(bytes) = bucket.get(&key).await? {
-            out.push((name, String::from_utf8_lossy(&bytes).into_owned()));
-        }
-    }
-    Ok(out)
-}
-
-/// Every account id used, for `next_id`.
-async fn used_ids(bucket: &Bucket<'_>, prefix: &str) -> Result<Vec<u32>, CliError> {
-    Ok(accounts_of(bucket, prefix)
-        .await?
-        .iter()
-        .filter_map(|(name, text)| {
-            let (_, entries) = parse_account(name, text).ok()?;
-            entries
-                .iter()
-                .find(|(k, _)| k == "id")?
-                .1
-                .trim()
-                .parse()
-                .ok()
-        })
-        .collect())
+/// Every account id used under `prefix`, for `next_id`.
+async fn ids(bucket: &Bucket<'_>, prefix: &str) -> Result<Vec<u32>, CliError> {
+    Ok(used_ids(&bucket.texts(prefix).await?))
 }
 
 pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
@@ -277,76 +222,52 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
         let bucket = Bucket::new(&ctx, &bucket_name);
         bucket.check().await?;
         let name = name.unwrap_or_default();
-        match &args.command {
-            AccountsCommand::Hashpassword => Ok(()),
-            AccountsCommand::Listgroups | AccountsCommand::Listusers => {
-                let prefix = if matches!(args.command, AccountsCommand::Listgroups) {
-                    GROUPS_PREFIX
-                } else {
-                    USERS_PREFIX
-                };
-                let names: Vec<String> = bucket
-                    .list(prefix)
-                    .await?
-                    .into_iter()
-                    .map(|k| k.trim_start_matches(prefix).to_string())
-                    .filter(|n| !n.is_empty())
-                    .collect();
-                emit(global.output, &names, |out: &mut dyn Write| {
-                    for n in &names {
-                        writeln!(out, "{n}")?;
-                    }
-                    Ok(())
-                })
+        let dry_run = match &args.command {
+            AccountsCommand::Listgroups => return list(global, &bucket, GROUPS_PREFIX).await,
+            AccountsCommand::Listusers => return list(global, &bucket, USERS_PREFIX).await,
+            AccountsCommand::Install { dry_run } => {
+                return install(global, &bucket, *dry_run).await
             }
-            AccountsCommand::Addgroup { dry_run, .. } => {
+            AccountsCommand::Hashpassword => return Ok(()),
+            AccountsCommand::Addgroup { dry_run, .. }
+            | AccountsCommand::Adduser { dry_run, .. }
+            | AccountsCommand::Edituser { dry_run, .. }
+            | AccountsCommand::Editgroup { dry_run, .. } => *dry_run,
+        };
+        let not_changed = |e: AccountError| CliError::usage(format!("{e}; nothing was changed"));
+        // The records to write, in order.
+        let writes: Vec<(String, String)> = match &args.command {
+            AccountsCommand::Addgroup { .. } => {
                 if bucket.get(&group_key(&name)).await?.is_some() {
                     return Err(CliError::usage(format!(
                         "group {name} already exists in {bucket_name}; use editgroup"
                     )));
                 }
-                let id = next_id(used_ids(&bucket, GROUPS_PREFIX).await?);
-                let text = render_ini("group", &group_template(id));
-                if !dry_run {
-                    bucket.put(&group_key(&name), text.into_bytes()).await?;
-                }
-                report(global, &bucket_name, vec![group_key(&name)], *dry_run)
+                let id = next_id(ids(&bucket, GROUPS_PREFIX).await?);
+                vec![(group_key(&name), render_ini("group", &group_template(id)))]
             }
-            AccountsCommand::Adduser { dry_run, .. } => {
+            AccountsCommand::Adduser { .. } => {
                 if bucket.get(&user_key(&name)).await?.is_some() {
                     return Err(CliError::usage(format!(
                         "user {name} already exists in {bucket_name}; use edituser"
                     )));
                 }
                 let password = password.unwrap_or_default();
-                let user_id = next_id(used_ids(&bucket, USERS_PREFIX).await?);
-                let group_id = next_id(used_ids(&bucket, GROUPS_PREFIX).await?);
+                let user_id = next_id(ids(&bucket, USERS_PREFIX).await?);
+                let group_id = next_id(ids(&bucket, GROUPS_PREFIX).await?);
                 let entries = edit("user", &user_template(&hash(&password), user_id))?;
-                UserAccount::parse(&name, &entries)
-                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
-                let keys = vec![user_key(&name), group_key(&name)];
-                if !dry_run {
-                    bucket
-                        .put(&user_key(&name), render_ini("user", &entries).into_bytes())
-                        .await?;
-                    bucket
-                        .put(
-                            &group_key(&name),
-                            render_ini("group", &group_template(group_id)).into_bytes(),
-                        )
-                        .await?;
-                }
-                report(global, &bucket_name, keys, *dry_run)
+                UserAccount::parse(&name, &entries).map_err(not_changed)?;
+                vec![
+                    (user_key(&name), render_ini("user", &entries)),
+                    (
+                        group_key(&name),
+                        render_ini("group", &group_template(group_id)),
+                    ),
+                ]
             }
-            AccountsCommand::Edituser {
-                active, dry_run, ..
-            } => {
+            AccountsCommand::Edituser { active, .. } => {
                 let key = user_key(&name);
-                let Some(bytes) = bucket.get(&key).await? else {
-                    return Err(CliError::usage(format!("no user {name} in {bucket_name}")));
-                };
-                let (_, mut entries) = parse_account(&key, &String::from_utf8_lossy(&bytes))
-                    .map_err(CliError::failed)?;
+                let mut entries = record(&bucket, &key, "user", &name).await?;
                 let entries = match active {
                     Some(a) => {
                         set_entry(&mut entries, "active", &a.to_ascii_lowercase());
@@ -354,69 +275,68 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
                     }
                     None => edit("user", &entries)?,
                 };
-                UserAccount::parse(&name, &entries)
-                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
-                let mut keys = vec![key.clone()];
-                let groups = accounts_of(&bucket, GROUPS_PREFIX).await?;
-                keys.extend(groups.iter().map(|(g, _)| group_key(g)));
-                if !dry_run {
-                    bucket
-                        .put(&key, render_ini("user", &entries).into_bytes())
-                        .await?;
-                    // As the original: rewrite every group, so that a lifecycle rule moving
-                    // old objects to Glacier never takes them out of reach.
-                    for (g, text) in groups {
-                        bucket.put(&group_key(&g), text.into_bytes()).await?;
-                    }
-                }
-                report(global, &bucket_name, keys, *dry_run)
+                UserAccount::parse(&name, &entries).map_err(not_changed)?;
+                // As the original: rewrite every group, so that a lifecycle rule moving old
+                // objects to Glacier never takes them out of reach.
+                let groups = bucket.texts(GROUPS_PREFIX).await?;
+                std::iter::once((key, render_ini("user", &entries)))
+                    .chain(groups.into_iter().map(|(g, text)| (group_key(&g), text)))
+                    .collect()
             }
-            AccountsCommand::Editgroup { dry_run, .. } => {
+            AccountsCommand::Editgroup { .. } => {
                 let key = group_key(&name);
-                let Some(bytes) = bucket.get(&key).await? else {
-                    return Err(CliError::usage(format!("no group {name} in {bucket_name}")));
-                };
-                let (_, entries) = parse_account(&key, &String::from_utf8_lossy(&bytes))
-                    .map_err(CliError::failed)?;
-                let entries = edit("group", &entries)?;
-                GroupAccount::parse(&name, &entries)
-                    .map_err(|e| CliError::usage(format!("{e}; nothing was changed")))?;
-                if !dry_run {
-                    bucket
-                        .put(&key, render_ini("group", &entries).into_bytes())
-                        .await?;
-                }
-                report(global, &bucket_name, vec![key], *dry_run)
+                let entries = edit("group", &record(&bucket, &key, "group", &name).await?)?;
+                GroupAccount::parse(&name, &entries).map_err(not_changed)?;
+                vec![(key, render_ini("group", &entries))]
             }
-            AccountsCommand::Install { dry_run } => install(global, &bucket, *dry_run).await,
+            _ => return Ok(()),
+        };
+        if !dry_run {
+            for (key, text) in &writes {
+                bucket.put(key, text.clone().into_bytes()).await?;
+            }
         }
+        let keys = writes.into_iter().map(|(k, _)| k).collect();
+        report(global, &bucket_name, keys, dry_run)
     })
+}
+
+/// The names of the records under `prefix`, one per line.
+async fn list(global: &GlobalArgs, bucket: &Bucket<'_>, prefix: &str) -> Result<(), CliError> {
+    let names = bucket.names(prefix).await?;
+    emit(global.output, &names, |out: &mut dyn Write| {
+        for n in &names {
+            writeln!(out, "{n}")?;
+        }
+        Ok(())
+    })
+}
+
+/// The entries of the `kind` record `key` of account `name`, which must exist.
+async fn record(
+    bucket: &Bucket<'_>,
+    key: &str,
+    kind: &str,
+    name: &str,
+) -> Result<Vec<(String, String)>, CliError> {
+    let Some(bytes) = bucket.get(key).await? else {
+        return Err(CliError::usage(format!(
+            "no {kind} {name} in {}",
+            bucket.name()
+        )));
+    };
+    let (_, entries) =
+        parse_account(key, &String::from_utf8_lossy(&bytes)).map_err(CliError::failed)?;
+    Ok(entries)
 }
 
 /// `install`: reads every account (a broken one is reported and skipped, as the original
 /// did), then runs the plan's commands, carrying on past failures and reporting them all.
 async fn install(global: &GlobalArgs, bucket: &Bucket<'_>, dry_run: bool) -> Result<(), CliError> {
-    let mut problems = Vec::new();
-    let mut groups = Vec::new();
-    for (name, text) in accounts_of(bucket, GROUPS_PREFIX).await? {
-        match parse_account(&group_key(&name), &text)
-            .and_then(|(_, e)| GroupAccount::parse(&name, &e).map_err(|e| e.to_string()))
-            .and_then(|g| check_name(&g.name).map(|()| g).map_err(|e| e.to_string()))
-        {
-            Ok(g) => groups.push(g),
-            Err(e) => problems.push(e),
-        }
-    }
-    let mut users = Vec::new();
-    for (name, text) in accounts_of(bucket, USERS_PREFIX).await? {
-        match parse_account(&user_key(&name), &text)
-            .and_then(|(_, e)| UserAccount::parse(&name, &e).map_err(|e| e.to_string()))
-            .and_then(|u| check_name(&u.name).map(|()| u).map_err(|e| e.to_string()))
-        {
-            Ok(u) => users.push(u),
-            Err(e) => problems.push(e),
-        }
-    }
+    let (groups, users, mut problems) = install_accounts(
+        bucket.texts(GROUPS_PREFIX).await?,
+        bucket.texts(USERS_PREFIX).await?,
+    );
     let system = read_system_accounts();
     let (steps, errors) = install_plan(&groups, &users, &system);
     problems.extend(errors);
@@ -492,27 +412,20 @@ async fn install(global: &GlobalArgs, bucket: &Bucket<'_>, dry_run: bool) -> Res
 /// Local accounts from `/etc/passwd` and `/etc/group` (the files `useradd` and `groupadd`
 /// write).
 fn read_system_accounts() -> SystemAccounts {
-    let read = |p: &str| {
-        parse_id_file(&std::fs::read_to_string(p).unwrap_or_default())
-            .into_iter()
-            .map(|(k, (id, _))| (k, id))
-            .collect()
-    };
-    SystemAccounts {
-        users: read("/etc/passwd"),
-        groups: read("/etc/group"),
-    }
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    system_accounts(&read("/etc/passwd"), &read("/etc/group"))
 }
 
 /// Adds the keys missing from `~user/.ssh/authorized_keys`; the directory is 0700 and the
 /// file 0600, both owned by the user.
 fn install_keys(user: &str, keys: &[String]) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
-    let passwd = parse_id_file(&std::fs::read_to_string("/etc/passwd").unwrap_or_default());
+    let passwd_text = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let passwd = parse_id_file(&passwd_text);
     let Some((uid, home)) = passwd.get(user) else {
         return Err("not in /etc/passwd after installing".into());
     };
-    let gid = read_gid(user).unwrap_or(*uid);
+    let gid = primary_gid(&passwd_text, user).unwrap_or(*uid);
     if home.is_empty() {
         return Err("has no home directory".into());
     }
@@ -531,16 +444,4 @@ fn install_keys(user: &str, keys: &[String]) -> Result<(), String> {
             .map_err(|e| format!("cannot chmod {}: {e}", path.display()))?;
     }
     Ok(())
-}
-
-/// The primary group id of `user` (field 4 of its `/etc/passwd` line).
-fn read_gid(user: &str) -> Option<u32> {
-    std::fs::read_to_string("/etc/passwd")
-        .ok()?
-        .lines()
-        .find(|l| l.split(':').next() == Some(user))?
-        .split(':')
-        .nth(3)?
-        .parse()
-        .ok()
 }

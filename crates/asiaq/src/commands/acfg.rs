@@ -11,12 +11,11 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use asiaq_config::acfg_metadata::parse_metadata;
-use asiaq_config::{ConfigError, Diagnostic};
-use asiaq_core::acfg::{self, MetadataRule};
+use asiaq_config::acfg_metadata;
+use asiaq_config::ConfigError;
+use asiaq_core::acfg::{self, Action, MetadataRule};
 use asiaq_engine::report::note;
 use clap::Args;
-use serde::Serialize;
 
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
@@ -45,61 +44,6 @@ pub struct AcfgArgs {
     pub hostclasses: Vec<String>,
 }
 
-/// One thing acfg does (or would do with `--dry`).
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-enum Action {
-    MakeDirectory {
-        path: String,
-    },
-    Copy {
-        source: String,
-        dest: String,
-    },
-    Skip {
-        source: String,
-    },
-    Metadata {
-        path: String,
-        mode: String,
-        owner: String,
-        group: String,
-        /// Accounts that do not exist and are (or would be) created.
-        creates: Vec<String>,
-    },
-    MissingPath {
-        path: String,
-        line: usize,
-    },
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Action::MakeDirectory { path } => write!(f, "make directory {path}"),
-            Action::Copy { source, dest } => write!(f, "copy {source} to {dest}"),
-            Action::Skip { source } => write!(f, "skip {source}"),
-            Action::Metadata {
-                path,
-                mode,
-                owner,
-                group,
-                creates,
-            } => {
-                write!(f, "set {path} to {mode} {owner}:{group}")?;
-                if !creates.is_empty() {
-                    write!(f, " (creating {})", creates.join(", "))?;
-                }
-                Ok(())
-            }
-            Action::MissingPath { path, line } => write!(
-                f,
-                "skip permissions of {path} (acfg.metadata line {line}): not found"
-            ),
-        }
-    }
-}
-
 fn io_err(what: impl std::fmt::Display, path: &Path, e: std::io::Error) -> CliError {
     CliError::failed(format!("cannot {what} {}: {e}", path.display()))
 }
@@ -125,14 +69,23 @@ pub fn run(global: &GlobalArgs, args: &AcfgArgs) -> Result<(), CliError> {
     }
     // Check acfg.metadata before changing anything (the original failed on a bad line
     // after it had copied every file).
-    let rules = read_metadata(&args.source)?;
-    let mut actions = Vec::new();
-    let mut walker = Walker {
-        hostclasses: &hostclasses,
-        dry: args.dry,
-        actions: &mut actions,
+    let rules = match acfg_metadata::read_metadata(&args.source).map_err(config_err)? {
+        Some(rules) => rules,
+        None => {
+            note(format!(
+                "warning: {} not found: no modes or owners to apply",
+                args.source.join(acfg::METADATA_FILE).display()
+            ));
+            Vec::new()
+        }
     };
-    walker.walk(&args.source, &args.destination)?;
+    let mut actions =
+        acfg_metadata::walk(&args.source, &args.destination, &hostclasses).map_err(config_err)?;
+    if !args.dry {
+        for a in &actions {
+            overlay(a)?;
+        }
+    }
     apply_metadata(
         &rules,
         &hostclasses,
@@ -152,130 +105,32 @@ pub fn run(global: &GlobalArgs, args: &AcfgArgs) -> Result<(), CliError> {
     }
 }
 
-fn read_metadata(source: &Path) -> Result<Vec<MetadataRule>, CliError> {
-    let path = source.join(acfg::METADATA_FILE);
-    let text = match fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            note(format!(
-                "warning: {} not found: no modes or owners to apply",
-                path.display()
-            ));
-            return Ok(Vec::new());
-        }
-        Err(e) => return Err(io_err("read", &path, e)),
-    };
-    let entries =
-        parse_metadata(&path, &text).map_err(|d| CliError::from(ConfigError::Invalid(d)))?;
-    let mut bad = Vec::new();
-    for e in &entries {
-        for name in [&e.owner, &e.group] {
-            if !acfg::valid_account_name(name) {
-                bad.push(Diagnostic::error(
-                    &path,
-                    Some(e.line),
-                    format!("{name:?} is not a valid user or group name"),
-                    Some("letters, digits, _ - . (not starting with -)".into()),
-                ));
-            }
-        }
+/// A read error is a failure (exit 1); a bad `acfg.metadata` a usage error (exit 2).
+fn config_err(e: ConfigError) -> CliError {
+    match e {
+        ConfigError::Io { .. } => CliError::failed(e.to_string()),
+        e => e.into(),
     }
-    if !bad.is_empty() {
-        return Err(CliError::from(ConfigError::Invalid(bad)));
-    }
-    Ok(entries
-        .into_iter()
-        .map(|e| {
-            // acfg splits a name at its first "~" (see asiaq_core::acfg).
-            let joined = match &e.hostclass {
-                Some(hc) => format!("{}~{hc}", e.path),
-                None => e.path.clone(),
-            };
-            let (path, hostclass) = acfg::split_variant(&joined);
-            MetadataRule {
-                path: path.to_string(),
-                hostclass: hostclass.map(str::to_string),
-                mode: e.mode,
-                owner: e.owner,
-                group: e.group,
-                line: e.line,
-            }
-        })
-        .collect())
 }
 
-struct Walker<'a> {
-    hostclasses: &'a [String],
-    dry: bool,
-    actions: &'a mut Vec<Action>,
-}
-
-impl Walker<'_> {
-    /// The original's `os.walk` top-down: in each directory, first every subdirectory is
-    /// made (with the source's mode and times), then the chosen files are copied; then each
-    /// subdirectory is walked. Symbolic links to directories are made as directories but
-    /// not followed (as `os.walk`); links to files are copied as files.
-    fn walk(&mut self, source: &Path, dest: &Path) -> Result<(), CliError> {
-        let mut dirs: Vec<(String, PathBuf)> = Vec::new();
-        let mut files: Vec<String> = Vec::new();
-        let entries = fs::read_dir(source).map_err(|e| io_err("read", source, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| io_err("read", source, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            let kind = entry.file_type().map_err(|e| io_err("read", &path, e))?;
-            let is_dir = kind.is_dir() || (kind.is_symlink() && path.is_dir());
-            if is_dir {
-                dirs.push((name, path));
-            } else {
-                files.push(name);
+/// Makes a directory (with the source's mode and times) or copies a file.
+fn overlay(action: &Action) -> Result<(), CliError> {
+    match action {
+        Action::MakeDirectory { path, source } => {
+            let dpath = Path::new(path);
+            note(format!("make directory {path}"));
+            if !dpath.is_dir() {
+                fs::create_dir_all(dpath).map_err(|e| io_err("make directory", dpath, e))?;
             }
+            copy_stat(Path::new(source), dpath)
         }
-        dirs.sort();
-        for (name, spath) in &dirs {
-            let dpath = dest.join(name);
-            self.actions.push(Action::MakeDirectory {
-                path: dpath.display().to_string(),
-            });
-            if !self.dry {
-                note(format!("make directory {}", dpath.display()));
-                if !dpath.is_dir() {
-                    fs::create_dir_all(&dpath).map_err(|e| io_err("make directory", &dpath, e))?;
-                }
-                copy_stat(spath, &dpath)?;
-            }
+        Action::Copy { source, dest } => {
+            note(format!("copying {source} to {dest}"));
+            fs::copy(source, dest)
+                .map(drop)
+                .map_err(|e| io_err("copy to", Path::new(dest), e))
         }
-        let chosen = acfg::select_files(&files, self.hostclasses);
-        for s in &chosen.skipped {
-            self.actions.push(Action::Skip {
-                source: source.join(s).display().to_string(),
-            });
-        }
-        for c in &chosen.install {
-            let spath = source.join(&c.source);
-            let dpath = dest.join(&c.dest);
-            self.actions.push(Action::Copy {
-                source: spath.display().to_string(),
-                dest: dpath.display().to_string(),
-            });
-            if !self.dry {
-                note(format!(
-                    "copying {} to {}",
-                    spath.display(),
-                    dpath.display()
-                ));
-                fs::copy(&spath, &dpath).map_err(|e| io_err("copy to", &dpath, e))?;
-            }
-        }
-        for (name, spath) in &dirs {
-            let is_link = fs::symlink_metadata(spath)
-                .map(|m| m.file_type().is_symlink())
-                .unwrap_or(false);
-            if !is_link {
-                self.walk(spath, &dest.join(name))?;
-            }
-        }
-        Ok(())
+        _ => Ok(()),
     }
 }
 
@@ -316,22 +171,12 @@ fn apply_metadata(
             });
             continue;
         }
-        let mut creates = Vec::new();
-        let groups = read_ids(GROUP)?;
-        if acfg::lookup_id(&groups, &rule.group).is_none() {
-            creates.push(format!("group {}", rule.group));
-        }
-        let users = read_ids(PASSWD)?;
-        if acfg::lookup_id(&users, &rule.owner).is_none() {
-            creates.push(format!("user {}", rule.owner));
-        }
-        actions.push(Action::Metadata {
-            path: path.display().to_string(),
-            mode: format!("{:04o}", rule.mode),
-            owner: rule.owner.clone(),
-            group: rule.group.clone(),
-            creates,
-        });
+        actions.push(acfg::metadata_action(
+            &path.display().to_string(),
+            rule,
+            &read_ids(GROUP)?,
+            &read_ids(PASSWD)?,
+        ));
         if dry {
             continue;
         }
@@ -353,11 +198,7 @@ fn apply_metadata(
 }
 
 fn read_ids(file: &str) -> Result<Vec<acfg::IdEntry>, CliError> {
-    match fs::read_to_string(file) {
-        Ok(t) => Ok(acfg::parse_id_file(&t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(io_err("read", Path::new(file), e)),
-    }
+    acfg_metadata::read_ids(Path::new(file)).map_err(config_err)
 }
 
 /// Runs an account tool if it is installed; `false` when it is not (or could not run).

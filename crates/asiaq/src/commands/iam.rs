@@ -1,15 +1,13 @@
 //! `asiaq iam` (disco_iam.py): sync IAM with the `iam/` tree, list groups, users, keys,
 //! roles and providers, and manage access keys.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use asiaq_aws::iam as aws_iam;
+use asiaq_aws::iam::{self as aws_iam, PlanError};
 use asiaq_aws::saml::{self, SamlMetadataError};
-use asiaq_config::iam_tree::IamTree;
-use asiaq_config::options::{self, IAM_OPTIONS};
-use asiaq_config::{AwsIni, ConfigDir};
-use asiaq_core::iam::{plan, policy_timestamp, Desired, IamOptions, IamPlan, SamlDesired};
+use asiaq_config::iam_tree::desired_state;
+use asiaq_config::ConfigDir;
+use asiaq_core::iam::{policy_timestamp, IamPlan};
 use asiaq_core::plan::PlanAction;
 use serde::Serialize;
 
@@ -279,129 +277,6 @@ where
 // iam update
 // ---------------------------------------------------------------------------------------
 
-/// Reads the `iam/` tree and the `[iam]` options into the desired state; every problem is
-/// a configuration error (exit 2) found before AWS is called.
-fn desired_state(
-    dir: &ConfigDir,
-    aws: &AwsIni,
-    env: &str,
-) -> Result<(Desired, Option<String>), CliError> {
-    let root = dir.path("iam");
-    let tree = match IamTree::load(&root) {
-        Ok((tree, warnings)) => {
-            for w in warnings {
-                asiaq_engine::report::warn(w.located());
-            }
-            tree
-        }
-        Err(diags) => {
-            return Err(CliError::usage(
-                diags
-                    .iter()
-                    .filter(|d| d.is_error())
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ))
-        }
-    };
-    if tree.user_policies.is_empty() && tree.instance_policies.is_empty() {
-        return Err(CliError::usage(format!(
-            "{}: no user_policies/*.iam and no instance_policies/*.iam",
-            root.display()
-        ))
-        .with_hint("point --asiaq-config (or ASIAQ_CONFIG) at an asiaq configuration directory with an iam/ tree"));
-    }
-    let membership = if tree.group_membership.is_empty() {
-        None
-    } else {
-        let Some(users) = tree.group_membership.get(env) else {
-            return Err(CliError::usage(format!(
-                "{}: no directory for IAM environment {env:?} (have: {})",
-                root.join("group_membership").display(),
-                tree.group_membership
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .with_hint("--environment is the account type of iam/group_membership/<env>; a typo here would sync the wrong roles"));
-        };
-        Some(
-            users
-                .iter()
-                .map(|(u, m)| (u.clone(), m.groups.iter().cloned().collect::<BTreeSet<_>>()))
-                .collect::<BTreeMap<_, _>>(),
-        )
-    };
-    let opt = |key: &str| {
-        aws.iam_option(key, env)
-            .map(|v| v.text.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let list = |key: &str| -> BTreeSet<String> {
-        opt(key)
-            .map(|v| v.split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default()
-    };
-    let mut errors = Vec::new();
-    let mut flag = |key: &str| {
-        options::flag(
-            IAM_OPTIONS,
-            key,
-            aws.iam_option(key, env),
-            false,
-            &mut errors,
-        )
-    };
-    let (prune_empty_groups, delete_unmanaged) =
-        (flag("prune_empty_groups"), flag("delete_unmanaged"));
-    if !errors.is_empty() {
-        return Err(asiaq_config::ConfigError::Invalid(errors).into());
-    }
-    let options = IamOptions {
-        role_prefix: opt("role_prefix"),
-        naked_roles: list("naked_roles"),
-        policy_blacklist: list("policy_blacklist"),
-        prune_empty_groups,
-        delete_unmanaged,
-    };
-    let saml_url = match (opt("saml_provider_name"), opt("saml_provider_url")) {
-        (Some(name), Some(url)) => {
-            saml::check_url(&url).map_err(|e| {
-                CliError::usage(format!("{}: [iam] {e}", aws.ini().path().display()))
-            })?;
-            Some((name, url))
-        }
-        (None, None) => None,
-        (Some(_), None) | (None, Some(_)) => {
-            return Err(CliError::usage(format!(
-                "{}: [iam] saml_provider_name and saml_provider_url go together (one is set without the other)",
-                aws.ini().path().display()
-            )))
-        }
-    };
-    let json = |m: &BTreeMap<String, asiaq_config::iam_tree::JsonFile>| {
-        m.iter()
-            .map(|(k, f)| (k.clone(), f.document.clone()))
-            .collect::<BTreeMap<_, _>>()
-    };
-    let desired = Desired {
-        environment: env.to_string(),
-        user_policies: json(&tree.user_policies),
-        trust_documents: json(&tree.trust_documents),
-        instance_policies: json(&tree.instance_policies),
-        federation: tree.federation.as_ref().map(|f| f.document.clone()),
-        membership,
-        saml: saml_url.as_ref().map(|(name, _)| SamlDesired {
-            name: name.clone(),
-            metadata: String::new(),
-        }),
-        options,
-    };
-    Ok((desired, saml_url.map(|(_, url)| url)))
-}
-
 fn now_timestamp() -> String {
     let now = jiff::Timestamp::now();
     policy_timestamp(now.as_second(), now.subsec_microsecond().unsigned_abs())
@@ -456,19 +331,29 @@ fn update(global: &GlobalArgs, dry_run: bool) -> Result<(), CliError> {
     let dir = ConfigDir::new(&global.asiaq_config);
     dir.check()?;
     let aws = dir.aws(Some(env))?;
-    let (mut desired, saml_url) = desired_state(&dir, &aws, env)?;
+    let mut warnings = Vec::new();
+    let desired = desired_state(&dir.path("iam"), &aws, env, &mut warnings);
+    for w in warnings {
+        asiaq_engine::report::warn(w.located());
+    }
+    let (desired, saml_url) = desired.map_err(|e| match e.hint() {
+        Some(hint) => CliError::usage(e.to_string()).with_hint(hint),
+        None => CliError::usage(e.to_string()),
+    })?;
+    if let Some(url) = &saml_url {
+        saml::check_url(url)
+            .map_err(|e| CliError::usage(format!("{}: [iam] {e}", aws.ini().path().display())))?;
+    }
     aws_session::run(global, |ctx| async move {
-        if let Some(url) = &saml_url {
-            let metadata = saml::fetch_metadata(url).await.map_err(|e| match e {
-                SamlMetadataError::BadUrl { .. } => CliError::usage(e.to_string()),
-                SamlMetadataError::Fetch { .. } => CliError::failed(e.to_string()),
+        let plan = aws_iam::plan_update(&ctx, desired, saml_url.as_deref(), &now_timestamp())
+            .await
+            .map_err(|e| match e {
+                PlanError::Saml(e @ SamlMetadataError::BadUrl { .. }) => {
+                    CliError::usage(e.to_string())
+                }
+                PlanError::Saml(e) => CliError::failed(e.to_string()),
+                PlanError::Aws(e) => e.into(),
             })?;
-            if let Some(s) = desired.saml.as_mut() {
-                s.metadata = metadata;
-            }
-        }
-        let observed = aws_iam::observe(&ctx, &desired).await?;
-        let plan = plan(&desired, &observed, &now_timestamp());
         if dry_run {
             // The one plan printer (text, or the asiaq.plan/1 JSON document).
             return crate::output::print_plan(

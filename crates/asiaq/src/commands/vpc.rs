@@ -2,15 +2,11 @@
 
 use asiaq_aws::vpc::{self as env, Extras, VpcError};
 use asiaq_aws::AwsContext;
-use asiaq_config::aws_ini::AwsIni;
-use asiaq_config::dir::files;
-use asiaq_config::vpc_ini::{EnvironmentSpec, VpcCidrSpec};
+use asiaq_config::vpc_env::{config_of, env_config, env_static_ips, peering_config};
 use asiaq_config::{ConfigDir, ConfigError, Diagnostic};
-use asiaq_core::sg_rules::CustomerAccess;
-use asiaq_core::syntax::{self, MetaNetworkName};
-use asiaq_core::vpc::plan::{Action, Plan};
-use asiaq_core::vpc::reconcile::{DhcpConfig, EnvConfig, NetConfig, StaticIpRequest, VpcCidr};
-use asiaq_core::vpc::state::{PermissionSource, RouteTarget, VpcState, OWNER_TAG};
+use asiaq_core::syntax;
+use asiaq_core::vpc::show::{overview, Overview};
+use asiaq_core::vpc::state::VpcState;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
@@ -18,7 +14,7 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::commands::aws_session;
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::{emit, print_plan};
 
 /// Which environment: exactly one of `--name` and `--vpc-id`.
 #[derive(Debug, Clone, Args)]
@@ -121,99 +117,6 @@ fn check_name(name: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The environment's configuration as the planner wants it.
-fn env_config(spec: &EnvironmentSpec, extra_tags: Vec<(String, String)>) -> EnvConfig {
-    EnvConfig {
-        name: spec.name.clone(),
-        env_type: spec.env_type.clone(),
-        vpc_cidr: match spec.vpc_cidr {
-            VpcCidrSpec::Static(c) => VpcCidr::Static(c),
-            VpcCidrSpec::Random { ip_space, size } => VpcCidr::Random { ip_space, size },
-        },
-        nets: spec
-            .metanetworks
-            .iter()
-            .map(|m| NetConfig {
-                name: m.name,
-                cidr: m.cidr,
-                sg_rules: m.sg_rules.clone(),
-                igw_routes: m.igw_routes.clone(),
-                vgw_routes: m.vgw_routes.clone(),
-                nat_gateways: m.nat_gateways.clone(),
-            })
-            .collect(),
-        customer: CustomerAccess {
-            ports: spec.customer_ports.clone(),
-            cidrs: spec.customer_cidrs.clone(),
-        },
-        nat_gateway_routes: spec.nat_gateway_routes.clone(),
-        dhcp: DhcpConfig {
-            internal_dns: spec.dhcp.internal_dns.clone(),
-            external_dns: spec.dhcp.external_dns.clone(),
-            domain_name: spec.dhcp.domain_name.clone(),
-            ntp_servers: spec.dhcp.ntp_servers.clone(),
-            ntp_by_offset: spec.dhcp.ntp_by_offset,
-        },
-        application: spec.application.clone(),
-        extra_tags,
-    }
-}
-
-/// Hostclasses with `ip_address` for environment `name` (with `@env` lookups).
-fn static_ips(dir: &ConfigDir, name: &str) -> Result<Vec<StaticIpRequest>, CliError> {
-    let aws = AwsIni::new(dir.optional_ini(files::DISCO_AWS)?, Some(name));
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for hc in aws.hostclasses() {
-        let Some(v) = aws.hostclass_option(hc, "ip_address") else {
-            continue;
-        };
-        if v.text.trim().is_empty() {
-            continue;
-        }
-        let ips = match v.parse(syntax::parse_ip_addresses) {
-            Ok(ips) => ips,
-            Err(d) => {
-                errors.push(d);
-                continue;
-            }
-        };
-        let net = match aws.hostclass_option(hc, "meta_network") {
-            Some(m) => match m.parse(|t| t.trim().parse::<MetaNetworkName>()) {
-                Ok(n) => n,
-                Err(d) => {
-                    errors.push(d);
-                    continue;
-                }
-            },
-            None => MetaNetworkName::Intranet,
-        };
-        for ip in ips {
-            out.push(StaticIpRequest {
-                hostclass: hc.to_string(),
-                metanetwork: net,
-                ip,
-            });
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(usage_from(errors))
-    }
-}
-
-fn peering_config(
-    vpc_ini: &asiaq_config::VpcIni,
-) -> Result<Vec<(syntax::PeeringEndpoint, syntax::PeeringEndpoint)>, CliError> {
-    Ok(vpc_ini
-        .peerings()
-        .map_err(usage_from)?
-        .into_iter()
-        .map(|p| (p.a, p.b))
-        .collect())
-}
-
 fn vpc_error(e: VpcError) -> CliError {
     match e {
         VpcError::Plan(p) => CliError::usage(p.to_string()),
@@ -228,18 +131,6 @@ fn now_iso() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
-}
-
-/// Prints the notes on stderr and, for a dry run, the plan on stdout in the one plan format
-/// (text or the `asiaq.plan/1` JSON document).
-fn print_plan(
-    global: &GlobalArgs,
-    command: &str,
-    plan: &Plan,
-    notes: &[String],
-    dry_run: bool,
-) -> Result<(), CliError> {
-    crate::output::print_plan(global, command, plan, notes, dry_run)
 }
 
 /// Resolves `--name`/`--vpc-id` to `(vpc id, name, type)`; exit 2 when there is none.
@@ -279,7 +170,7 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
             let static_ips = if *skip_enis {
                 Vec::new()
             } else {
-                static_ips(&dir, name)?
+                env_static_ips(&dir, name)?
             };
             let cfg = env_config(&spec, extra_tags);
             let extras = Extras {
@@ -294,7 +185,13 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                     .await
                     .map_err(vpc_error)?;
                 let plan = &prepared.outcome.plan;
-                print_plan(global, "vpc create", plan, &prepared.outcome.notes, dry_run)?;
+                crate::output::print_plan(
+                    global,
+                    "vpc create",
+                    plan,
+                    &prepared.outcome.notes,
+                    dry_run,
+                )?;
                 if dry_run {
                     return Ok(());
                 }
@@ -317,25 +214,7 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
             })
         }
         VpcCommand::List { show_type } => aws_session::run(global, |ctx| async move {
-            let mut vpcs = env::observe::all_vpcs(&ctx).await?;
-            vpcs.sort_by(|a, b| a.2.get("Name").cmp(&b.2.get("Name")).then(a.0.cmp(&b.0)));
-            #[derive(Serialize)]
-            struct Row {
-                vpc_id: String,
-                name: Option<String>,
-                #[serde(rename = "type")]
-                env_type: Option<String>,
-                cidr: String,
-            }
-            let rows: Vec<Row> = vpcs
-                .iter()
-                .map(|(id, cidr, tags)| Row {
-                    vpc_id: id.clone(),
-                    name: tags.get("Name").cloned(),
-                    env_type: tags.get("type").cloned(),
-                    cidr: cidr.to_string(),
-                })
-                .collect();
+            let rows = env::listing::list_vpcs(&ctx).await?;
             emit(global.output, &rows, |w| {
                 for r in &rows {
                     let name = r.name.as_deref().unwrap_or("-");
@@ -375,7 +254,7 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                 let spec = vpc_ini
                     .environment(&found.name, &env_type)
                     .map_err(usage_from)?;
-                let static_ips = static_ips(&dir, &found.name)?;
+                let static_ips = env_static_ips(&dir, &found.name)?;
                 let cfg = env_config(&spec, Vec::new());
                 let extras = Extras {
                     static_ips,
@@ -386,7 +265,13 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                     .await
                     .map_err(vpc_error)?;
                 let plan = &prepared.outcome.plan;
-                print_plan(global, "vpc update", plan, &prepared.outcome.notes, dry_run)?;
+                crate::output::print_plan(
+                    global,
+                    "vpc update",
+                    plan,
+                    &prepared.outcome.notes,
+                    dry_run,
+                )?;
                 if dry_run {
                     return Ok(());
                 }
@@ -477,39 +362,7 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
         };
         let vpc_id = found.as_ref().map(|f| f.vpc_id.clone());
         if args.list {
-            let (mut list, vpcs) = futures_join(
-                env::list_peerings(&ctx, vpc_id.as_deref()),
-                env::observe::all_vpcs(&ctx),
-            )
-            .await?;
-            let name = |id: &str| {
-                vpcs.iter()
-                    .find(|(v, _, _)| v == id)
-                    .and_then(|(_, _, t)| t.get("Name").cloned())
-                    .unwrap_or_else(|| id.to_string())
-            };
-            list.retain(|p| p.is_live() || p.status == "failed");
-            list.sort_by_key(|p| name(&p.accepter_vpc_id));
-            #[derive(Serialize)]
-            struct Row {
-                id: String,
-                status: String,
-                requester: String,
-                accepter: String,
-                requester_cidr: Option<String>,
-                accepter_cidr: Option<String>,
-            }
-            let rows: Vec<Row> = list
-                .iter()
-                .map(|p| Row {
-                    id: p.id.clone(),
-                    status: p.status.clone(),
-                    requester: name(&p.requester_vpc_id),
-                    accepter: name(&p.accepter_vpc_id),
-                    requester_cidr: p.requester_cidr.map(|c| c.to_string()),
-                    accepter_cidr: p.accepter_cidr.map(|c| c.to_string()),
-                })
-                .collect();
+            let rows = env::listing::list_peering_rows(&ctx, vpc_id.as_deref()).await?;
             return emit(global.output, &rows, |w| {
                 for r in &rows {
                     writeln!(
@@ -530,13 +383,9 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
             let prepared = env::peerings::prepare_delete_peerings(&ctx, vpc_id.as_deref())
                 .await
                 .map_err(vpc_error)?;
-            let notes: Vec<String> = prepared
-                .not_owned
-                .iter()
-                .map(|id| format!("{id}: not made by asiaq (no {OWNER_TAG} tag), left alone"))
-                .collect();
-            let plan = prepared.plan;
-            print_plan(global, "vpc peerings", &plan, &notes, args.dry_run)?;
+            let notes = prepared.notes();
+            let plan = &prepared.plan;
+            print_plan(global, "vpc peerings", plan, &notes, args.dry_run)?;
             if args.dry_run || plan.is_empty() {
                 return Ok(());
             }
@@ -549,17 +398,15 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
                     Some(f) => format!("of {}", f.name),
                     None => "of every asiaq environment in the region".to_string(),
                 };
-                let peerings = plan
-                    .steps
-                    .iter()
-                    .filter(|s| matches!(s.action, Action::DeletePeering { .. }))
-                    .count();
                 confirm(
                     global,
-                    &format!("Delete {peerings} peering(s) {scope} and their routes?"),
+                    &format!(
+                        "Delete {} peering(s) {scope} and their routes?",
+                        prepared.peerings_deleted()
+                    ),
                 )?;
             }
-            env::execute(&ctx, &plan, env::DEFAULT_CONCURRENCY)
+            env::execute(&ctx, plan, env::DEFAULT_CONCURRENCY)
                 .await
                 .map_err(|e| CliError::failed(e.to_string()))?;
             eprintln!("{} peering change(s) made", plan.len());
@@ -573,18 +420,7 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
             &ctx,
             &environments,
             &specs,
-            |name, env_type| {
-                vpc_ini
-                    .environment(name, env_type)
-                    .map(|spec| env_config(&spec, Vec::new()))
-                    .map_err(|diags| {
-                        diags
-                            .iter()
-                            .map(|d| d.to_string())
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-            },
+            |name, env_type| config_of(&vpc_ini, name, env_type),
             &now_iso(),
             args.dry_run,
         )
@@ -598,111 +434,21 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
     })
 }
 
-async fn futures_join<A, B, E>(
-    a: impl std::future::Future<Output = Result<A, E>>,
-    b: impl std::future::Future<Output = Result<B, E>>,
-) -> Result<(A, B), E> {
-    let (a, b) = tokio::join!(a, b);
-    Ok((a?, b?))
-}
-
-#[derive(Serialize)]
-struct ShowSubnet {
-    id: String,
-    availability_zone: String,
-    cidr: String,
-    route_table: Option<String>,
-    routes: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct ShowNet {
-    name: MetaNetworkName,
-    cidr: Option<String>,
-    security_group: String,
-    rules: Vec<String>,
-    subnets: Vec<ShowSubnet>,
-}
-
-#[derive(Serialize)]
-struct ShowEnv<'a> {
-    vpc_id: &'a str,
-    name: &'a str,
-    #[serde(rename = "type")]
-    env_type: Option<&'a str>,
-    cidr: String,
-    tags: &'a std::collections::BTreeMap<String, String>,
-    metanetworks: Vec<ShowNet>,
-    internet_gateways: Vec<String>,
-    vpn_gateways: Vec<String>,
-    nat_gateways: Vec<String>,
-    peerings: Vec<String>,
-    floating_interfaces: Vec<String>,
-    dhcp_options: Vec<String>,
-    endpoints: Vec<String>,
-}
-
-fn route_text(d: &ipnet::Ipv4Net, t: &RouteTarget) -> String {
-    format!("{d} -> {t}")
-}
-
 fn show(
     global: &GlobalArgs,
     found: &asiaq_aws::ObservedEnvironment,
     state: &VpcState,
 ) -> Result<(), CliError> {
-    let mut nets = Vec::new();
-    for net in state.metanetworks() {
-        let Some(sg) = state.security_group_of(net) else {
-            continue;
-        };
-        let name_of = |id: &str| {
-            state
-                .security_groups
-                .iter()
-                .find(|g| g.id == id)
-                .map(|g| g.name.clone())
-                .unwrap_or_else(|| id.to_string())
-        };
-        let rules = sg
-            .ingress
-            .iter()
-            .map(|p| {
-                let mut p = p.clone();
-                if let PermissionSource::Group(g) = &p.source {
-                    p.source = PermissionSource::Group(name_of(g));
-                }
-                p.to_string()
-            })
-            .collect();
-        let subnets = state
-            .subnets_of(net)
-            .into_iter()
-            .map(|s| {
-                let t = state.route_table_of_subnet(&s.id);
-                ShowSubnet {
-                    id: s.id.clone(),
-                    availability_zone: s.availability_zone.clone(),
-                    cidr: s.cidr.to_string(),
-                    route_table: t.map(|t| t.id.clone()),
-                    routes: t
-                        .map(|t| {
-                            t.routes
-                                .iter()
-                                .map(|r| route_text(&r.destination, &r.target))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                }
-            })
-            .collect();
-        nets.push(ShowNet {
-            name: net,
-            cidr: state.metanetwork_cidr(net).map(|c| c.to_string()),
-            security_group: format!("{} ({})", sg.id, sg.name),
-            rules,
-            subnets,
-        });
+    #[derive(Serialize)]
+    struct ShowEnv<'a> {
+        vpc_id: &'a str,
+        name: &'a str,
+        #[serde(rename = "type")]
+        env_type: Option<&'a str>,
+        cidr: String,
+        tags: &'a std::collections::BTreeMap<String, String>,
+        #[serde(flatten)]
+        overview: Overview,
     }
     let out = ShowEnv {
         vpc_id: &found.vpc_id,
@@ -710,70 +456,7 @@ fn show(
         env_type: found.env_type.as_deref(),
         cidr: found.cidr.to_string(),
         tags: &found.tags,
-        metanetworks: nets,
-        internet_gateways: state
-            .internet_gateways
-            .iter()
-            .map(|g| g.id.clone())
-            .collect(),
-        vpn_gateways: state.vpn_gateways.iter().map(|g| g.id.clone()).collect(),
-        nat_gateways: state
-            .nat_gateways
-            .iter()
-            .map(|n| {
-                format!(
-                    "{} {} in {} ({})",
-                    n.id,
-                    n.state,
-                    n.subnet_id,
-                    n.public_ips.join(",")
-                )
-            })
-            .collect(),
-        peerings: state
-            .peerings
-            .iter()
-            .map(|p| {
-                format!(
-                    "{} {} {}<->{}",
-                    p.id, p.status, p.requester_vpc_id, p.accepter_vpc_id
-                )
-            })
-            .collect(),
-        floating_interfaces: state
-            .network_interfaces
-            .iter()
-            .filter(|e| e.is_floating())
-            .map(|e| format!("{} {} in {}", e.id, e.private_ip, e.subnet_id))
-            .collect(),
-        dhcp_options: state
-            .dhcp_options
-            .iter()
-            .filter(|d| state.vpc.as_ref().and_then(|v| v.dhcp_options_id.as_ref()) == Some(&d.id))
-            .map(|d| {
-                format!(
-                    "{} {}",
-                    d.id,
-                    d.config
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", v.join(",")))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                )
-            })
-            .collect(),
-        endpoints: state
-            .endpoints
-            .iter()
-            .map(|e| {
-                format!(
-                    "{} {} on {} route table(s)",
-                    e.id,
-                    e.service_name,
-                    e.route_table_ids.len()
-                )
-            })
-            .collect(),
+        overview: overview(state),
     };
     emit(global.output, &out, |w| {
         writeln!(
@@ -784,7 +467,7 @@ fn show(
             out.env_type.unwrap_or("-"),
             out.cidr
         )?;
-        for n in &out.metanetworks {
+        for n in &out.overview.metanetworks {
             writeln!(
                 w,
                 "metanetwork {} {}",
@@ -809,15 +492,7 @@ fn show(
                 }
             }
         }
-        for (label, items) in [
-            ("internet gateway", &out.internet_gateways),
-            ("VPN gateway", &out.vpn_gateways),
-            ("NAT gateway", &out.nat_gateways),
-            ("peering", &out.peerings),
-            ("floating interface", &out.floating_interfaces),
-            ("DHCP options", &out.dhcp_options),
-            ("endpoint", &out.endpoints),
-        ] {
+        for (label, items) in out.overview.labelled() {
             for i in items {
                 writeln!(w, "{label} {i}")?;
             }
