@@ -1049,7 +1049,7 @@ pub struct UserGroups {
     pub groups: Vec<String>,
 }
 
-/// Every user with its groups (sorted), in IAM's order.
+/// Every user with its groups, both sorted by name.
 pub async fn list_users(ctx: &AwsContext) -> Result<Vec<UserGroups>, AwsError> {
     let users: Vec<_> = ctx
         .iam()
@@ -1066,6 +1066,10 @@ pub async fn list_users(ctx: &AwsContext) -> Result<Vec<UserGroups>, AwsError> {
         Ok(UserGroups { user, groups })
     })
     .await
+    .map(|mut users| {
+        users.sort_by(|a, b| a.user.cmp(&b.user));
+        users
+    })
 }
 
 /// The groups of a user, sorted.
@@ -1206,7 +1210,7 @@ pub struct RoleInfo {
     pub federated: bool,
 }
 
-/// Every role, in IAM's order.
+/// Every role, sorted by name (IAM promises no order; moto's changes from run to run).
 pub async fn list_roles(ctx: &AwsContext) -> Result<Vec<RoleInfo>, AwsError> {
     let roles: Vec<_> = ctx
         .iam()
@@ -1217,7 +1221,7 @@ pub async fn list_roles(ctx: &AwsContext) -> Result<Vec<RoleInfo>, AwsError> {
         .try_collect()
         .await
         .map_err(err("ListRoles"))?;
-    Ok(roles
+    let mut roles: Vec<RoleInfo> = roles
         .iter()
         .map(|r| RoleInfo {
             role: r.role_name().to_string(),
@@ -1225,12 +1229,15 @@ pub async fn list_roles(ctx: &AwsContext) -> Result<Vec<RoleInfo>, AwsError> {
                 r.assume_role_policy_document().unwrap_or("null"),
             )),
         })
-        .collect())
+        .collect();
+    roles.sort_by(|a, b| a.role.cmp(&b.role));
+    Ok(roles)
 }
 
-/// Inline policy names of a role, in IAM's order.
+/// Inline policy names of a role, sorted.
 pub async fn list_role_policies(ctx: &AwsContext, role: &str) -> Result<Vec<String>, AwsError> {
-    ctx.iam()
+    let mut names: Vec<String> = ctx
+        .iam()
         .list_role_policies()
         .role_name(role)
         .into_paginator()
@@ -1238,10 +1245,12 @@ pub async fn list_role_policies(ctx: &AwsContext, role: &str) -> Result<Vec<Stri
         .send()
         .try_collect()
         .await
-        .map_err(err("ListRolePolicies"))
+        .map_err(err("ListRolePolicies"))?;
+    names.sort();
+    Ok(names)
 }
 
-/// The ARNs of the account's SAML providers.
+/// The ARNs of the account's SAML providers, sorted.
 pub async fn list_saml_providers(ctx: &AwsContext) -> Result<Vec<String>, AwsError> {
     let out = ctx
         .iam()
@@ -1249,11 +1258,13 @@ pub async fn list_saml_providers(ctx: &AwsContext) -> Result<Vec<String>, AwsErr
         .send()
         .await
         .map_err(err("ListSAMLProviders"))?;
-    Ok(out
+    let mut arns: Vec<String> = out
         .saml_provider_list()
         .iter()
         .filter_map(|p| p.arn().map(str::to_string))
-        .collect())
+        .collect();
+    arns.sort();
+    Ok(arns)
 }
 
 /// STS DecodeAuthorizationMessage.
