@@ -103,11 +103,15 @@ async fn resolve_ntp(cfg: &mut EnvConfig) -> Result<(), VpcError> {
     Ok(())
 }
 
+/// What the plan needs to know of the account, read in one round of concurrent describes.
+/// With `refuse_existing`, a VPC already named `cfg.name` fails it with [`VpcError::Exists`]
+/// (found in the same DescribeVpcs, so a create waits for no separate lookup).
 async fn plan_context(
     ctx: &AwsContext,
     cfg: &EnvConfig,
     state: &VpcState,
     extras: &Extras,
+    refuse_existing: bool,
 ) -> Result<PlanContext, VpcError> {
     let static_ips: Vec<Ipv4Addr> = cfg
         .nets
@@ -124,6 +128,13 @@ async fn plan_context(
         observe::find_vpn_gateway(ctx, &cfg.name),
         observe::addresses_by_ip(ctx, &static_ips),
     )?;
+    if refuse_existing
+        && vpcs
+            .iter()
+            .any(|(_, _, tags)| tags.get("Name") == Some(&cfg.name))
+    {
+        return Err(VpcError::Exists);
+    }
     let peering = match &extras.peerings {
         None => None,
         Some(specs) => {
@@ -172,20 +183,12 @@ pub async fn prepare_create(
     mut cfg: EnvConfig,
     extras: &Extras,
 ) -> Result<Prepared, VpcError> {
-    let existing = crate::environment::describe_vpcs(
-        ctx,
-        vec![crate::environment::filter("tag:Name", &[cfg.name.as_str()])],
-    )
-    .await?;
-    if !existing.is_empty() {
-        return Err(VpcError::Exists);
-    }
     resolve_ntp(&mut cfg).await?;
     let state = VpcState {
         name: cfg.name.clone(),
         ..VpcState::default()
     };
-    let pctx = plan_context(ctx, &cfg, &state, extras).await?;
+    let pctx = plan_context(ctx, &cfg, &state, extras, true).await?;
     let outcome = plan_environment(&cfg, &state, &pctx, &mut rand::thread_rng())?;
     Ok(Prepared { state, outcome })
 }
@@ -199,7 +202,7 @@ pub async fn prepare_update(
 ) -> Result<Prepared, VpcError> {
     resolve_ntp(&mut cfg).await?;
     let state = observe::observe_state(ctx, &cfg.name, Some(vpc_id), false).await?;
-    let pctx = plan_context(ctx, &cfg, &state, extras).await?;
+    let pctx = plan_context(ctx, &cfg, &state, extras, false).await?;
     let outcome = plan_environment(&cfg, &state, &pctx, &mut rand::thread_rng())?;
     Ok(Prepared { state, outcome })
 }
