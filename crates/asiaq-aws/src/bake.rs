@@ -16,13 +16,12 @@
 //! provision maps them (`asiaq_core::storage`) but never with the hostclass's snapshot.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use asiaq_core::ami::{bake_tags, find_ami, BakeIdentity, BakeSource, BakeTagInputs};
+use asiaq_core::ami::{bake_tags, find_ami, BakeSource, BakeTagInputs};
 use asiaq_core::ssh::shell_command;
-use asiaq_core::storage::{bake_block_device_mappings, BlockDevice, StorageOptions};
+use asiaq_core::storage::{bake_block_device_mappings, BlockDevice};
 use asiaq_core::syntax::MetaNetworkName;
 use aws_sdk_ec2::types::{
     AttributeValue, BlockDeviceMapping, EbsBlockDevice, IamInstanceProfileSpecification,
@@ -44,53 +43,7 @@ use asiaq_engine::report::note;
 /// Tag on the bake instance: the bake id, so an instance left by a killed bake can be found.
 pub const OWNER_TAG: &str = "asiaq:bake";
 
-/// Users tried, in order, for the first login when `[bake] ssh_user` is not set (the
-/// original's `_enable_root_ssh` order, then root itself).
-pub const DEFAULT_LOGIN_USERS: [&str; 4] = ["ubuntu", "centos", "ec2-user", "root"];
-
-/// Everything a bake needs, resolved from the command line and configuration.
-#[derive(Debug, Clone, Serialize)]
-pub struct BakeSettings {
-    pub identity: BakeIdentity,
-    /// `bake_ami` of the phase-1 source section (for [`BakeSource::Upstream`]).
-    pub upstream_ami: Option<String>,
-    /// `"<image base> <unix seconds>"`.
-    pub image_name: String,
-    pub bake_id: String,
-    pub environment: String,
-    pub instance_type: String,
-    /// Storage options of the hostclass baked (`identity.init_hostclass`), read in the
-    /// bakery environment: they shape the bake instance's block device mapping.
-    pub storage: StorageOptions,
-    pub key_name: String,
-    pub instance_profile: Option<String>,
-    pub repo_hostclass: Option<String>,
-    /// The last of `ami_stages` (phase-2 sources must be in it).
-    pub final_stage: String,
-    /// `[bake] trusted_account_ids`: whose images are visible besides ours.
-    pub trusted_accounts: Vec<String>,
-    /// Stage tag of the new image.
-    pub stage: String,
-    pub baker: String,
-    pub version: String,
-    pub is_private: bool,
-    pub product_line: Option<String>,
-    pub extra_tags: Vec<(String, String)>,
-    pub enhanced_networking: bool,
-    #[serde(skip)]
-    pub available_timeout: Duration,
-    pub use_local_ip: bool,
-    pub no_destroy: bool,
-    /// `[bake] data_destination` on the instance.
-    pub destination: String,
-    /// Local directories synced to `<destination>` and `<destination>/asiaq`.
-    pub config_source: PathBuf,
-    pub asiaq_source: PathBuf,
-    /// The asiaq executable installed as `<destination>/asiaq/bin/asiaq`, if any.
-    pub asiaq_binary: Option<PathBuf>,
-    /// Users to try for the first login, in order.
-    pub login_users: Vec<String>,
-}
+pub use asiaq_core::ami::{BakeSettings, DEFAULT_LOGIN_USERS};
 
 /// What [`prepare`] found.
 #[derive(Debug, Clone, Serialize)]
@@ -158,6 +111,123 @@ pub enum BakeOutcome {
         instance_id: String,
         address: String,
     },
+}
+
+impl BakeOutcome {
+    /// The new image's id, or the instance left running and its address (tab-separated).
+    pub fn line(&self) -> String {
+        match self {
+            BakeOutcome::Created { image_id, .. } => image_id.clone(),
+            BakeOutcome::LeftRunning {
+                instance_id,
+                address,
+            } => format!("{instance_id}\t{address}"),
+        }
+    }
+}
+
+/// A future that resolves on Ctrl-C (SIGINT) or SIGTERM, to cancel [`execute`]. The
+/// handlers are installed when this is called, not when the future is first polled: a
+/// signal that arrives while the bake instance is being launched (before the bake waits on
+/// the future) is kept, and the bake then cleans up, instead of the default action killing
+/// asiaq with the instance left running. Must be called inside the runtime.
+pub fn interrupted() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn received(s: Option<Signal>) {
+        match s {
+            Some(mut s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    }
+    let term = received(signal(SignalKind::terminate()).ok());
+    let int = received(signal(SignalKind::interrupt()).ok());
+    async move {
+        tokio::select! {
+            () = term => {}
+            () = int => {}
+        }
+    }
+}
+
+impl BakeFailed {
+    /// What to do about an instance the failed bake left running.
+    pub fn hint(&self) -> Option<String> {
+        self.instance_left.as_ref().map(|i| {
+            format!("instance {i} is still running; terminate it when done (asiaq aws terminate, or the EC2 console)")
+        })
+    }
+}
+
+/// A `--dry-run` bake: what it would do, as JSON (the whole of both) or as [`Plan::lines`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan<'a> {
+    pub dry_run: bool,
+    pub settings: &'a BakeSettings,
+    pub prepared: &'a Prepared,
+}
+
+impl Plan<'_> {
+    /// The plan in words: image, source, instance, storage, copies, command, tags.
+    pub fn lines(&self) -> Vec<String> {
+        let (s, p) = (self.settings, self.prepared);
+        let mut out = vec![
+            format!(
+                "would bake image \"{}\" (phase {})",
+                s.image_name, s.identity.phase
+            ),
+            format!("  from:        {}", p.source_ami),
+            format!(
+                "  instance:    {} with key {}{} in {} (tunnel, one of {}), security group {}",
+                s.instance_type,
+                s.key_name,
+                s.instance_profile
+                    .as_deref()
+                    .map(|p| format!(", profile {p}"))
+                    .unwrap_or_default(),
+                s.environment,
+                p.subnet_ids.join(" "),
+                p.security_group_id
+            ),
+        ];
+        if !p.block_devices.is_empty() {
+            let devices: Vec<String> = p
+                .block_devices
+                .iter()
+                .map(|d| match (&d.ebs, &d.virtual_name) {
+                    (Some(e), _) => format!(
+                        "{} {}{}",
+                        d.device_name,
+                        e.size_gb
+                            .map(|g| format!("{g} GB"))
+                            .unwrap_or_else(|| "image size".into()),
+                        e.iops.map(|i| format!(" io1 {i} iops")).unwrap_or_default()
+                    ),
+                    (None, Some(v)) => format!("{} {v}", d.device_name),
+                    (None, None) => d.device_name.clone(),
+                })
+                .collect();
+            out.push(format!("  storage:     {}", devices.join(", ")));
+        }
+        out.push(format!(
+            "  copy:        {} -> {}",
+            s.config_source.display(),
+            s.destination
+        ));
+        out.push(format!(
+            "               {} -> {}/asiaq",
+            s.asiaq_source.display(),
+            s.destination
+        ));
+        out.push(format!("  run:         {}", p.init_command));
+        let tags: Vec<String> = p.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        out.push(format!("  image tags:  {}", tags.join(", ")));
+        if s.no_destroy {
+            out.push("  then stop (--no-destroy): the instance is left running".to_string());
+        }
+        out
+    }
 }
 
 /// Reads what the bake needs: the bakery environment's tunnel metanetwork, the source
@@ -317,6 +387,21 @@ pub async fn repo_instance(
     }
     found.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
     Ok(found.into_iter().next())
+}
+
+/// `listrepo`: the repo host ([`repo_instance`]) of the bakery environment `env`, which
+/// must exist.
+pub async fn repo_host(
+    ctx: &AwsContext,
+    env: &str,
+    hostclass: &str,
+) -> Result<Option<RepoInstance>, AwsError> {
+    let Some(found) = find_environment(ctx, env).await? else {
+        return Err(AwsError::State(format!(
+            "the bakery environment {env} does not exist"
+        )));
+    };
+    repo_instance(ctx, &found.vpc_id, hostclass).await
 }
 
 /// What cleanup must know about, recorded as the steps go (also when they are cancelled).
@@ -901,5 +986,163 @@ async fn cleanup_image(
                 ami.id, ami.id
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use asiaq_core::ami::BakeIdentity;
+    use asiaq_core::storage::{EbsVolume, StorageOptions};
+    use std::path::PathBuf;
+
+    fn settings(no_destroy: bool) -> BakeSettings {
+        BakeSettings {
+            identity: BakeIdentity {
+                phase: 2,
+                image_base: "mhcweb".into(),
+                init_hostclass: "mhcweb".into(),
+                source: BakeSource::LatestPhase1 {
+                    name: "base".into(),
+                },
+            },
+            upstream_ami: None,
+            image_name: "mhcweb 100".into(),
+            bake_id: "0".repeat(32),
+            environment: "build".into(),
+            instance_type: "m5.large".into(),
+            storage: StorageOptions::default(),
+            key_name: "bake".into(),
+            instance_profile: Some("baker".into()),
+            repo_hostclass: None,
+            final_stage: "tested".into(),
+            trusted_accounts: vec![],
+            stage: "untested".into(),
+            baker: "me".into(),
+            version: "main-abc".into(),
+            is_private: false,
+            product_line: None,
+            extra_tags: vec![],
+            enhanced_networking: false,
+            available_timeout: Duration::from_secs(600),
+            use_local_ip: false,
+            no_destroy,
+            destination: "/opt/wgen".into(),
+            config_source: PathBuf::from("cfg"),
+            asiaq_source: PathBuf::from("cfg/asiaq"),
+            asiaq_binary: None,
+            login_users: vec!["root".into()],
+        }
+    }
+
+    fn prepared(block_devices: Vec<BlockDevice>) -> Prepared {
+        Prepared {
+            vpc_id: "vpc-1".into(),
+            security_group_id: "sg-1".into(),
+            subnet_ids: vec!["subnet-1".into(), "subnet-2".into()],
+            source_ami: "ami-1".into(),
+            block_devices,
+            repo_ip: "#None".into(),
+            tags: vec![
+                ("stage".into(), "untested".into()),
+                ("baker".into(), "me".into()),
+            ],
+            init_command: "sudo init/phase2.sh".into(),
+        }
+    }
+
+    #[test]
+    fn plan_lines_describe_the_bake() {
+        let s = settings(false);
+        let p = prepared(vec![]);
+        let plan = Plan {
+            dry_run: true,
+            settings: &s,
+            prepared: &p,
+        };
+        assert_eq!(
+            plan.lines(),
+            vec![
+                "would bake image \"mhcweb 100\" (phase 2)",
+                "  from:        ami-1",
+                "  instance:    m5.large with key bake, profile baker in build (tunnel, one of subnet-1 subnet-2), security group sg-1",
+                "  copy:        cfg -> /opt/wgen",
+                "               cfg/asiaq -> /opt/wgen/asiaq",
+                "  run:         sudo init/phase2.sh",
+                "  image tags:  stage=untested, baker=me",
+            ]
+        );
+    }
+
+    #[test]
+    fn plan_lines_show_storage_and_no_destroy() {
+        let s = settings(true);
+        let ebs = |size_gb, iops| EbsVolume {
+            size_gb,
+            snapshot_id: None,
+            volume_type: None,
+            iops,
+            delete_on_termination: true,
+            encrypted: None,
+        };
+        let p = prepared(vec![
+            BlockDevice {
+                device_name: "/dev/sda1".into(),
+                ebs: Some(ebs(None, None)),
+                virtual_name: None,
+            },
+            BlockDevice {
+                device_name: "/dev/sdb".into(),
+                ebs: Some(ebs(Some(50), Some(300))),
+                virtual_name: None,
+            },
+            BlockDevice {
+                device_name: "/dev/sdc".into(),
+                ebs: None,
+                virtual_name: Some("ephemeral0".into()),
+            },
+        ]);
+        let lines = Plan {
+            dry_run: true,
+            settings: &s,
+            prepared: &p,
+        }
+        .lines();
+        assert_eq!(
+            lines[3],
+            "  storage:     /dev/sda1 image size, /dev/sdb 50 GB io1 300 iops, /dev/sdc ephemeral0"
+        );
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("  then stop (--no-destroy): the instance is left running")
+        );
+    }
+
+    #[test]
+    fn outcome_lines() {
+        let created = BakeOutcome::Created {
+            image_id: "ami-1".into(),
+            image_name: "mhcweb 1".into(),
+            source_ami: "ami-0".into(),
+        };
+        assert_eq!(created.line(), "ami-1");
+        let left = BakeOutcome::LeftRunning {
+            instance_id: "i-1".into(),
+            address: "10.0.0.1".into(),
+        };
+        assert_eq!(left.line(), "i-1\t10.0.0.1");
+    }
+
+    #[test]
+    fn failed_bake_hints_at_the_instance_left() {
+        let failed = |instance_left: Option<&str>| BakeFailed {
+            error: BakeError::Interrupted,
+            instance_left: instance_left.map(str::to_string),
+            leftovers: vec![],
+        };
+        assert_eq!(failed(None).hint(), None);
+        assert!(failed(Some("i-1"))
+            .hint()
+            .is_some_and(|h| h.starts_with("instance i-1 is still running")));
     }
 }

@@ -329,3 +329,333 @@ pub async fn instance_image_ids(
     ids.dedup();
     Ok(ids)
 }
+
+// ---------------------------------------------------------------------------------------
+// `asiaq bake` image management: promotion, listings, deletion (the selection is
+// `asiaq_core::ami`'s).
+// ---------------------------------------------------------------------------------------
+
+/// How many images are inspected or deleted at once.
+pub const CONCURRENCY: usize = 8;
+
+/// What an image command did, in the original's words, or with `dry_run` what it would do
+/// (the original printed the one on stdout, the other on stderr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    pub dry_run: bool,
+    pub lines: Vec<String>,
+}
+
+/// `promote`: sets the `stage` tag of image `id` (of any owner); with `prod` accounts, also
+/// shares the image with them ([`share_with_accounts`], the stage going in the same
+/// CreateTags call).
+pub async fn promote(
+    ctx: &AwsContext,
+    id: &str,
+    stage: &str,
+    prod: &[String],
+    dry_run: bool,
+) -> Result<Done, AwsError> {
+    let image = get_image(ctx, id, &[])
+        .await?
+        .ok_or_else(|| AwsError::State(format!("could not locate image {id}")))?;
+    let stage_tag = vec![("stage".to_string(), stage.to_string())];
+    let mut lines = Vec::new();
+    if dry_run {
+        lines.push(format!(
+            "would set stage={stage} on {} ({})",
+            image.id, image.name
+        ));
+        if !prod.is_empty() {
+            lines.push(format!("would let {} launch {}", prod.join(", "), image.id));
+        }
+    } else if prod.is_empty() {
+        tag_image(ctx, &image.id, &stage_tag).await?;
+        lines.push(format!("{}: stage {stage}", image.id));
+    } else {
+        share_with_accounts(ctx, &image.id, prod, &stage_tag).await?;
+        lines.push(format!(
+            "{}: stage {stage}, shared with {}",
+            image.id,
+            prod.join(", ")
+        ));
+    }
+    Ok(Done { dry_run, lines })
+}
+
+/// `hostclasspromote`: shares the newest non-private `final_stage` image of `hostclass`
+/// (visible with the `trusted` accounts) with the `prod` accounts.
+pub async fn promote_hostclass(
+    ctx: &AwsContext,
+    trusted: &[String],
+    hostclass: &str,
+    final_stage: &str,
+    prod: &[String],
+    dry_run: bool,
+) -> Result<Done, AwsError> {
+    let stages = [final_stage.to_string()];
+    let image = latest(ctx, trusted, hostclass, &stages, false)
+        .await?
+        .ok_or_else(|| {
+            AwsError::State(format!(
+                "no non-private {final_stage} image of {hostclass} to share with prod"
+            ))
+        })?;
+    let accounts = prod.join(", ");
+    let line = if dry_run {
+        format!("would let {accounts} launch {} ({})", image.id, image.name)
+    } else {
+        share_with_accounts(ctx, &image.id, prod, &[]).await?;
+        format!("{} ({}): shared with {accounts}", image.id, image.name)
+    };
+    Ok(Done {
+        dry_run,
+        lines: vec![line],
+    })
+}
+
+/// `deleteami`: deregisters image `id` of this account and deletes its snapshots. What
+/// was done, and a failure naming the snapshots left behind, if any.
+pub async fn delete_own(
+    ctx: &AwsContext,
+    id: &str,
+    dry_run: bool,
+) -> Result<(Done, Result<(), AwsError>), AwsError> {
+    let image = get_image(ctx, id, &["self".to_string()])
+        .await?
+        .ok_or_else(|| AwsError::State(format!("image {id} is not an image of this account")))?;
+    let (line, left) = if dry_run {
+        let snapshots = if image.snapshot_ids.is_empty() {
+            "(none)".to_string()
+        } else {
+            image.snapshot_ids.join(" ")
+        };
+        let line = format!(
+            "would deregister {} ({}) and delete its snapshots {snapshots}",
+            image.id, image.name
+        );
+        (line, Ok(()))
+    } else {
+        let report = delete_image(ctx, &image).await?;
+        let deleted = report.deleted_snapshots.join(" ");
+        let line = format!(
+            "deleted {} ({}) and snapshots {deleted}",
+            image.id, image.name
+        );
+        (line, report.check())
+    };
+    Ok((
+        Done {
+            dry_run,
+            lines: vec![line],
+        },
+        left,
+    ))
+}
+
+/// The newest image of `hostclass` in the best of `stages` among those visible with the
+/// `trusted` accounts (one DescribeImages narrowed to `<hostclass> *`).
+pub async fn latest(
+    ctx: &AwsContext,
+    trusted: &[String],
+    hostclass: &str,
+    stages: &[String],
+    include_private: bool,
+) -> Result<Option<AmiInfo>, AwsError> {
+    let amis = describe_images(
+        ctx,
+        &ImageQuery::visible(trusted).named(format!("{hostclass} *")),
+    )
+    .await?;
+    Ok(asiaq_core::ami::find_ami(&amis, stages, Some(hostclass), include_private).cloned())
+}
+
+/// `listamis`: the visible images (`--ami`, the image of `--instance`, or all) that pass
+/// `filter`, oldest first. An unknown image id is no match, not an error.
+pub async fn list(
+    ctx: &AwsContext,
+    trusted: &[String],
+    ami: Option<&str>,
+    instance: Option<&str>,
+    filter: &asiaq_core::ami::AmiFilter,
+) -> Result<Vec<AmiInfo>, AwsError> {
+    let of_instance = match instance {
+        Some(i) => Some(instance_image_ids(ctx, &[i.to_string()]).await?),
+        None => None,
+    };
+    let amis = match asiaq_core::ami::listed_ids(ami, of_instance) {
+        Some(ids) if ids.is_empty() => Vec::new(),
+        Some(ids) => {
+            let mut q = ImageQuery::visible(trusted);
+            q.ids = ids;
+            match describe_images(ctx, &q).await {
+                Ok(a) => a,
+                Err(e) if e.code().is_some_and(|c| c.starts_with("InvalidAMIID")) => Vec::new(),
+                Err(e) => return Err(e),
+            }
+        }
+        None => describe_images(ctx, &ImageQuery::visible(trusted)).await?,
+    };
+    Ok(asiaq_core::ami::listing(&amis, filter)
+        .into_iter()
+        .cloned()
+        .collect())
+}
+
+/// Fills the Production column of `rows` ([`is_prod_image`]), a few images at a time.
+async fn mark_prod(
+    ctx: &AwsContext,
+    rows: &mut [asiaq_core::ami::AmiRow],
+    prod: &[String],
+) -> Result<(), AwsError> {
+    use futures::StreamExt;
+    let answers: Vec<(usize, Result<bool, AwsError>)> =
+        futures::stream::iter(rows.iter().enumerate().map(|(i, r)| {
+            let id = r.id.clone();
+            async move { (i, is_prod_image(ctx, &id, prod).await) }
+        }))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for (i, answer) in answers {
+        rows[i].in_prod = Some(answer?);
+    }
+    Ok(())
+}
+
+/// The listing rows of `amis` at `now_unix`, with the Production column filled when
+/// `prod` accounts are given.
+pub async fn rows(
+    ctx: &AwsContext,
+    amis: &[AmiInfo],
+    now_unix: u64,
+    show_tags: bool,
+    prod: Option<&[String]>,
+) -> Result<Vec<asiaq_core::ami::AmiRow>, AwsError> {
+    let mut rows: Vec<asiaq_core::ami::AmiRow> = amis
+        .iter()
+        .map(|a| asiaq_core::ami::AmiRow::new(a, now_unix, show_tags))
+        .collect();
+    if let Some(prod) = prod {
+        mark_prod(ctx, &mut rows, prod).await?;
+    }
+    Ok(rows)
+}
+
+/// `cleanupamis`: this account's images tagged `stage` (and `productline`), one call.
+pub async fn own_images_of_stage(
+    ctx: &AwsContext,
+    stage: &str,
+    product_line: Option<&str>,
+) -> Result<Vec<AmiInfo>, AwsError> {
+    let mut q = ImageQuery {
+        owners: vec!["self".to_string()],
+        ..ImageQuery::default()
+    }
+    .tagged("stage", stage);
+    if let Some(pl) = product_line {
+        q = q.tagged("productline", pl);
+    }
+    describe_images(ctx, &q).await
+}
+
+impl DeleteReport {
+    /// A failure naming the snapshots left behind, if any.
+    pub fn check(&self) -> Result<(), AwsError> {
+        if self.failed_snapshots.is_empty() {
+            return Ok(());
+        }
+        Err(AwsError::State(format!(
+            "snapshots left behind: {}",
+            self.failed_snapshots
+                .iter()
+                .map(|(s, why)| format!("{s} ({why})"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )))
+    }
+}
+
+/// Deletes images with their snapshots ([`delete_image`]), a few at a time; every one is
+/// tried, and a failure lists what is left (by image, and image and snapshot).
+pub async fn delete_images(ctx: &AwsContext, amis: &[&AmiInfo]) -> Result<(), AwsError> {
+    use futures::StreamExt;
+    let results: Vec<(String, Result<DeleteReport, AwsError>)> = futures::stream::iter(
+        amis.iter()
+            .map(|a| async move { (a.id.clone(), delete_image(ctx, a).await) }),
+    )
+    .buffer_unordered(CONCURRENCY)
+    .collect()
+    .await;
+    deletion_problems(results)
+}
+
+/// The failure of [`delete_images`] for these results: problems sorted by what is left.
+fn deletion_problems(
+    results: Vec<(String, Result<DeleteReport, AwsError>)>,
+) -> Result<(), AwsError> {
+    let mut problems: std::collections::BTreeMap<String, String> = Default::default();
+    for (id, r) in results {
+        match r {
+            Ok(report) => {
+                for (s, why) in report.failed_snapshots {
+                    problems.insert(format!("{id} snapshot {s}"), why);
+                }
+            }
+            Err(e) => {
+                problems.insert(id, e.to_string());
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(AwsError::State(format!(
+        "not everything was deleted (run it again to finish): {}",
+        problems
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delete_report_names_snapshots_left_behind() {
+        assert!(DeleteReport::default().check().is_ok());
+        let r = DeleteReport {
+            deleted_snapshots: vec!["snap-1".into()],
+            failed_snapshots: vec![
+                ("snap-2".into(), "in use".into()),
+                ("snap-3".into(), "x".into()),
+            ],
+        };
+        assert_eq!(
+            r.check().unwrap_err().to_string(),
+            "snapshots left behind: snap-2 (in use); snap-3 (x)"
+        );
+    }
+
+    #[test]
+    fn deletion_problems_are_listed_in_order() {
+        assert!(deletion_problems(vec![("ami-1".into(), Ok(DeleteReport::default()))]).is_ok());
+        let results = vec![
+            ("ami-2".to_string(), Err(AwsError::State("refused".into()))),
+            (
+                "ami-1".to_string(),
+                Ok(DeleteReport {
+                    deleted_snapshots: vec![],
+                    failed_snapshots: vec![("snap-9".into(), "busy".into())],
+                }),
+            ),
+        ];
+        assert_eq!(
+            deletion_problems(results).unwrap_err().to_string(),
+            "not everything was deleted (run it again to finish): ami-1 snapshot snap-9: busy; ami-2: refused"
+        );
+    }
+}

@@ -7,6 +7,7 @@ pub mod acfg_metadata;
 pub mod alarms;
 pub mod app_auth;
 pub mod aws_ini;
+pub mod bake;
 pub mod diag;
 pub mod dir;
 pub mod error;

@@ -2,8 +2,12 @@
 //! described by [`AmiInfo`] values the AWS layer fills in, and "now" is a parameter.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
+
+use crate::storage::StorageOptions;
 
 /// What asiaq needs to know about one image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,12 +124,7 @@ pub struct AmiFilter {
 impl AmiFilter {
     /// Parses a stage argument that may be a comma list (`tested,untested`).
     pub fn stage_list(stage: &str) -> Vec<String> {
-        stage
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
+        comma_list(stage)
     }
 
     pub fn matches(&self, ami: &AmiInfo) -> bool {
@@ -249,6 +248,76 @@ pub fn stragglers<'a>(
                 hc.to_string(),
                 find_ami(amis, &first_stage, Some(hc), false),
             )
+        })
+        .collect()
+}
+
+/// The non-empty items of a comma list, trimmed (`--stage a,b`, `--exclude_amis`).
+pub fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `listamis --ami/--instance`: the image ids to describe. `None`: every visible image;
+/// `Some(empty)`: nothing can match (the original then listed everything). With both, the
+/// given id only if the instance runs it.
+pub fn listed_ids(ami: Option<&str>, instance_images: Option<Vec<String>>) -> Option<Vec<String>> {
+    let given = ami.map(|a| vec![a.to_string()]);
+    match (given, instance_images) {
+        (Some(given), Some(of_instance)) => Some(
+            given
+                .into_iter()
+                .filter(|g| of_instance.contains(g))
+                .collect(),
+        ),
+        (given, None) => given,
+        (None, of_instance) => of_instance,
+    }
+}
+
+/// `listamis`: the images passing `filter`, oldest first (name timestamp, then id).
+pub fn listing<'a>(amis: &'a [AmiInfo], filter: &AmiFilter) -> Vec<&'a AmiInfo> {
+    let mut matched: Vec<&AmiInfo> = amis.iter().filter(|a| filter.matches(a)).collect();
+    matched.sort_by(|a, b| a.timestamp().cmp(&b.timestamp()).then(a.id.cmp(&b.id)));
+    matched
+}
+
+/// One row of `liststragglers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Straggler {
+    pub hostclass: String,
+    /// Its newest non-private image of the first stage, the candidate for promotion.
+    pub latest_unpromoted: Option<String>,
+}
+
+impl Straggler {
+    /// `<hostclass>\t<image id or ->`.
+    pub fn line(&self) -> String {
+        format!(
+            "{}\t{}",
+            self.hostclass,
+            self.latest_unpromoted.as_deref().unwrap_or("-")
+        )
+    }
+}
+
+/// `liststragglers --days`: [`stragglers`] with a cutoff `days` before `now_unix`.
+pub fn straggler_rows(
+    amis: &[AmiInfo],
+    stage: &str,
+    first_stage: &str,
+    now_unix: u64,
+    days: u64,
+) -> Vec<Straggler> {
+    let cutoff = now_unix.saturating_sub(days.saturating_mul(86_400));
+    stragglers(amis, stage, first_stage, cutoff)
+        .into_iter()
+        .map(|(hostclass, a)| Straggler {
+            hostclass,
+            latest_unpromoted: a.map(|a| a.id.clone()),
         })
         .collect()
 }
@@ -385,6 +454,12 @@ impl AmiRow {
         h
     }
 
+    /// The table of `rows` ([`table_lines`] with a gap of 4): the header line first.
+    pub fn table(rows: &[AmiRow], in_prod: bool, show_tags: bool) -> Vec<String> {
+        let cells: Vec<Vec<String>> = rows.iter().map(|r| r.cells(in_prod, show_tags)).collect();
+        table_lines(&AmiRow::headers(in_prod, show_tags), &cells, 4)
+    }
+
     /// The cells under [`AmiRow::headers`]; empty values are `-`.
     pub fn cells(&self, in_prod: bool, show_tags: bool) -> Vec<String> {
         let or_dash = |v: Option<&str>| match v {
@@ -485,6 +560,55 @@ pub struct BakeIdentity {
     /// The hostclass passed to `init/phase<N>.sh` and tagged on the image and instance.
     pub init_hostclass: String,
     pub source: BakeSource,
+}
+
+/// Users tried, in order, for the first login when `[bake] ssh_user` is not set (the
+/// original's `_enable_root_ssh` order, then root itself).
+pub const DEFAULT_LOGIN_USERS: [&str; 4] = ["ubuntu", "centos", "ec2-user", "root"];
+
+/// Everything a bake needs, resolved from the command line and configuration (built by
+/// `asiaq_config::bake::bake_settings`, run by `asiaq_aws::bake`).
+#[derive(Debug, Clone, Serialize)]
+pub struct BakeSettings {
+    pub identity: BakeIdentity,
+    /// `bake_ami` of the phase-1 source section (for [`BakeSource::Upstream`]).
+    pub upstream_ami: Option<String>,
+    /// `"<image base> <unix seconds>"`.
+    pub image_name: String,
+    pub bake_id: String,
+    pub environment: String,
+    pub instance_type: String,
+    /// Storage options of the hostclass baked (`identity.init_hostclass`), read in the
+    /// bakery environment: they shape the bake instance's block device mapping.
+    pub storage: StorageOptions,
+    pub key_name: String,
+    pub instance_profile: Option<String>,
+    pub repo_hostclass: Option<String>,
+    /// The last of `ami_stages` (phase-2 sources must be in it).
+    pub final_stage: String,
+    /// `[bake] trusted_account_ids`: whose images are visible besides ours.
+    pub trusted_accounts: Vec<String>,
+    /// Stage tag of the new image.
+    pub stage: String,
+    pub baker: String,
+    pub version: String,
+    pub is_private: bool,
+    pub product_line: Option<String>,
+    pub extra_tags: Vec<(String, String)>,
+    pub enhanced_networking: bool,
+    #[serde(skip)]
+    pub available_timeout: Duration,
+    pub use_local_ip: bool,
+    pub no_destroy: bool,
+    /// `[bake] data_destination` on the instance.
+    pub destination: String,
+    /// Local directories synced to `<destination>` and `<destination>/asiaq`.
+    pub config_source: PathBuf,
+    pub asiaq_source: PathBuf,
+    /// The asiaq executable installed as `<destination>/asiaq/bin/asiaq`, if any.
+    pub asiaq_binary: Option<PathBuf>,
+    /// Users to try for the first login, in order.
+    pub login_users: Vec<String>,
 }
 
 /// Inputs of [`bake_identity`]; options are looked up by the caller with the bake rule
@@ -882,6 +1006,12 @@ mod tests {
             lines[1],
             "ami-22    -          hand made    pending    -        -               -      non-prod"
         );
+        assert_eq!(AmiRow::table(&[row2], true, false), lines);
+        assert_eq!(
+            AmiRow::table(&[], false, false).len(),
+            1,
+            "the header alone"
+        );
     }
 
     #[test]
@@ -986,6 +1116,77 @@ mod tests {
                 "mhcfoo"
             ),
             "# mhcfoo\necho foo > /x-foo\n"
+        );
+    }
+
+    #[test]
+    fn comma_lists_drop_blanks() {
+        assert_eq!(comma_list(" ami-1, ,ami-2,"), vec!["ami-1", "ami-2"]);
+        assert!(comma_list("").is_empty());
+    }
+
+    #[test]
+    fn listed_ids_narrow_to_the_instance_image() {
+        let of = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(listed_ids(None, None), None);
+        assert_eq!(listed_ids(Some("ami-1"), None), of(&["ami-1"]));
+        assert_eq!(listed_ids(None, of(&["ami-2"])), of(&["ami-2"]));
+        assert_eq!(
+            listed_ids(Some("ami-1"), of(&["ami-1", "ami-2"])),
+            of(&["ami-1"])
+        );
+        // The instance runs another image: nothing matches.
+        assert_eq!(listed_ids(Some("ami-1"), of(&["ami-2"])), of(&[]));
+    }
+
+    #[test]
+    fn listing_filters_then_sorts_oldest_first() {
+        let mut amis = vec![
+            timed("ami-b", "mhcfoo", 300),
+            timed("ami-a", "mhcfoo", 300),
+            timed("ami-c", "mhcbar", 100),
+            timed("ami-d", "mhcbar", 200),
+        ];
+        amis[3].tags.insert("stage".into(), "untested".into());
+        let filter = AmiFilter {
+            stages: Some(vec!["tested".into()]),
+            include_private: true,
+            ..AmiFilter::default()
+        };
+        let ids: Vec<&str> = listing(&amis, &filter)
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
+        assert_eq!(ids, vec!["ami-c", "ami-a", "ami-b"]);
+    }
+
+    #[test]
+    fn straggler_rows_use_a_cutoff_days_back() {
+        let day = 86_400;
+        let mut amis = vec![
+            timed("ami-1", "mhcold", 10 * day),
+            timed("ami-2", "mhcold", 10 * day + 5),
+            timed("ami-3", "mhcnew", 19 * day),
+        ];
+        amis[1].tags.insert("stage".into(), "untested".into());
+        let rows = straggler_rows(&amis, "tested", "untested", 20 * day, 3);
+        assert_eq!(
+            rows,
+            vec![Straggler {
+                hostclass: "mhcold".into(),
+                latest_unpromoted: Some("ami-2".into()),
+            }]
+        );
+        assert_eq!(rows[0].line(), "mhcold\tami-2");
+        let none = Straggler {
+            hostclass: "mhcx".into(),
+            latest_unpromoted: None,
+        };
+        assert_eq!(none.line(), "mhcx\t-");
+        // A huge --days reaches back to the epoch rather than overflowing.
+        assert_eq!(
+            straggler_rows(&amis, "tested", "untested", 20 * day, u64::MAX),
+            vec![]
         );
     }
 }

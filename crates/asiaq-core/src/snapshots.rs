@@ -55,6 +55,97 @@ pub fn cleanup_selection(snapshots: &[SnapshotInfo], keep: usize) -> Vec<&Snapsh
     out
 }
 
+/// A `snapshot list` row: the hostclass (`-` when untagged) and the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotRow<'a> {
+    pub hostclass: &'a str,
+    #[serde(flatten)]
+    pub snapshot: &'a SnapshotInfo,
+}
+
+impl SnapshotRow<'_> {
+    /// `hostclass id state start size`, in columns.
+    pub fn line(&self) -> String {
+        let s = self.snapshot;
+        format!(
+            "{:<26} {:<13} {:<9} {} {}",
+            self.hostclass,
+            s.id,
+            s.state,
+            utc_time(s.start_time),
+            s.size_gb
+        )
+    }
+}
+
+/// `snapshot list`: a row per snapshot, by hostclass tag (untagged first), then oldest
+/// first.
+pub fn list_rows(snapshots: &[SnapshotInfo]) -> Vec<SnapshotRow<'_>> {
+    let mut sorted: Vec<&SnapshotInfo> = snapshots.iter().collect();
+    sorted.sort_by(|a, b| {
+        (a.tag("hostclass"), a.start_time).cmp(&(b.tag("hostclass"), b.start_time))
+    });
+    sorted
+        .into_iter()
+        .map(|s| SnapshotRow {
+            hostclass: s.tag("hostclass").unwrap_or("-"),
+            snapshot: s,
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of a unix time (`snapshot list`).
+pub fn utc_time(unix: i64) -> String {
+    let s = unix.rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        utc_day(unix),
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
+}
+
+/// `snapshot delete`: the requested ids split into those among `env_snapshots` (the
+/// environment's own, deleted) and the others (refused), each in the order given.
+pub fn split_by_environment(
+    requested: &[String],
+    env_snapshots: &[SnapshotInfo],
+) -> (Vec<String>, Vec<String>) {
+    let mine: BTreeSet<&str> = env_snapshots.iter().map(|s| s.id.as_str()).collect();
+    requested
+        .iter()
+        .cloned()
+        .partition(|s| mine.contains(s.as_str()))
+}
+
+/// `snapshot update`: the snapshot `id` among the hostclass's snapshots in `env`, or
+/// without an id its latest; `Err` says why there is none.
+pub fn update_target<'a>(
+    snapshots: &'a [SnapshotInfo],
+    hostclass: &str,
+    env: &str,
+    id: Option<&str>,
+) -> Result<&'a SnapshotInfo, String> {
+    match id {
+        Some(id) => snapshots
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| format!("snapshot {id} is not a snapshot of {hostclass} in {env}")),
+        None => latest(snapshots, hostclass)
+            .ok_or_else(|| format!("{hostclass} has no snapshot in {env}")),
+    }
+}
+
+/// `snapshot update`: the name of the hostclass's one group in `env` among the group
+/// `names` (the newest when there are two); `Err` says why there is none.
+pub fn update_group<'a>(names: &[&'a str], env: &str, hostclass: &str) -> Result<&'a str, String> {
+    let mine = crate::autoscale::groups_of_hostclass(names, env, hostclass);
+    crate::autoscale::existing_group(&mine, hostclass, false)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{hostclass} has no group in {env}"))
+}
+
 /// Options of `purge-snapshots`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PurgeOptions {
@@ -90,6 +181,55 @@ impl PurgeOptions {
             keep_num: Some(5),
             max_per_day: None,
         }
+    }
+}
+
+/// The flags of `purge-snapshots` as options: `--old` is `--keep-days 100`, no selection
+/// flag at all means [`PurgeOptions::defaults`]; `--keep-num 0` is refused.
+pub fn purge_options(
+    stray_ami: bool,
+    no_metadata: bool,
+    old: bool,
+    keep_days: Option<u32>,
+    keep_num: Option<usize>,
+    max_per_day: Option<usize>,
+) -> Result<PurgeOptions, String> {
+    if keep_num == Some(0) {
+        return Err("--keep-num must be at least 1".into());
+    }
+    let opts = PurgeOptions {
+        stray_ami,
+        no_metadata,
+        keep_days: keep_days.or(old.then_some(100)),
+        keep_num,
+        max_per_day,
+    };
+    Ok(if opts.is_empty() {
+        PurgeOptions::defaults()
+    } else {
+        opts
+    })
+}
+
+/// A snapshot `purge-snapshots` selected, and whether deleting it worked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Purged {
+    pub id: String,
+    pub reason: PurgeReason,
+    pub deleted: bool,
+}
+
+impl Purged {
+    /// `would delete|deleted|FAILED to delete <id> (<reason>)`.
+    pub fn line(&self, dry_run: bool) -> String {
+        let what = if dry_run {
+            "would delete"
+        } else if self.deleted {
+            "deleted"
+        } else {
+            "FAILED to delete"
+        };
+        format!("{what} {} ({})", self.id, self.reason)
     }
 }
 
@@ -379,5 +519,104 @@ mod tests {
         assert_eq!(sel, vec!["a2", "a3"]);
         assert_eq!(latest(&all, "mhca").unwrap().id, "a1");
         assert!(latest(&all, "mhcz").is_none());
+    }
+
+    #[test]
+    fn listing_order_lines_and_times() {
+        let all = vec![
+            snap("b2", Some("mhcb"), "ci", DAY),
+            snap("b1", Some("mhcb"), "ci", 2 * DAY),
+            snap("a1", Some("mhca"), "ci", DAY),
+            snap("n1", None, "", 0),
+        ];
+        let rows = list_rows(&all);
+        let ids: Vec<&str> = rows.iter().map(|r| r.snapshot.id.as_str()).collect();
+        assert_eq!(ids, vec!["n1", "a1", "b1", "b2"]);
+        assert_eq!(rows[0].hostclass, "-");
+        assert_eq!(
+            rows[1].line(),
+            "mhca                       a1            completed 2023-11-13T22:13:20Z 1"
+        );
+        let json = serde_json::to_value(&rows[1]).unwrap();
+        assert_eq!(
+            (json["hostclass"].as_str(), json["id"].as_str()),
+            (Some("mhca"), Some("a1"))
+        );
+        assert_eq!(utc_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_time(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn delete_refuses_other_environments_snapshots() {
+        let env = vec![snap("a1", Some("mhca"), "ci", DAY)];
+        let asked = vec!["x9".to_string(), "a1".to_string(), "x8".to_string()];
+        let (ok, foreign) = split_by_environment(&asked, &env);
+        assert_eq!(ok, vec!["a1"]);
+        assert_eq!(foreign, vec!["x9", "x8"]);
+    }
+
+    #[test]
+    fn update_target_by_id_or_latest() {
+        let all = vec![
+            snap("a1", Some("mhca"), "ci", DAY),
+            snap("a2", Some("mhca"), "ci", 2 * DAY),
+        ];
+        assert_eq!(update_target(&all, "mhca", "ci", None).unwrap().id, "a1");
+        assert_eq!(
+            update_target(&all, "mhca", "ci", Some("a2")).unwrap().id,
+            "a2"
+        );
+        assert_eq!(
+            update_target(&all, "mhca", "ci", Some("zz")).unwrap_err(),
+            "snapshot zz is not a snapshot of mhca in ci"
+        );
+        assert_eq!(
+            update_target(&[], "mhca", "ci", None).unwrap_err(),
+            "mhca has no snapshot in ci"
+        );
+    }
+
+    #[test]
+    fn purge_flags_become_options() {
+        assert_eq!(
+            purge_options(false, false, false, None, None, None),
+            Ok(PurgeOptions::defaults())
+        );
+        let o = purge_options(false, false, true, None, None, None).unwrap();
+        assert_eq!((o.keep_days, o.stray_ami), (Some(100), false));
+        let o = purge_options(false, false, true, Some(7), Some(2), None).unwrap();
+        assert_eq!((o.keep_days, o.keep_num), (Some(7), Some(2)));
+        assert!(purge_options(true, false, false, None, Some(0), None).is_err());
+    }
+
+    #[test]
+    fn purged_lines() {
+        let p = Purged {
+            id: "snap-1".into(),
+            reason: PurgeReason::NoMetadata,
+            deleted: false,
+        };
+        assert_eq!(
+            p.line(true),
+            "would delete snap-1 (no description and no tags)"
+        );
+        assert_eq!(
+            p.line(false),
+            "FAILED to delete snap-1 (no description and no tags)"
+        );
+        let p = Purged { deleted: true, ..p };
+        assert_eq!(p.line(false), "deleted snap-1 (no description and no tags)");
+    }
+
+    #[test]
+    fn update_group_is_the_hostclass_group_of_the_environment() {
+        let names = ["ci_mhca_1", "ci_mhcb_1", "prod_mhca_1"];
+        assert_eq!(update_group(&names, "ci", "mhca"), Ok("ci_mhca_1"));
+        assert_eq!(
+            update_group(&names, "ci", "mhcz"),
+            Err("mhcz has no group in ci".to_string())
+        );
+        assert!(update_group(&["ci_mhca_1", "ci_mhca_2"], "ci", "mhca")
+            .is_err_and(|e| e.contains("autoscaling groups")));
     }
 }

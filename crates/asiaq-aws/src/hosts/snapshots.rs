@@ -403,3 +403,140 @@ fn snapshot_device(
         .set_iops(iops)
         .build()
 }
+
+/// `snapshot cleanup --keep N`: the environment's snapshots beyond the newest `keep` of
+/// each hostclass (`asiaq_core::snapshots::cleanup_selection`), deleted one by one unless
+/// `dry_run` (stopping at the first failure). Returns their ids.
+pub async fn cleanup(
+    ctx: &AwsContext,
+    env: &str,
+    keep: usize,
+    dry_run: bool,
+) -> Result<Vec<String>, AwsError> {
+    let list = env_snapshots(ctx, env, &[]).await?;
+    let doomed: Vec<String> = asiaq_core::snapshots::cleanup_selection(&list, keep)
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
+    if !dry_run {
+        for id in &doomed {
+            delete(ctx, id).await?;
+        }
+    }
+    Ok(doomed)
+}
+
+/// `snapshot delete`: deletes (unless `dry_run`) those of `ids` that are snapshots of
+/// `env`, noting the others, which are left alone. Returns `(deleted, refused)`.
+pub async fn delete_in_environment(
+    ctx: &AwsContext,
+    env: &str,
+    ids: &[String],
+    dry_run: bool,
+) -> Result<(Vec<String>, Vec<String>), AwsError> {
+    let list = env_snapshots(ctx, env, &[]).await?;
+    let (ok, foreign) = asiaq_core::snapshots::split_by_environment(ids, &list);
+    for f in &foreign {
+        report::note(format!(
+            "{f} is not a snapshot of environment {env}; skipped"
+        ));
+    }
+    if !dry_run {
+        for id in &ok {
+            delete(ctx, id).await?;
+        }
+    }
+    Ok((ok, foreign))
+}
+
+/// `snapshot update`: points the hostclass's group in `env` at its snapshot `id` (default:
+/// its latest) with [`point_group_at_snapshot`], unless `dry_run`. Returns the group, the
+/// snapshot and the new launch template version (none in a dry run).
+pub async fn update(
+    ctx: &AwsContext,
+    env: &str,
+    hostclass: &str,
+    id: Option<&str>,
+    dry_run: bool,
+) -> Result<(super::groups::GroupInfo, SnapshotInfo, Option<i64>), AwsError> {
+    let list = env_snapshots(ctx, env, &[hostclass.to_string()]).await?;
+    let snap = asiaq_core::snapshots::update_target(&list, hostclass, env, id)
+        .map_err(AwsError::State)?
+        .clone();
+    let all = super::groups::env_groups(ctx, env).await?;
+    let names: Vec<&str> = all.iter().map(|g| g.name.as_str()).collect();
+    let name = asiaq_core::snapshots::update_group(&names, env, hostclass)
+        .map_err(AwsError::State)?
+        .to_string();
+    let group = all
+        .into_iter()
+        .find(|g| g.name == name)
+        .ok_or_else(|| AwsError::State(format!("group {name} is no longer listed")))?;
+    let version = if dry_run {
+        None
+    } else {
+        Some(point_group_at_snapshot(ctx, &group, &snap).await?)
+    };
+    Ok((group, snap, version))
+}
+
+/// `purge-snapshots`: the account's snapshots `opts` select
+/// (`asiaq_core::snapshots::purge_selection`), deleted one by one unless `dry_run`; a
+/// snapshot that cannot be deleted is noted and reported, and the others still tried.
+pub async fn purge(
+    ctx: &AwsContext,
+    opts: &asiaq_core::snapshots::PurgeOptions,
+    dry_run: bool,
+) -> Result<Vec<asiaq_core::snapshots::Purged>, AwsError> {
+    let (all, (own_amis, in_use)) = futures::try_join!(all_snapshots(ctx), own_images(ctx))?;
+    let selected =
+        asiaq_core::snapshots::purge_selection(&all, &own_amis, &in_use, opts, super::now_unix());
+    let mut out = Vec::new();
+    for (s, reason) in selected {
+        let mut deleted = false;
+        if !dry_run {
+            match delete(ctx, &s.id).await {
+                Ok(()) => deleted = true,
+                Err(e) => report::note(format!("cannot delete {}: {e}", s.id)),
+            }
+        }
+        out.push(asiaq_core::snapshots::Purged {
+            id: s.id.clone(),
+            reason,
+            deleted,
+        });
+    }
+    Ok(out)
+}
+
+/// `snapshot capture` of instances: runs the hosts' snapshot script on each running
+/// instance of environment `env` that `selector` picks, in turn, over `route`, handing
+/// each one's output to `output` as it ends; fails naming the hosts where it failed.
+pub async fn capture_hosts(
+    ctx: &AwsContext,
+    env: &str,
+    selector: &super::instances::Selector,
+    route: &super::remote::SshRoute,
+    mut output: impl FnMut(&[u8]),
+) -> Result<(), AwsError> {
+    let network = super::env::require(ctx, env).await?;
+    let hosts = super::instances::describe(ctx, &network.vpc_id, Some(selector)).await?;
+    let mut failed = Vec::new();
+    for h in hosts.iter().filter(|h| h.state == "running") {
+        let r = super::remote::exec(route, h, "snapshot", "sudo /opt/wgen/bin/take_snapshot.sh")
+            .await
+            .map_err(|e| AwsError::State(format!("cannot run ssh: {e}")))?;
+        output(&r.output);
+        if r.code != 0 {
+            failed.push(format!("{} (exit {})", h.id, r.code));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(AwsError::State(format!(
+            "snapshot script failed on {}",
+            failed.join(", ")
+        )))
+    }
+}

@@ -1,14 +1,11 @@
 //! `asiaq purge-snapshots` (disco_purge_snapshots.py): delete the account's stray, unlabelled
 //! and old EBS snapshots. With no selection option: `--stray-ami --no-metadata --keep-days
-//! 100 --keep-num 5` (the original's intent).
+//! 100 --keep-num 5` (the original's intent). The selection is
+//! `asiaq_core::snapshots::purge_selection`, the work `asiaq_aws::hosts::snapshots::purge`.
 
-use std::io::Write;
-
-use asiaq_aws::hosts::{now_unix, snapshots};
-use asiaq_core::snapshots::{purge_selection, PurgeOptions, PurgeReason};
-use asiaq_engine::report as progress;
+use asiaq_aws::hosts::snapshots;
+use asiaq_core::snapshots::purge_options;
 use clap::Args;
-use serde::Serialize;
 
 use super::aws_session;
 use crate::cli::GlobalArgs;
@@ -39,74 +36,28 @@ pub struct PurgeSnapshotsArgs {
     pub dry_run: bool,
 }
 
-#[derive(Serialize)]
-struct Deleted {
-    id: String,
-    reason: PurgeReason,
-    deleted: bool,
-}
-
 pub fn run(global: &GlobalArgs, a: &PurgeSnapshotsArgs) -> Result<(), CliError> {
-    if a.keep_num == Some(0) {
-        return Err(CliError::usage("--keep-num must be at least 1"));
-    }
-    let mut opts = PurgeOptions {
-        stray_ami: a.stray_ami,
-        no_metadata: a.no_metadata,
-        keep_days: a.keep_days.or(a.old.then_some(100)),
-        keep_num: a.keep_num,
-        max_per_day: a.max_per_day,
-    };
-    if opts.is_empty() {
-        opts = PurgeOptions::defaults();
-    }
+    let opts = purge_options(
+        a.stray_ami,
+        a.no_metadata,
+        a.old,
+        a.keep_days,
+        a.keep_num,
+        a.max_per_day,
+    )
+    .map_err(CliError::usage)?;
     aws_session::run(global, |ctx| async move {
-        let (all, (own_amis, in_use)) =
-            futures::try_join!(snapshots::all_snapshots(&ctx), snapshots::own_images(&ctx))?;
-        let selected = purge_selection(&all, &own_amis, &in_use, &opts, now_unix());
-        let mut rows = Vec::new();
-        let mut failures = 0;
-        for (s, reason) in selected {
-            let mut deleted = false;
-            if !a.dry_run {
-                match snapshots::delete(&ctx, &s.id).await {
-                    Ok(()) => deleted = true,
-                    Err(e) => {
-                        failures += 1;
-                        progress::note(format!("cannot delete {}: {e}", s.id));
-                    }
-                }
-            }
-            rows.push(Deleted {
-                id: s.id.clone(),
-                reason,
-                deleted,
-            });
-        }
-        emit(global.output, &rows, |out: &mut dyn Write| {
-            for r in &rows {
-                writeln!(
-                    out,
-                    "{} {} ({})",
-                    if a.dry_run {
-                        "would delete"
-                    } else if r.deleted {
-                        "deleted"
-                    } else {
-                        "FAILED to delete"
-                    },
-                    r.id,
-                    r.reason
-                )?;
-            }
-            Ok(())
+        let rows = snapshots::purge(&ctx, &opts, a.dry_run).await?;
+        emit(global.output, &rows, |out| {
+            rows.iter()
+                .try_for_each(|r| writeln!(out, "{}", r.line(a.dry_run)))
         })?;
+        let failures = rows.iter().filter(|r| !a.dry_run && !r.deleted).count();
         if failures > 0 {
-            Err(CliError::failed(format!(
+            return Err(CliError::failed(format!(
                 "{failures} snapshot(s) could not be deleted"
-            )))
-        } else {
-            Ok(())
+            )));
         }
+        Ok(())
     })
 }
