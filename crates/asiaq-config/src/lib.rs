@@ -16,6 +16,7 @@ pub mod kinds;
 pub mod options;
 pub mod pipeline;
 pub mod services;
+pub mod spinup;
 pub mod ssm_documents;
 pub mod validate;
 pub mod vpc_ini;

@@ -24,6 +24,7 @@ pub mod schedule;
 pub mod secret;
 pub mod sg_rules;
 pub mod snapshots;
+pub mod spinup;
 pub mod ssh;
 pub mod storage;
 pub mod syntax;
