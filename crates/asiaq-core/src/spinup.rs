@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ami::{find_ami, AmiInfo};
 use crate::provision::{
-    plan_hostclass, AmiFacts, EnvironmentFacts, ExistingGroup, HostclassObservation, HostclassPlan,
-    HostclassSettings, PlanError, ProvisionRequest,
+    plan_hostclass, AmiFacts, EnvironmentFacts, ExistingGroup, GroupAction, HostclassObservation,
+    HostclassPlan, HostclassSettings, PlanError, ProvisionRequest,
 };
 
 /// Why a spinup cannot start. Nothing has been changed when it is returned.
@@ -255,10 +255,113 @@ pub fn plan_warnings(plans: &[HostclassPlan]) -> Vec<String> {
         .collect()
 }
 
+/// A plan as the text of a dry run: what happens to the group, then its launch template,
+/// volumes, schedules, load balancer, target group, floating interfaces and smoke test.
+pub fn plan_lines(p: &HostclassPlan) -> Vec<String> {
+    let opt = |v: Option<u32>| v.map_or("-".to_string(), |n| n.to_string());
+    let what = match &p.action {
+        GroupAction::Create { sizes } => format!(
+            "create group {} (min {}, desired {}, max {})",
+            p.group_name, sizes.min, sizes.desired, sizes.max
+        ),
+        GroupAction::Update { sizes, .. } => format!(
+            "update group {} (min {}, desired {}, max {})",
+            p.group_name,
+            opt(sizes.min),
+            opt(sizes.desired),
+            opt(sizes.max)
+        ),
+    };
+    let mut lines = vec![
+        format!("sequence {} {}: {what}", p.sequence, p.hostclass),
+        format!(
+            "  launch template {}: {} ({}), {}, {} in {} subnet(s) of {}, public ip {}, key {}, profile {}",
+            p.group_name,
+            p.ami_id,
+            p.ami_name,
+            p.instance_type,
+            if p.ebs_optimized { "EBS-optimized" } else { "not EBS-optimized" },
+            p.subnet_ids.len(),
+            p.meta_network,
+            p.public_ip,
+            p.key_name.as_deref().unwrap_or("none"),
+            p.instance_profile.as_deref().unwrap_or("none"),
+        ),
+    ];
+    for d in &p.block_devices {
+        match (&d.ebs, &d.virtual_name) {
+            (Some(e), _) => lines.push(format!(
+                "  volume {}: {}{}{}{}",
+                d.device_name,
+                e.size_gb
+                    .map_or("image size".to_string(), |s| format!("{s} GB")),
+                e.snapshot_id
+                    .as_deref()
+                    .map_or(String::new(), |s| format!(" from {s}")),
+                e.volume_type
+                    .as_deref()
+                    .map_or(String::new(), |t| format!(" {t}")),
+                e.iops.map_or(String::new(), |i| format!(" {i} iops")),
+            )),
+            (None, Some(v)) => lines.push(format!("  volume {}: {v}", d.device_name)),
+            (None, None) => {}
+        }
+    }
+    for a in &p.scheduled_actions {
+        lines.push(format!(
+            "  schedule {}: min {}, desired {}, max {}",
+            a.recurrence,
+            opt(a.min),
+            opt(a.desired),
+            opt(a.max)
+        ));
+    }
+    if let Some(e) = &p.elb {
+        lines.push(format!(
+            "  load balancer {} ({}), {}, listeners {}, health check {}{}",
+            e.name,
+            e.human_name,
+            if e.internal {
+                "internal"
+            } else {
+                "internet-facing"
+            },
+            e.listeners
+                .iter()
+                .map(|l| format!(
+                    "{}:{}->{}:{}",
+                    l.elb_protocol, l.elb_port, l.instance_protocol, l.instance_port
+                ))
+                .collect::<Vec<_>>()
+                .join(" "),
+            e.health_check_target,
+            e.cname
+                .as_deref()
+                .map_or(String::new(), |c| format!(", CNAME {c}")),
+        ));
+    }
+    if let Some(t) = &p.target_group {
+        lines.push(format!(
+            "  target group {} {}:{}",
+            t.name, t.protocol, t.port
+        ));
+    }
+    for (ip, subnet) in &p.floating_ips {
+        lines.push(format!("  floating interface {ip} in {subnet}"));
+    }
+    if p.smoke_test {
+        lines.push(format!(
+            "  then wait for {} instance(s) to pass their smoke test",
+            p.min_instances
+        ));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provision::{GroupAction, MetaNetworkFacts, SubnetFacts};
+    use crate::provision::{MetaNetworkFacts, SubnetFacts};
     use crate::syntax::{parse_size, MetaNetworkName};
 
     fn image(id: &str, name: &str, stage: &str) -> AmiInfo {
@@ -510,5 +613,35 @@ mod tests {
             plan_warnings(&plans),
             ["mhcweb: instance type(s) q3.huge not in the ephemeral-disk table; no ephemeral disks mapped"]
         );
+    }
+
+    #[test]
+    fn a_plan_as_text() {
+        let observed = SpinupObservation {
+            images: vec![
+                image("ami-1", "mhcapp 100", "tested"),
+                image("ami-2", "mhcweb 100", "tested"),
+            ],
+            existing: BTreeMap::from([("mhcapp".to_string(), existing("demo_mhcapp_1"))]),
+            snapshots: BTreeMap::new(),
+        };
+        let plans =
+            plan_spinup(&requests(), &facts(), &observed, &[], &BTreeSet::new(), 7).unwrap();
+        assert_eq!(
+            plan_lines(&plans[0]),
+            [
+                "sequence 1 mhcapp: update group demo_mhcapp_1 (min 1, desired -, max -)",
+                "  launch template demo_mhcapp_1: ami-1 (mhcapp 100), t2.small, \
+                 not EBS-optimized in 1 subnet(s) of intranet, public ip false, key none, \
+                 profile none",
+                "  then wait for 1 instance(s) to pass their smoke test",
+            ]
+        );
+        let web = plan_lines(&plans[1]);
+        assert_eq!(
+            web[0],
+            "sequence 1 mhcweb: create group demo_mhcweb_7 (min 1, desired 1, max 1)"
+        );
+        assert!(web[1].contains("m5.large, EBS-optimized"), "{}", web[1]);
     }
 }

@@ -316,6 +316,23 @@ impl SpinupReport {
         self.failed.is_empty()
     }
 
+    /// The outcome as text: each hostclass up (created or updated), failed, not started.
+    pub fn lines(&self) -> Vec<String> {
+        let up = self.up.iter().map(|p| {
+            let verb = if p.created { "created" } else { "updated" };
+            format!("{} {} {verb}", p.hostclass, p.group_name)
+        });
+        let failed = self
+            .failed
+            .iter()
+            .map(|(hc, why)| format!("{hc} FAILED: {why}"));
+        let not_started = self
+            .not_started
+            .iter()
+            .map(|hc| format!("{hc} not started"));
+        up.chain(failed).chain(not_started).collect()
+    }
+
     /// Why the spinup failed, in one line; `None` when it did not.
     pub fn failure(&self) -> Option<String> {
         (!self.ok()).then(|| {
@@ -588,6 +605,25 @@ pub async fn observe_spindown(
 }
 
 impl SpindownPlan {
+    /// The spindown as text: each group, load balancer and target group it deletes
+    /// (`dry_run`: would delete).
+    pub fn lines(&self, dry_run: bool) -> Vec<String> {
+        let verb = if dry_run { "would delete" } else { "deleted" };
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| format!("{verb} group {} ({} instances)", g.name, g.instances.len()));
+        let balancers = self
+            .load_balancers
+            .iter()
+            .map(|(hc, name, _)| format!("{verb} load balancer {name} ({hc})"));
+        let target_groups = self
+            .target_groups
+            .iter()
+            .map(|(hc, name, _)| format!("{verb} target group {name} ({hc})"));
+        groups.chain(balancers).chain(target_groups).collect()
+    }
+
     /// The hostclasses whose groups the spindown deletes.
     pub fn hostclasses(&self) -> BTreeSet<String> {
         self.groups.iter().map(|g| g.hostclass.clone()).collect()
@@ -693,4 +729,81 @@ pub async fn spindown(
     .await
     .map(|_| ())
     .map_err(|failure| failure.error)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn report_text_and_failure() {
+        let mut report = SpinupReport {
+            up: vec![Provisioned {
+                hostclass: "mhcapp".into(),
+                group_name: "ci_mhcapp_1".into(),
+                created: true,
+                elb_dns_name: None,
+            }],
+            ..SpinupReport::default()
+        };
+        assert_eq!(report.lines(), ["mhcapp ci_mhcapp_1 created"]);
+        assert_eq!(report.failure(), None);
+        report.failed.push(("mhcweb".into(), "boom".into()));
+        report.not_started = vec!["mhcdb".into(), "mhcq".into()];
+        assert_eq!(
+            report.lines(),
+            [
+                "mhcapp ci_mhcapp_1 created",
+                "mhcweb FAILED: boom",
+                "mhcdb not started",
+                "mhcq not started"
+            ]
+        );
+        assert_eq!(
+            report.failure().as_deref(),
+            Some("spinup failed: 1 up, 1 failed, not started: mhcdb, mhcq")
+        );
+    }
+
+    #[test]
+    fn spindown_text() {
+        let group = GroupInfo {
+            name: "ci_mhcweb_1".into(),
+            hostclass: "mhcweb".into(),
+            min_size: 1,
+            max_size: 1,
+            desired_capacity: 1,
+            instances: vec![],
+            launch_template_id: None,
+            launch_template_name: None,
+            launch_template_version: None,
+            launch_configuration: None,
+            load_balancers: vec![],
+            target_group_arns: vec![],
+            subnet_ids: vec![],
+            tags: BTreeMap::new(),
+            termination_policies: vec![],
+            status: None,
+        };
+        let plan = SpindownPlan {
+            groups: vec![group],
+            load_balancers: vec![("mhcweb".into(), "abc".into(), "abc.elb".into())],
+            target_groups: vec![("mhcweb".into(), "ci-mhcweb".into(), "arn:tg".into())],
+        };
+        assert_eq!(
+            plan.lines(true),
+            [
+                "would delete group ci_mhcweb_1 (0 instances)",
+                "would delete load balancer abc (mhcweb)",
+                "would delete target group ci-mhcweb (mhcweb)"
+            ]
+        );
+        assert_eq!(
+            plan.lines(false)[0],
+            "deleted group ci_mhcweb_1 (0 instances)"
+        );
+        assert_eq!(plan.hostclasses(), BTreeSet::from(["mhcweb".to_string()]));
+    }
 }

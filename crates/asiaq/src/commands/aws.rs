@@ -9,17 +9,17 @@ use asiaq_aws::hosts::env::EnvironmentNetwork;
 use asiaq_aws::hosts::instances::{self, Promotion, Selector};
 use asiaq_aws::hosts::now_unix;
 use asiaq_aws::hosts::remote;
-use asiaq_aws::hosts::spinup::{self, Prepared, SpindownPlan, SpinupOptions, SpinupReport};
+use asiaq_aws::hosts::spinup::{self, Prepared, SpindownPlan, SpinupOptions};
 use asiaq_aws::AwsContext;
 use asiaq_config::hostclass as hc_config;
 use asiaq_core::hosts::{
     exec_exit_code, host_rows, listhosts_line, not_ready, Columns, HostInfo, SmokeStatus,
 };
-use asiaq_core::provision::{GroupAction, HostclassPlan, ProvisionRequest};
-use asiaq_core::spinup::SpinupRequests;
+use asiaq_core::provision::ProvisionRequest;
+use asiaq_core::spinup::{plan_lines, SpinupRequests};
 use asiaq_core::syntax::{self, SizeSpec};
 use asiaq_engine::report as progress;
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 
 use super::aws_session;
 use super::hosts_env::HostsConfig;
@@ -62,9 +62,10 @@ pub enum AwsCommand {
     Promoterunning(PromoteArgs),
 }
 
-/// `--instance/--hostname/--hostclass/--ami/--asg`: one kind, repeatable.
+/// `--instance/--hostname/--hostclass/--ami/--asg`, each repeatable. The commands that act
+/// on instances take exactly one kind ([`SELECTOR`]); `isready`, as in the original, takes
+/// any, and they add up: the instances of every one given, none when none is given.
 #[derive(Debug, Clone, Args)]
-#[group(id = "selector", required = true, multiple = false)]
 pub struct Selectors {
     /// Instance id (repeatable)
     #[arg(long = "instance", value_name = "ID")]
@@ -83,28 +84,10 @@ pub struct Selectors {
     pub asg: Vec<String>,
 }
 
-/// The same selectors for `isready`, where (as in the original) they are all optional and
-/// add up: the instances of every one given, none when none is given.
-#[derive(Debug, Clone, Args)]
-pub struct CombinedSelectors {
-    /// Instance id (repeatable)
-    #[arg(long = "instance", value_name = "ID")]
-    pub instance: Vec<String>,
-    /// Hostname tag (repeatable)
-    #[arg(long, value_name = "HOSTNAME")]
-    pub hostname: Vec<String>,
-    /// Hostclass (repeatable)
-    #[arg(long, value_name = "HOSTCLASS", value_parser = crate::cli::hostclass_name)]
-    pub hostclass: Vec<String>,
-    /// AMI id (repeatable)
-    #[arg(long, value_name = "AMI")]
-    pub ami: Vec<String>,
-    /// Autoscaling group name (repeatable)
-    #[arg(long, value_name = "NAME")]
-    pub asg: Vec<String>,
-}
+/// The selector arguments, as the group of which a command requires exactly one.
+const SELECTOR: [&str; 5] = ["instance", "hostname", "hostclass", "ami", "asg"];
 
-impl CombinedSelectors {
+impl Selectors {
     /// One selector per kind given, in the original's order (instances, hostclasses, AMIs,
     /// groups, hostnames).
     pub fn selectors(&self) -> Vec<Selector> {
@@ -123,22 +106,11 @@ impl CombinedSelectors {
         .map(|(kind, values)| kind(values.clone()))
         .collect()
     }
-}
 
-impl Selectors {
+    /// The one kind given (clap requires exactly one where this is used).
     pub fn selector(&self) -> Selector {
-        if !self.instance.is_empty() {
-            Selector::Instance(self.instance.clone())
-        } else if !self.hostname.is_empty() {
-            Selector::Hostname(self.hostname.clone())
-        } else if !self.hostclass.is_empty() {
-            Selector::Hostclass(self.hostclass.clone())
-        } else if !self.ami.is_empty() {
-            Selector::Ami(self.ami.clone())
-        } else {
-            assert!(!self.asg.is_empty(), "clap requires one selector");
-            Selector::Asg(self.asg.clone())
-        }
+        let first = self.selectors().into_iter().next();
+        first.unwrap_or_else(|| Selector::Asg(self.asg.clone()))
     }
 }
 
@@ -231,6 +203,7 @@ pub struct ListhostsArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("selector").required(true).args(SELECTOR)))]
 pub struct ActionArgs {
     #[command(flatten)]
     pub selectors: Selectors,
@@ -240,6 +213,7 @@ pub struct ActionArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("selector").required(true).args(SELECTOR)))]
 pub struct ExecArgs {
     /// The command to run
     #[arg(long)]
@@ -258,7 +232,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct IsreadyArgs {
     #[command(flatten)]
-    pub selectors: CombinedSelectors,
+    pub selectors: Selectors,
 }
 
 #[derive(Debug, Args)]
@@ -458,7 +432,9 @@ async fn spinup_flow(
         return print_spinup_plan(global, &prepared, run.spindown.as_ref());
     }
     let report = prepared.apply(ctx, &run.opts).await;
-    print_report(global.output, &report)?;
+    emit(global.output, &report, |out| {
+        write_lines(out, report.lines())
+    })?;
     report
         .failure()
         .map_or(Ok(()), |f| Err(CliError::failed(f)))
@@ -481,139 +457,16 @@ fn print_spinup_plan(
             None => print_plan(global, "aws spinup", &prepared.steps(), &[], true),
         };
     }
-    emit(global.output, &prepared.plans, |out: &mut dyn Write| {
-        if let Some(d) = down {
-            write_spindown(out, d, true)?;
-        }
-        write_plans(out, &prepared.plans)
+    let down = down.map(|d| d.lines(true)).unwrap_or_default();
+    let up = prepared.plans.iter().flat_map(plan_lines);
+    let lines = down.into_iter().chain(up).collect();
+    emit(global.output, &prepared.plans, |out| {
+        write_lines(out, lines)
     })
 }
 
-fn write_plans(out: &mut dyn Write, plans: &[HostclassPlan]) -> std::io::Result<()> {
-    for p in plans {
-        let what = match &p.action {
-            GroupAction::Create { sizes } => format!(
-                "create group {} (min {}, desired {}, max {})",
-                p.group_name, sizes.min, sizes.desired, sizes.max
-            ),
-            GroupAction::Update { sizes, .. } => format!(
-                "update group {} (min {}, desired {}, max {})",
-                p.group_name,
-                opt(sizes.min),
-                opt(sizes.desired),
-                opt(sizes.max)
-            ),
-        };
-        writeln!(out, "sequence {} {}: {what}", p.sequence, p.hostclass)?;
-        writeln!(
-            out,
-            "  launch template {}: {} ({}), {}, {} in {} subnet(s) of {}, public ip {}, key {}, profile {}",
-            p.group_name,
-            p.ami_id,
-            p.ami_name,
-            p.instance_type,
-            if p.ebs_optimized { "EBS-optimized" } else { "not EBS-optimized" },
-            p.subnet_ids.len(),
-            p.meta_network,
-            p.public_ip,
-            p.key_name.as_deref().unwrap_or("none"),
-            p.instance_profile.as_deref().unwrap_or("none"),
-        )?;
-        for d in &p.block_devices {
-            match (&d.ebs, &d.virtual_name) {
-                (Some(e), _) => writeln!(
-                    out,
-                    "  volume {}: {}{}{}{}",
-                    d.device_name,
-                    e.size_gb
-                        .map_or("image size".to_string(), |s| format!("{s} GB")),
-                    e.snapshot_id
-                        .as_deref()
-                        .map_or(String::new(), |s| format!(" from {s}")),
-                    e.volume_type
-                        .as_deref()
-                        .map_or(String::new(), |t| format!(" {t}")),
-                    e.iops.map_or(String::new(), |i| format!(" {i} iops")),
-                )?,
-                (None, Some(v)) => writeln!(out, "  volume {}: {v}", d.device_name)?,
-                (None, None) => {}
-            }
-        }
-        for a in &p.scheduled_actions {
-            writeln!(
-                out,
-                "  schedule {}: min {}, desired {}, max {}",
-                a.recurrence,
-                opt(a.min),
-                opt(a.desired),
-                opt(a.max)
-            )?;
-        }
-        if let Some(e) = &p.elb {
-            writeln!(
-                out,
-                "  load balancer {} ({}), {}, listeners {}, health check {}{}",
-                e.name,
-                e.human_name,
-                if e.internal {
-                    "internal"
-                } else {
-                    "internet-facing"
-                },
-                e.listeners
-                    .iter()
-                    .map(|l| format!(
-                        "{}:{}->{}:{}",
-                        l.elb_protocol, l.elb_port, l.instance_protocol, l.instance_port
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                e.health_check_target,
-                e.cname
-                    .as_deref()
-                    .map_or(String::new(), |c| format!(", CNAME {c}")),
-            )?;
-        }
-        if let Some(t) = &p.target_group {
-            writeln!(out, "  target group {} {}:{}", t.name, t.protocol, t.port)?;
-        }
-        for (ip, subnet) in &p.floating_ips {
-            writeln!(out, "  floating interface {ip} in {subnet}")?;
-        }
-        if p.smoke_test {
-            writeln!(
-                out,
-                "  then wait for {} instance(s) to pass their smoke test",
-                p.min_instances
-            )?;
-        }
-    }
-    Ok(())
-}
-
-fn opt(v: Option<u32>) -> String {
-    v.map_or("-".to_string(), |n| n.to_string())
-}
-
-fn print_report(format: OutputFormat, report: &SpinupReport) -> Result<(), CliError> {
-    emit(format, report, |out: &mut dyn Write| {
-        for p in &report.up {
-            writeln!(
-                out,
-                "{} {} {}",
-                p.hostclass,
-                p.group_name,
-                if p.created { "created" } else { "updated" }
-            )?;
-        }
-        for (hc, why) in &report.failed {
-            writeln!(out, "{hc} FAILED: {why}")?;
-        }
-        for hc in &report.not_started {
-            writeln!(out, "{hc} not started")?;
-        }
-        Ok(())
-    })
+fn write_lines(out: &mut dyn Write, lines: Vec<String>) -> std::io::Result<()> {
+    lines.iter().try_for_each(|l| writeln!(out, "{l}"))
 }
 
 fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Result<(), CliError> {
@@ -651,28 +504,9 @@ fn print_spindown(global: &GlobalArgs, plan: &SpindownPlan, dry_run: bool) -> Re
     if dry_run && global.output == OutputFormat::Json {
         return print_plan(global, "aws spindown", &plan.steps(), &[], true);
     }
-    emit(global.output, plan, |out: &mut dyn Write| {
-        write_spindown(out, plan, dry_run)
+    emit(global.output, plan, |out| {
+        write_lines(out, plan.lines(dry_run))
     })
-}
-
-fn write_spindown(out: &mut dyn Write, plan: &SpindownPlan, dry_run: bool) -> std::io::Result<()> {
-    let verb = if dry_run { "would delete" } else { "deleted" };
-    for g in &plan.groups {
-        writeln!(
-            out,
-            "{verb} group {} ({} instances)",
-            g.name,
-            g.instances.len()
-        )?;
-    }
-    for (hc, name, _) in &plan.load_balancers {
-        writeln!(out, "{verb} load balancer {name} ({hc})")?;
-    }
-    for (hc, name, _) in &plan.target_groups {
-        writeln!(out, "{verb} target group {name} ({hc})")?;
-    }
-    Ok(())
 }
 
 fn spindown_cmd(global: &GlobalArgs, a: &SpindownArgs) -> Result<(), CliError> {
