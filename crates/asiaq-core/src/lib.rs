@@ -12,6 +12,7 @@ pub mod autoscale;
 pub mod buckets;
 pub mod chaos;
 pub mod ec2_limits;
+pub mod eip;
 pub mod elb;
 pub mod env_vars;
 pub mod hosts;
