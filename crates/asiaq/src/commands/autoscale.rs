@@ -149,36 +149,21 @@ pub fn run(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliError> 
 }
 
 fn policy_spec(a: &CreatePolicyArgs) -> Result<ScalingPolicySpec, CliError> {
-    let steps = a
-        .step_adjustments
-        .iter()
-        .map(|s| {
-            parse_step_adjustment(s)
-                .map_err(|e| CliError::usage(format!("--step-adjustments: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let step = a.policy_type == PolicyType::StepScaling;
-    if step && steps.is_empty() {
-        return Err(CliError::usage(
-            "--policy-type StepScaling needs at least one --step-adjustments",
-        ));
-    }
-    if !step && a.scaling_adjustment.is_none() {
-        return Err(CliError::usage(
-            "--policy-type SimpleScaling needs --scaling-adjustment",
-        ));
-    }
-    Ok(ScalingPolicySpec {
+    let steps = a.step_adjustments.iter().map(|s| {
+        parse_step_adjustment(s).map_err(|e| CliError::usage(format!("--step-adjustments: {e}")))
+    });
+    let spec = ScalingPolicySpec {
         name: a.policy_name.clone(),
         policy_type: a.policy_type.as_str().to_string(),
         adjustment_type: format!("{:?}", a.adjustment_type),
-        scaling_adjustment: if step { None } else { a.scaling_adjustment },
+        scaling_adjustment: a.scaling_adjustment,
         min_adjustment_magnitude: a.min_adjustment_magnitude,
-        cooldown: (!step).then_some(a.cooldown),
+        cooldown: Some(a.cooldown),
         metric_aggregation_type: a.metric_aggregation_type.map(|m| format!("{m:?}")),
-        step_adjustments: steps,
-        estimated_instance_warmup: step.then_some(a.estimated_instance_warmup),
-    })
+        step_adjustments: steps.collect::<Result<_, _>>()?,
+        estimated_instance_warmup: Some(a.estimated_instance_warmup),
+    };
+    spec.for_its_type().map_err(CliError::usage)
 }
 
 fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliError> {
