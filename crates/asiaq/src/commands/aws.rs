@@ -376,10 +376,11 @@ impl ProvisionArgs {
 fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
     let mut request = a.request()?;
-    match (&a.hostclass, &a.ami) {
-        (None, None) => return Err(CliError::usage("provision needs --hostclass or --ami")),
-        (Some(hc), _) => drop(cfg.settings(hc)?),
-        (None, Some(_)) => {}
+    if a.hostclass.is_none() && a.ami.is_none() {
+        return Err(CliError::usage("provision needs --hostclass or --ami"));
+    }
+    if let Some(hc) = &a.hostclass {
+        cfg.settings(hc)?;
     }
     aws_session::run(global, |ctx| async move {
         if let (None, Some(ami)) = (&a.hostclass, &a.ami) {

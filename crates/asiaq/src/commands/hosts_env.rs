@@ -145,7 +145,7 @@ impl HostsConfig {
 }
 
 /// The operator's name for the `owner` tag and user-data (`getpass.getuser()`).
-pub fn owner() -> String {
+fn owner() -> String {
     ["LOGNAME", "USER", "LNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
