@@ -1,5 +1,6 @@
 //! Elastic IPs (`asiaq eip`, the original's `disco_eip.py`).
 
+pub use asiaq_core::eip::Release;
 use asiaq_core::vpc::state::AddressInfo;
 use aws_sdk_ec2::types::DomainType;
 
@@ -57,43 +58,26 @@ pub async fn find(ctx: &AwsContext, ip: &str) -> Result<Option<AddressInfo>, Aws
     Ok(out.addresses().first().map(address_info))
 }
 
-/// What `release` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Release {
-    Released {
-        disassociated: bool,
-    },
-    /// Associated, and not forced: nothing was done.
-    Refused {
-        association: String,
-    },
-    NotFound,
-}
-
-/// Releases `ip`. An associated address is refused unless `force`, which disassociates it
-/// first.
-pub async fn release(ctx: &AwsContext, ip: &str, force: bool) -> Result<Release, AwsError> {
-    let Some(a) = find(ctx, ip).await? else {
-        return Ok(Release::NotFound);
+/// Releases `ip` ([`asiaq_core::eip::release`] decides: an associated address is refused
+/// unless `force`, which disassociates it first). A dry run only decides.
+pub async fn release(
+    ctx: &AwsContext,
+    ip: &str,
+    force: bool,
+    dry_run: bool,
+) -> Result<Release, AwsError> {
+    let found = find(ctx, ip).await?;
+    let outcome = asiaq_core::eip::release(found.as_ref(), force);
+    let (Some(a), Release::Released { disassociated }, false) = (&found, &outcome, dry_run) else {
+        return Ok(outcome);
     };
-    let mut disassociated = false;
-    if let Some(assoc) = &a.association_id {
-        if !force {
-            return Ok(Release::Refused {
-                association: a
-                    .instance_id
-                    .clone()
-                    .or(a.network_interface_id.clone())
-                    .unwrap_or_else(|| assoc.clone()),
-            });
-        }
+    if let (Some(assoc), true) = (&a.association_id, disassociated) {
         ctx.ec2()
             .disassociate_address()
             .association_id(assoc)
             .send()
             .await
             .map_err(|e| AwsError::call("ec2", "DisassociateAddress", e))?;
-        disassociated = true;
     }
     ctx.ec2()
         .release_address()
@@ -101,5 +85,5 @@ pub async fn release(ctx: &AwsContext, ip: &str, force: bool) -> Result<Release,
         .send()
         .await
         .map_err(|e| AwsError::call("ec2", "ReleaseAddress", e))?;
-    Ok(Release::Released { disassociated })
+    Ok(outcome)
 }

@@ -18,6 +18,7 @@ pub mod kinds;
 pub mod options;
 pub mod pipeline;
 pub mod services;
+pub mod spinup;
 pub mod ssm_documents;
 pub mod validate;
 pub mod vpc_env;

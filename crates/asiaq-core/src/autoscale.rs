@@ -120,6 +120,30 @@ pub struct ScalingPolicySpec {
     pub estimated_instance_warmup: Option<i32>,
 }
 
+impl ScalingPolicySpec {
+    /// The policy as its type takes it (`createpolicy`): StepScaling needs step
+    /// adjustments and keeps the warmup, not the scaling adjustment or cooldown;
+    /// SimpleScaling needs a scaling adjustment and keeps the cooldown, not the warmup. The
+    /// error names the flag missing.
+    pub fn for_its_type(mut self) -> Result<Self, String> {
+        if self.policy_type == "StepScaling" {
+            if self.step_adjustments.is_empty() {
+                return Err(
+                    "--policy-type StepScaling needs at least one --step-adjustments".into(),
+                );
+            }
+            self.scaling_adjustment = None;
+            self.cooldown = None;
+        } else {
+            if self.scaling_adjustment.is_none() {
+                return Err("--policy-type SimpleScaling needs --scaling-adjustment".into());
+            }
+            self.estimated_instance_warmup = None;
+        }
+        Ok(self)
+    }
+}
+
 /// The two policies every create or update upserts (spec §4.7): `up` +10% and `down` -10%,
 /// SimpleScaling, PercentChangeInCapacity, MinAdjustmentMagnitude 1, Cooldown 600.
 pub fn default_policies() -> Vec<ScalingPolicySpec> {
@@ -293,5 +317,53 @@ mod tests {
         assert!(parse_step_adjustment("Cooldown=5,ScalingAdjustment=1").is_err());
         assert!(parse_step_adjustment("MetricIntervalLowerBound=1").is_err());
         assert!(parse_step_adjustment("ScalingAdjustment=x").is_err());
+    }
+
+    #[test]
+    fn policies_as_their_type_takes_them() {
+        let spec = |policy_type: &str| ScalingPolicySpec {
+            name: "up".into(),
+            policy_type: policy_type.into(),
+            adjustment_type: "ChangeInCapacity".into(),
+            scaling_adjustment: Some(2),
+            min_adjustment_magnitude: None,
+            cooldown: Some(600),
+            metric_aggregation_type: None,
+            step_adjustments: vec![],
+            estimated_instance_warmup: Some(300),
+        };
+        let simple = spec("SimpleScaling").for_its_type().unwrap();
+        assert_eq!(
+            (
+                simple.scaling_adjustment,
+                simple.cooldown,
+                simple.estimated_instance_warmup
+            ),
+            (Some(2), Some(600), None)
+        );
+        assert_eq!(
+            ScalingPolicySpec {
+                scaling_adjustment: None,
+                ..spec("SimpleScaling")
+            }
+            .for_its_type()
+            .unwrap_err(),
+            "--policy-type SimpleScaling needs --scaling-adjustment"
+        );
+        assert!(spec("StepScaling").for_its_type().is_err());
+        let step = ScalingPolicySpec {
+            step_adjustments: vec![parse_step_adjustment("ScalingAdjustment=1").unwrap()],
+            ..spec("StepScaling")
+        }
+        .for_its_type()
+        .unwrap();
+        assert_eq!(
+            (
+                step.scaling_adjustment,
+                step.cooldown,
+                step.estimated_instance_warmup
+            ),
+            (None, None, Some(300))
+        );
     }
 }

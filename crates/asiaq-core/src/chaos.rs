@@ -77,6 +77,26 @@ pub struct ChaosOptions {
     pub availability_zone: Option<String>,
 }
 
+impl ChaosOptions {
+    /// Checks the percentages: `level` above 0 and at most 100, `retainage` from 0 to 100.
+    /// The error names the flag (`--level`, `--retainage`).
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.level > 0.0 && self.level <= 100.0) {
+            return Err(format!(
+                "--level {}: expected a percentage above 0 and at most 100",
+                self.level
+            ));
+        }
+        if !(0.0..=100.0).contains(&self.retainage) {
+            return Err(format!(
+                "--retainage {}: expected a percentage from 0 to 100",
+                self.retainage
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for ChaosOptions {
     fn default() -> Self {
         ChaosOptions {
@@ -282,5 +302,26 @@ mod tests {
         let v = select_victims(&groups, &o, &mut rng);
         assert_eq!(v.len(), 2);
         assert!(v.iter().all(|v| v.hostclass == "mhcb"));
+    }
+
+    #[test]
+    fn percentages_are_checked() {
+        let opts = |level: f64, retainage: f64| ChaosOptions {
+            level,
+            retainage,
+            ..ChaosOptions::default()
+        };
+        assert_eq!(ChaosOptions::default().check(), Ok(()));
+        assert_eq!(opts(100.0, 100.0).check(), Ok(()));
+        assert_eq!(
+            opts(0.0, 0.0).check().unwrap_err(),
+            "--level 0: expected a percentage above 0 and at most 100"
+        );
+        assert!(opts(100.5, 0.0).check().is_err());
+        assert!(opts(f64::NAN, 0.0).check().is_err());
+        assert_eq!(
+            opts(1.0, -1.0).check().unwrap_err(),
+            "--retainage -1: expected a percentage from 0 to 100"
+        );
     }
 }

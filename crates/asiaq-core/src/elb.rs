@@ -42,6 +42,27 @@ pub fn elb_id(human_name: &str) -> String {
     sha256_hex(human_name)[..32].to_string()
 }
 
+/// The name `elb list` shows for load balancer `id` with tags `tags`: its human name when
+/// the `hostclass` and `is_testing` tags give back the id, else the id itself. `None` when
+/// the load balancer is not of environment `env` (its `environment` tag).
+pub fn listed_name(
+    env: &str,
+    id: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    if tags.get("environment").map(String::as_str) != Some(env) {
+        return None;
+    }
+    let hostclass = tags.get("hostclass").map_or("", String::as_str);
+    let testing = tags.get("is_testing").map(String::as_str) == Some("1");
+    Some(
+        human_name(env, hostclass, testing)
+            .ok()
+            .filter(|h| elb_id(h) == id)
+            .unwrap_or_else(|| id.to_string()),
+    )
+}
+
 /// The CNAME `<hostclass>[-test]-<env>.<domain>`.
 pub fn cname(hostclass: &str, env: &str, domain: &str, testing: bool) -> String {
     format!(
@@ -559,5 +580,32 @@ mod tests {
         );
         assert_eq!(Stickiness::from_option(Some(" ")), None);
         assert_eq!(Stickiness::from_option(None), None);
+    }
+
+    #[test]
+    fn names_in_the_list() {
+        let tags = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let web = tags(&[("environment", "ci"), ("hostclass", "mhcweb")]);
+        let id = elb_id("ci-mhcweb");
+        assert_eq!(listed_name("ci", &id, &web).as_deref(), Some("ci-mhcweb"));
+        let test = tags(&[
+            ("environment", "ci"),
+            ("hostclass", "mhcweb"),
+            ("is_testing", "1"),
+        ]);
+        let test_id = elb_id("ci-mhcweb-test");
+        assert_eq!(
+            listed_name("ci", &test_id, &test).as_deref(),
+            Some("ci-mhcweb-test")
+        );
+        // Tags that do not give back the id: the id; another environment: not listed.
+        assert_eq!(listed_name("ci", "custom", &web).as_deref(), Some("custom"));
+        assert_eq!(listed_name("prod", &id, &web), None);
+        assert_eq!(listed_name("ci", &id, &tags(&[])), None);
     }
 }

@@ -228,6 +228,72 @@ pub fn long_running_amis(hosts: &[HostInfo], now: i64, hours: u32) -> Vec<String
         .collect()
 }
 
+/// A host as `listhosts --output json` shows it: the host plus the computed columns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostRow<'a> {
+    #[serde(flatten)]
+    pub host: &'a HostInfo,
+    pub hostclass: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub ami_age_hours: Option<i64>,
+    pub uptime_hours: Option<i64>,
+    pub smoke_tested: bool,
+}
+
+/// The JSON rows of `listhosts` at `now` (unix seconds).
+pub fn host_rows(hosts: &[HostInfo], now: i64) -> Vec<HostRow<'_>> {
+    hosts
+        .iter()
+        .map(|h| HostRow {
+            host: h,
+            hostclass: h.hostclass(),
+            address: h.address(),
+            ami_age_hours: h.ami_creation_time.map(|t| hours_between(now, t)),
+            uptime_hours: h.launch_time.map(|t| hours_between(now, t)),
+            smoke_tested: h.is_smoke_tested(),
+        })
+        .collect()
+}
+
+impl SmokeStatus {
+    /// The original's `isready` line for instance `id`.
+    pub fn isready_line(&self, id: &str) -> String {
+        match self {
+            SmokeStatus::Passed => format!("...{id} is ready"),
+            SmokeStatus::Failed(_) => format!("..{id} failed smoke test"),
+            SmokeStatus::NotReady(_) => format!("...{id} is NOT ready"),
+        }
+    }
+}
+
+/// Why `isready` fails: how many of the instances have not passed their smoke test;
+/// `None` when all have.
+pub fn not_ready(statuses: &[(String, SmokeStatus)]) -> Option<String> {
+    let waiting = statuses
+        .iter()
+        .filter(|(_, s)| *s != SmokeStatus::Passed)
+        .count();
+    (waiting > 0).then(|| format!("{waiting} of {} instances are not ready", statuses.len()))
+}
+
+/// Whether `promoterunning` shares image `ami` with the production accounts: it is in the
+/// final stage, was made by the production baker (`[bake] prod_baker`, tag `baker`; both
+/// unset also matches), and is not yet shared with every one of `prod_accounts`.
+pub fn needs_promotion(
+    ami: &crate::ami::AmiInfo,
+    final_stage: &str,
+    prod_baker: Option<&str>,
+    prod_accounts: &[String],
+) -> bool {
+    let shared: Vec<&str> = ami
+        .tag("shared_with_account_ids")
+        .map(|s| s.split(',').collect())
+        .unwrap_or_default();
+    ami.stage() == Some(final_stage)
+        && ami.tag("baker") == prod_baker
+        && !prod_accounts.iter().all(|p| shared.contains(&p.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,5 +424,109 @@ mod tests {
     fn hours() {
         assert_eq!(hours_between(7199, 0), 1);
         assert_eq!(hours_between(7200, 0), 2);
+    }
+
+    #[test]
+    fn json_rows() {
+        let mut h = host("i-1", "running", Some("mhcweb"), None);
+        h.ami_creation_time = Some(0);
+        h.tags.insert("smoketest".into(), "tested".into());
+        let hosts = [h];
+        let rows = host_rows(&hosts, 3 * 3600);
+        assert_eq!(rows[0].hostclass, Some("mhcweb"));
+        assert_eq!(rows[0].address, Some("10.0.0.1"));
+        assert_eq!(
+            (rows[0].ami_age_hours, rows[0].uptime_hours),
+            (Some(3), Some(3))
+        );
+        assert!(rows[0].smoke_tested);
+        let json = serde_json::to_value(&rows[0]).unwrap();
+        assert_eq!(json["id"], "i-1");
+        assert_eq!(json["uptime_hours"], 3);
+    }
+
+    #[test]
+    fn isready_lines_and_summary() {
+        let statuses = vec![
+            ("i-1".to_string(), SmokeStatus::Passed),
+            ("i-2".to_string(), SmokeStatus::Failed("terminated".into())),
+            ("i-3".to_string(), SmokeStatus::NotReady("pending".into())),
+        ];
+        let lines: Vec<String> = statuses.iter().map(|(i, s)| s.isready_line(i)).collect();
+        assert_eq!(
+            lines,
+            [
+                "...i-1 is ready",
+                "..i-2 failed smoke test",
+                "...i-3 is NOT ready"
+            ]
+        );
+        assert_eq!(
+            not_ready(&statuses).as_deref(),
+            Some("2 of 3 instances are not ready")
+        );
+        assert_eq!(not_ready(&statuses[..1]), None);
+        assert_eq!(not_ready(&[]), None);
+    }
+
+    #[test]
+    fn promotion_needs_stage_baker_and_an_unshared_account() {
+        let ami = |stage: &str, baker: Option<&str>, shared: Option<&str>| {
+            let mut tags = BTreeMap::from([("stage".to_string(), stage.to_string())]);
+            if let Some(b) = baker {
+                tags.insert("baker".into(), b.into());
+            }
+            if let Some(s) = shared {
+                tags.insert("shared_with_account_ids".into(), s.into());
+            }
+            crate::ami::AmiInfo {
+                id: "ami-1".into(),
+                name: "mhcapp 1".into(),
+                state: "available".into(),
+                tags,
+                owner: "1".into(),
+                snapshot_ids: vec![],
+                creation_date: None,
+                root_device_name: None,
+                maps_sda: false,
+            }
+        };
+        let prod = ["111".to_string(), "222".to_string()];
+        assert!(needs_promotion(
+            &ami("tested", Some("prod"), None),
+            "tested",
+            Some("prod"),
+            &prod
+        ));
+        assert!(needs_promotion(
+            &ami("tested", None, Some("111")),
+            "tested",
+            None,
+            &prod
+        ));
+        assert!(!needs_promotion(
+            &ami("tested", None, Some("222,111")),
+            "tested",
+            None,
+            &prod
+        ));
+        assert!(!needs_promotion(
+            &ami("untested", None, None),
+            "tested",
+            None,
+            &prod
+        ));
+        assert!(!needs_promotion(
+            &ami("tested", Some("dev"), None),
+            "tested",
+            Some("prod"),
+            &prod
+        ));
+        assert!(!needs_promotion(
+            &ami("tested", Some("prod"), None),
+            "tested",
+            None,
+            &prod
+        ));
     }
 }

@@ -133,3 +133,20 @@ impl From<asiaq_config::ConfigError> for CliError {
         )
     }
 }
+
+impl From<asiaq_core::spinup::SpinupError> for CliError {
+    /// The configuration at fault: exit 2; something missing (an image): exit 1.
+    fn from(err: asiaq_core::spinup::SpinupError) -> Self {
+        match err {
+            asiaq_core::spinup::SpinupError::Config(m) => CliError::usage(m),
+            asiaq_core::spinup::SpinupError::Missing(m) => CliError::failed(m),
+        }
+    }
+}
+
+impl From<asiaq_core::provision::PlanError> for CliError {
+    /// A planning error: the configuration at fault (exit 2) except a missing image (exit 1).
+    fn from(err: asiaq_core::provision::PlanError) -> Self {
+        asiaq_core::spinup::SpinupError::from(err).into()
+    }
+}

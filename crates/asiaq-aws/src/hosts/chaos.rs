@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use asiaq_core::chaos::{ChaosGroup, ChaosInstance, Victim};
+use asiaq_core::chaos::{select_victims, ChaosGroup, ChaosInstance, ChaosOptions, Victim};
 
+use super::env::EnvironmentNetwork;
 use super::{groups, instances};
 use crate::context::AwsContext;
 use crate::error::AwsError;
@@ -43,4 +44,20 @@ pub async fn chaos_groups(
 pub async fn kill(ctx: &AwsContext, vpc_id: &str, victims: &[Victim]) -> Result<(), AwsError> {
     let ids: Vec<String> = victims.iter().map(|v| v.instance_id.clone()).collect();
     instances::terminate(ctx, vpc_id, &ids).await
+}
+
+/// The environment `env` (which must exist) and the victims chosen among its groups
+/// ([`chaos_groups`], then the core's [`select_victims`] with `rng`).
+pub async fn choose(
+    ctx: &AwsContext,
+    env: &str,
+    options: &BTreeMap<String, String>,
+    opts: &ChaosOptions,
+    rng: &mut impl rand::Rng,
+) -> Result<(EnvironmentNetwork, Vec<Victim>), AwsError> {
+    let (network, groups) = futures::try_join!(
+        super::env::require(ctx, env),
+        chaos_groups(ctx, env, options)
+    )?;
+    Ok((network, select_victims(&groups, opts, rng)))
 }

@@ -4,9 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use asiaq_core::hosts::{smoke_status, HostInfo, SmokeStatus};
+use asiaq_core::hosts::{
+    listhosts_order, long_running_amis, needs_promotion, smoke_status, HostInfo, SmokeStatus,
+};
 use aws_sdk_ec2::types::{Filter, Instance, Tag};
 
+use super::env::EnvironmentNetwork;
 use super::{ec2_tag_map, filter};
 use crate::context::AwsContext;
 use crate::error::AwsError;
@@ -377,4 +380,109 @@ pub async fn share_image(ctx: &AwsContext, ami: &str, accounts: &[String]) -> Re
         .await
         .map_err(|e| AwsError::call("ec2", "CreateTags", e))?;
     Ok(())
+}
+
+/// The environment `env` (which must exist) and its live instances matching `selector`
+/// (all when `None`).
+pub async fn select(
+    ctx: &AwsContext,
+    env: &str,
+    selector: Option<&Selector>,
+) -> Result<(EnvironmentNetwork, Vec<HostInfo>), AwsError> {
+    let network = super::env::require(ctx, env).await?;
+    let hosts = describe(ctx, &network.vpc_id, selector).await?;
+    Ok((network, hosts))
+}
+
+/// `listhosts`: the live instances of `env` (of `hostclass` only, when given), with the
+/// ages of their AMIs when `ami_ages`, in the original's order.
+pub async fn listhosts(
+    ctx: &AwsContext,
+    env: &str,
+    hostclass: Option<&str>,
+    ami_ages: bool,
+) -> Result<Vec<HostInfo>, AwsError> {
+    let selector = hostclass.map(|h| Selector::Hostclass(vec![h.to_string()]));
+    let (_, mut hosts) = select(ctx, env, selector.as_ref()).await?;
+    if ami_ages {
+        add_ami_ages(ctx, &mut hosts).await?;
+    }
+    listhosts_order(&mut hosts);
+    Ok(hosts)
+}
+
+/// Terminates (after deleting routes to them) or stops instances of the VPC.
+pub async fn terminate_or_stop(
+    ctx: &AwsContext,
+    vpc_id: &str,
+    ids: &[String],
+    terminate_them: bool,
+) -> Result<(), AwsError> {
+    if terminate_them {
+        terminate(ctx, vpc_id, ids).await
+    } else {
+        stop(ctx, ids).await
+    }
+}
+
+/// `isready`: the smoke status of every live instance of `env` matching any of
+/// `selectors` (none when empty).
+pub async fn readiness(
+    ctx: &AwsContext,
+    env: &str,
+    selectors: &[Selector],
+) -> Result<Vec<(String, SmokeStatus)>, AwsError> {
+    let network = super::env::require(ctx, env).await?;
+    let hosts = describe_union(ctx, &network.vpc_id, selectors).await?;
+    let ids: Vec<String> = hosts.iter().map(|h| h.id.clone()).collect();
+    smoke_statuses(ctx, &ids).await
+}
+
+/// What `promoterunning` shares, and with whom.
+#[derive(Debug, Clone, Default)]
+pub struct Promotion {
+    /// Only AMIs whose youngest running instance is older than this.
+    pub hours: u32,
+    /// The last AMI stage.
+    pub final_stage: String,
+    /// `[bake] prod_baker`: only images it made (tag `baker`).
+    pub prod_baker: Option<String>,
+    pub prod_accounts: Vec<String>,
+    /// Choose, share nothing.
+    pub dry_run: bool,
+}
+
+/// `promoterunning`: shares the final-stage AMIs of the long-running instances of `env`
+/// with the production accounts ([`asiaq_core::hosts::needs_promotion`]). Returns the ids
+/// of the images shared (or, in a dry run, to share).
+pub async fn promote_running(
+    ctx: &AwsContext,
+    env: &str,
+    p: &Promotion,
+) -> Result<Vec<String>, AwsError> {
+    let (_, hosts) = select(ctx, env, None).await?;
+    let old = long_running_amis(&hosts, super::now_unix(), p.hours);
+    if old.is_empty() || p.prod_accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = crate::images::ImageQuery {
+        ids: old,
+        ..Default::default()
+    };
+    let mut promoted = Vec::new();
+    for img in crate::images::describe_images(ctx, &query).await? {
+        if !needs_promotion(
+            &img,
+            &p.final_stage,
+            p.prod_baker.as_deref(),
+            &p.prod_accounts,
+        ) {
+            continue;
+        }
+        if !p.dry_run {
+            share_image(ctx, &img.id, &p.prod_accounts).await?;
+        }
+        promoted.push(img.id);
+    }
+    Ok(promoted)
 }

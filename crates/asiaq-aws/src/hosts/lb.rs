@@ -678,3 +678,60 @@ pub async fn delete_target_group(ctx: &AwsContext, arn: &str) -> Result<(), AwsE
         }
     }
 }
+
+/// A load balancer as `elb list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ElbRow {
+    /// Its human name ([`asiaq_core::elb::listed_name`]).
+    pub name: String,
+    pub availability_zones: Vec<String>,
+    pub id: String,
+    pub dns_name: String,
+}
+
+/// The load balancers of environment `env` (by their `environment` tag), sorted by name.
+pub async fn env_elbs(ctx: &AwsContext, env: &str) -> Result<Vec<ElbRow>, AwsError> {
+    let mut rows: Vec<ElbRow> = all_elbs(ctx)
+        .await?
+        .into_iter()
+        .filter_map(|(e, tags)| {
+            Some(ElbRow {
+                name: asiaq_core::elb::listed_name(env, &e.name, &tags)?,
+                availability_zones: e.availability_zones,
+                id: e.name,
+                dns_name: e.dns_name,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
+}
+
+/// `elb update`: finds the certificate the plan needs (none found is an error before any
+/// change), creates or updates the load balancer, then points its CNAME (and alias) at it
+/// in the hosted zone of `domain`, when there is one. Returns whether the load balancer
+/// was created, and its DNS name.
+pub async fn update(
+    ctx: &AwsContext,
+    plan: &ElbPlan,
+    domain: Option<&str>,
+) -> Result<(bool, String), AwsError> {
+    let certificate = if plan.needs_certificate() {
+        let name = plan.certificate_name.clone().unwrap_or_default();
+        let arn = find_certificate(ctx, &name).await?;
+        Some(arn.ok_or_else(|| {
+            AwsError::State(format!("no TLS certificate for {name:?} in ACM or IAM"))
+        })?)
+    } else {
+        None
+    };
+    let (created, dns) = ensure_elb(ctx, plan, certificate.as_deref()).await?;
+    if let (Some(domain), Some(cname)) = (domain, &plan.cname) {
+        if let Some(zone) = hosted_zone_id(ctx, domain).await? {
+            for name in std::iter::once(cname).chain(&plan.alias) {
+                upsert_cname(ctx, &zone, name, &dns).await?;
+            }
+        }
+    }
+    Ok((created, dns))
+}

@@ -6,6 +6,7 @@
 //! `asiaq_core` what to do, then applies; what it creates is tagged (and named
 //! `<env>_<hostclass>_<epoch>`) so it can be found again.
 
+pub mod autoscale;
 pub mod chaos;
 pub mod env;
 pub mod groups;

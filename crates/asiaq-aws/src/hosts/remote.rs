@@ -5,13 +5,18 @@
 //! e.g. a bastion or an SSM tunnel; ssh expands `%h` and `%p`) when there is one; otherwise
 //! directly when port 22 answers within 2 s; otherwise through the jump host (the first
 //! `jump_box_hostclasses` hostclass with a running, smoke-tested instance, preferring one
-//! with a public IP) with `ssh -J`.
+//! with a public IP) as a `ProxyJump`. The command line is [`SshOptions::ssh_argv`]'s.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use asiaq_core::hosts::HostInfo;
+use asiaq_core::ssh::SshOptions;
+use futures::stream::{self, StreamExt};
+
+use crate::context::AwsContext;
+use crate::error::AwsError;
 
 /// How to reach instances.
 #[derive(Debug, Clone, Default)]
@@ -63,42 +68,20 @@ pub async fn port_22_open(address: &str) -> bool {
     )
 }
 
-/// The ssh arguments (without the program) to run `command` as `user` on `address`.
-pub fn ssh_args(
-    route: &SshRoute,
-    user: &str,
-    address: &str,
-    use_jump: bool,
-    command: &str,
-) -> Vec<String> {
-    let mut args = Vec::new();
-    if let Some(f) = &route.config_file {
-        args.push("-F".to_string());
-        args.push(f.display().to_string());
-    }
-    for o in [
-        "ConnectTimeout=10",
-        "BatchMode=yes",
-        "StrictHostKeyChecking=no",
-        "UserKnownHostsFile=/dev/null",
-        "LogLevel=ERROR",
-    ] {
-        args.push("-o".to_string());
-        args.push(o.to_string());
-    }
-    if let Some(p) = &route.proxy_command {
-        args.push("-o".to_string());
-        args.push(format!("ProxyCommand={p}"));
-    } else if use_jump {
-        if let Some(j) = &route.jump_host {
-            args.push("-J".to_string());
-            args.push(j.clone());
+impl SshRoute {
+    /// The ssh options of one connection ([`SshOptions`] builds the command line): the
+    /// proxy command when there is one, else the jump host when `use_jump`.
+    pub fn options(&self, use_jump: bool) -> SshOptions {
+        SshOptions {
+            proxy_command: self.proxy_command.clone(),
+            jump_host: self
+                .jump_host
+                .clone()
+                .filter(|_| use_jump && self.proxy_command.is_none()),
+            config_file: self.config_file.as_ref().map(|f| f.display().to_string()),
+            ..SshOptions::default()
         }
     }
-    args.push(format!("-l{user}"));
-    args.push(address.to_string());
-    args.push(command.to_string());
-    args
 }
 
 /// Runs `command` on one instance and collects its output and exit status.
@@ -114,8 +97,11 @@ pub async fn exec(
         .to_string();
     let use_jump =
         route.proxy_command.is_none() && route.jump_host.is_some() && !port_22_open(&address).await;
-    let out = tokio::process::Command::new("ssh")
-        .args(ssh_args(route, user, &address, use_jump, command))
+    let argv = route
+        .options(use_jump)
+        .ssh_argv(user, &address, false, false, command);
+    let out = tokio::process::Command::new(&argv[0])
+        .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -130,6 +116,53 @@ pub async fn exec(
         code: out.status.code().unwrap_or(255),
         output,
     })
+}
+
+/// The route to the instances of VPC `vpc_id` for `user`: the configured proxy command
+/// when there is one; otherwise the jump host ([`jump_host_address`] among the VPC's
+/// instances, one describe) for instances not reachable directly.
+pub async fn route(
+    ctx: &AwsContext,
+    vpc_id: &str,
+    user: &str,
+    proxy_command: Option<String>,
+    config_file: Option<PathBuf>,
+    jump_hostclasses: &[String],
+) -> Result<SshRoute, AwsError> {
+    let jump_host = if proxy_command.is_none() {
+        let all = super::instances::describe(ctx, vpc_id, None).await?;
+        jump_host_address(&all, jump_hostclasses).map(|addr| format!("{user}@{addr}"))
+    } else {
+        None
+    };
+    Ok(SshRoute {
+        proxy_command,
+        config_file,
+        jump_host,
+    })
+}
+
+/// Runs `command` as `user` on every one of `hosts`: all at once (up to 32 connections)
+/// when `concurrent`, else one after another. Each result goes to `done` as it comes.
+/// Returns the exit codes, in the order the results came.
+pub async fn exec_all(
+    route: &SshRoute,
+    hosts: &[HostInfo],
+    user: &str,
+    command: &str,
+    concurrent: bool,
+    mut done: impl FnMut(&RemoteResult),
+) -> std::io::Result<Vec<i32>> {
+    let mut codes = Vec::new();
+    let mut results = stream::iter(hosts)
+        .map(|h| exec(route, h, user, command))
+        .buffer_unordered(if concurrent { 32 } else { 1 });
+    while let Some(r) = results.next().await {
+        let r = r?;
+        done(&r);
+        codes.push(r.code);
+    }
+    Ok(codes)
 }
 
 #[cfg(test)]
@@ -175,22 +208,30 @@ mod tests {
     }
 
     #[test]
-    fn args() {
+    fn options_of_a_route() {
         let route = SshRoute {
             proxy_command: Some("nc 127.0.0.1 2222".into()),
             config_file: Some("/tmp/c".into()),
             jump_host: Some("root@54.0.0.1".into()),
         };
-        let a = ssh_args(&route, "root", "10.0.0.5", true, "uptime");
-        assert_eq!(&a[..2], ["-F", "/tmp/c"]);
+        // A proxy command wins over the jump host.
+        let o = route.options(true);
+        assert_eq!(o.proxy_command.as_deref(), Some("nc 127.0.0.1 2222"));
+        assert_eq!(o.jump_host, None);
+        assert_eq!(o.config_file.as_deref(), Some("/tmp/c"));
+        let a = o.ssh_argv("root", "10.0.0.5", false, false, "uptime");
+        assert_eq!(a[..3], ["ssh", "-F", "/tmp/c"]);
         assert!(a.contains(&"ProxyCommand=nc 127.0.0.1 2222".to_string()));
-        assert!(!a.contains(&"-J".to_string()));
-        assert_eq!(&a[a.len() - 3..], ["-lroot", "10.0.0.5", "uptime"]);
+        assert_eq!(a[a.len() - 5..], ["-l", "root", "--", "10.0.0.5", "uptime"]);
+        // Without one, the jump host only when asked (the host is not reachable directly).
         let route = SshRoute {
             jump_host: Some("root@54.0.0.1".into()),
             ..Default::default()
         };
-        let a = ssh_args(&route, "u", "10.0.0.5", true, "true");
-        assert!(a.windows(2).any(|w| w == ["-J", "root@54.0.0.1"]));
+        let a = route
+            .options(true)
+            .ssh_argv("u", "10.0.0.5", false, false, "true");
+        assert!(a.contains(&"ProxyJump=root@54.0.0.1".to_string()));
+        assert_eq!(route.options(false).jump_host, None);
     }
 }

@@ -10,14 +10,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use asiaq_core::ami::{find_ami, AmiInfo};
+use asiaq_core::ami::AmiInfo;
 use asiaq_core::autoscale::{existing_group, groups_of_hostclass, TooManyGroups};
 use asiaq_core::elb;
 use asiaq_core::hosts::SmokeStatus;
-use asiaq_core::provision::{AmiFacts, ExistingGroup, HostclassPlan, ProvisionRequest};
+use asiaq_core::provision::{EnvironmentFacts, ExistingGroup, HostclassPlan, ProvisionRequest};
+use asiaq_core::spinup::{
+    plan_spinup, plan_warnings, SpinupError, SpinupObservation, SpinupRequests,
+};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
+use super::env::EnvironmentNetwork;
 use super::groups::{self, GroupInfo};
 use super::provision::{self, ApplyOptions, ProvisionFailure, Provisioned};
 use super::{instances, lb, snapshots};
@@ -28,37 +32,14 @@ use asiaq_core::plan::hosts::HostsAction;
 use asiaq_core::plan::Plan;
 use asiaq_engine::{report, Apply, ExecOptions};
 
-/// An image with what provisioning needs beyond [`AmiInfo`].
-#[derive(Debug, Clone)]
-pub struct ImageFacts {
-    pub info: AmiInfo,
-    pub facts: AmiFacts,
-}
-
-fn image_facts(img: &aws_sdk_ec2::types::Image) -> ImageFacts {
-    let info = crate::images::ami_info(img);
-    ImageFacts {
-        facts: AmiFacts {
-            id: info.id.clone(),
-            name: info.name.clone(),
-            root_device_name: img.root_device_name().map(str::to_string),
-            maps_sda: img
-                .block_device_mappings()
-                .iter()
-                .any(|m| m.device_name() == Some("/dev/sda")),
-        },
-        info,
-    }
-}
-
 /// The candidate images of the requests: explicit ids in one call, the rest by name
-/// `<hostclass> *` in one call. Stages are not needed yet (they are chosen from locally by
-/// [`choose_images`]), so this runs while the environment is still being looked up.
+/// `<hostclass> *` in one call. Stages are not needed yet (the core chooses among these
+/// afterwards), so this runs while the environment is still being looked up.
 pub async fn candidate_images(
     ctx: &AwsContext,
     requests: &[ProvisionRequest],
     trusted_account_ids: &[String],
-) -> Result<Vec<ImageFacts>, AwsError> {
+) -> Result<Vec<AmiInfo>, AwsError> {
     let mut owners = vec!["self".to_string()];
     owners.extend(trusted_account_ids.iter().cloned());
     let explicit: Vec<String> = requests.iter().filter_map(|r| r.ami.clone()).collect();
@@ -67,7 +48,7 @@ pub async fn candidate_images(
         .filter(|r| r.ami.is_none())
         .map(|r| format!("{} *", r.hostclass))
         .collect();
-    let mut images: Vec<ImageFacts> = Vec::new();
+    let mut images = Vec::new();
     if !explicit.is_empty() {
         let out = ctx
             .ec2()
@@ -76,7 +57,7 @@ pub async fn candidate_images(
             .send()
             .await
             .map_err(|e| AwsError::call("ec2", "DescribeImages", e))?;
-        images.extend(out.images().iter().map(image_facts));
+        images.extend(out.images().iter().map(crate::images::ami_info));
     }
     if !by_name.is_empty() {
         let out = ctx
@@ -90,63 +71,115 @@ pub async fn candidate_images(
             .send()
             .await
             .map_err(|e| AwsError::call("ec2", "DescribeImages", e))?;
-        images.extend(out.images().iter().map(image_facts));
+        images.extend(out.images().iter().map(crate::images::ami_info));
     }
     Ok(images)
 }
 
-/// Chooses the image of each request among the candidates (spec §4.9 `find_ami`, private
-/// images excluded). A request whose image cannot be found is an error naming it.
-pub fn choose_images(
-    requests: &[ProvisionRequest],
-    images: &[ImageFacts],
-    stages: &[String],
-) -> Result<BTreeMap<String, ImageFacts>, AwsError> {
-    let infos: Vec<AmiInfo> = images.iter().map(|i| i.info.clone()).collect();
-    let mut out = BTreeMap::new();
-    let mut missing = Vec::new();
-    for r in requests {
-        let chosen = match &r.ami {
-            Some(id) => images.iter().find(|i| &i.info.id == id),
-            None => find_ami(&infos, stages, Some(&r.hostclass), false)
-                .and_then(|a| images.iter().find(|i| i.info.id == a.id)),
-        };
-        match chosen {
-            Some(i) => {
-                if i.info.hostclass() != r.hostclass {
-                    return Err(AwsError::State(format!(
-                        "{}: image {} ({}) is of hostclass {}, not {}",
-                        r.hostclass,
-                        i.info.id,
-                        i.info.name,
-                        i.info.hostclass(),
-                        r.hostclass
-                    )));
-                }
-                out.insert(r.hostclass.clone(), i.clone());
-            }
-            None => missing.push(match &r.ami {
-                Some(id) => format!("{} (image {id} not found)", r.hostclass),
-                None => format!(
-                    "{} (no image named \"{} <timestamp>\"{})",
-                    r.hostclass,
-                    r.hostclass,
-                    if stages.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" in stage {}", stages.join(" or "))
-                    }
-                ),
-            }),
-        }
+/// The hostclass of image `ami` (the first word of its name), for `provision --ami`.
+pub async fn hostclass_of_image(ctx: &AwsContext, ami: &str) -> Result<String, AwsError> {
+    let query = crate::images::ImageQuery {
+        ids: vec![ami.to_string()],
+        ..Default::default()
+    };
+    crate::images::describe_images(ctx, &query)
+        .await?
+        .first()
+        .map(|i| i.hostclass().to_string())
+        .ok_or_else(|| AwsError::State(format!("AMI {ami} not found")))
+}
+
+/// What the configuration says about the environment once it is observed (its type
+/// chooses its disco_vpc.ini description): the planner's facts and the AMI stages, best
+/// first.
+#[derive(Debug, Clone)]
+pub struct EnvironmentSettings {
+    pub facts: EnvironmentFacts,
+    pub stages: Vec<String>,
+}
+
+/// A spinup observed and planned, nothing changed yet.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub network: EnvironmentNetwork,
+    pub plans: Vec<HostclassPlan>,
+    /// The certificate ARN of each hostclass whose load balancer needs one.
+    pub certificates: BTreeMap<String, String>,
+}
+
+impl Prepared {
+    /// The plan as the engine's steps (what `--dry-run --output json` prints).
+    pub fn steps(&self) -> Plan<HostsAction> {
+        asiaq_core::plan::hosts::spinup_plan(&self.plans)
     }
-    if !missing.is_empty() {
-        return Err(AwsError::State(format!(
-            "couldn't find an AMI for {}",
-            missing.join(", ")
-        )));
+
+    /// Runs the plans sequence by sequence ([`run`]).
+    pub async fn apply(&self, ctx: &AwsContext, opts: &SpinupOptions) -> SpinupReport {
+        run(
+            ctx,
+            &self.plans,
+            &self.network.vpc_id,
+            &self.certificates,
+            opts,
+        )
+        .await
     }
-    Ok(out)
+}
+
+/// Observes everything a spinup of `requests` in `env` needs at once (the environment,
+/// candidate images, existing groups, latest snapshots: none needs another's answer), asks
+/// `configure` what the configuration says about the observed environment, plans every
+/// hostclass in the core ([`plan_spinup`]), and finds the certificates the plans need.
+/// Hostclasses in `spun_down` are planned as having no group. Changes nothing.
+pub async fn prepare<E>(
+    ctx: &AwsContext,
+    env: &str,
+    requests: &SpinupRequests,
+    trusted_account_ids: &[String],
+    spun_down: &BTreeSet<String>,
+    configure: impl FnOnce(&EnvironmentNetwork) -> Result<EnvironmentSettings, E>,
+) -> Result<Prepared, E>
+where
+    E: From<AwsError> + From<SpinupError>,
+{
+    if let Some(note) = requests.spotinst_note(std::env::var_os("SPOTINST_TOKEN").is_some()) {
+        report::note(note);
+    }
+    let (reqs, types, hostclasses) = (
+        requests.provision_requests(),
+        requests.instance_type_needed(),
+        requests.hostclasses(),
+    );
+    let (network, images, existing, snapshots) = futures::try_join!(
+        super::env::require(ctx, env),
+        candidate_images(ctx, &reqs, trusted_account_ids),
+        existing_groups(ctx, env, &types),
+        latest_snapshots(ctx, env, &hostclasses),
+    )?;
+    let settings = configure(&network)?;
+    let observed = SpinupObservation {
+        images,
+        existing,
+        snapshots,
+    };
+    let now = super::now_unix().max(0) as u64;
+    let plans = plan_spinup(
+        requests,
+        &settings.facts,
+        &observed,
+        &settings.stages,
+        spun_down,
+        now,
+    )?;
+    for w in plan_warnings(&plans) {
+        tracing::warn!("{w}");
+    }
+    let certificates = certificates(ctx, &plans).await?;
+    Ok(Prepared {
+        network,
+        plans,
+        certificates,
+    })
 }
 
 /// The existing group of each hostclass (at most one; two or more is an error), with its
@@ -281,6 +314,39 @@ pub struct SpinupReport {
 impl SpinupReport {
     pub fn ok(&self) -> bool {
         self.failed.is_empty()
+    }
+
+    /// The outcome as text: each hostclass up (created or updated), failed, not started.
+    pub fn lines(&self) -> Vec<String> {
+        let up = self.up.iter().map(|p| {
+            let verb = if p.created { "created" } else { "updated" };
+            format!("{} {} {verb}", p.hostclass, p.group_name)
+        });
+        let failed = self
+            .failed
+            .iter()
+            .map(|(hc, why)| format!("{hc} FAILED: {why}"));
+        let not_started = self
+            .not_started
+            .iter()
+            .map(|hc| format!("{hc} not started"));
+        up.chain(failed).chain(not_started).collect()
+    }
+
+    /// Why the spinup failed, in one line; `None` when it did not.
+    pub fn failure(&self) -> Option<String> {
+        (!self.ok()).then(|| {
+            format!(
+                "spinup failed: {} up, {} failed{}",
+                self.up.len(),
+                self.failed.len(),
+                if self.not_started.is_empty() {
+                    String::new()
+                } else {
+                    format!(", not started: {}", self.not_started.join(", "))
+                }
+            )
+        })
     }
 }
 
@@ -525,7 +591,44 @@ pub async fn spindown_plan(
     })
 }
 
+/// The environment `env` (which must exist) and what spinning down `hostclasses` in it
+/// deletes ([`spindown_plan`]), observed at once.
+pub async fn observe_spindown(
+    ctx: &AwsContext,
+    env: &str,
+    hostclasses: &[String],
+) -> Result<(EnvironmentNetwork, SpindownPlan), AwsError> {
+    futures::try_join!(
+        super::env::require(ctx, env),
+        spindown_plan(ctx, env, hostclasses)
+    )
+}
+
 impl SpindownPlan {
+    /// The spindown as text: each group, load balancer and target group it deletes
+    /// (`dry_run`: would delete).
+    pub fn lines(&self, dry_run: bool) -> Vec<String> {
+        let verb = if dry_run { "would delete" } else { "deleted" };
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| format!("{verb} group {} ({} instances)", g.name, g.instances.len()));
+        let balancers = self
+            .load_balancers
+            .iter()
+            .map(|(hc, name, _)| format!("{verb} load balancer {name} ({hc})"));
+        let target_groups = self
+            .target_groups
+            .iter()
+            .map(|(hc, name, _)| format!("{verb} target group {name} ({hc})"));
+        groups.chain(balancers).chain(target_groups).collect()
+    }
+
+    /// The hostclasses whose groups the spindown deletes.
+    pub fn hostclasses(&self) -> BTreeSet<String> {
+        self.groups.iter().map(|g| g.hostclass.clone()).collect()
+    }
+
     /// The spindown as an engine plan: the groups at once, then the DNS records pointing at
     /// the load balancers (one pass over the hosted zones), then each load balancer and
     /// target group once its hostclass's groups are gone.
@@ -626,4 +729,81 @@ pub async fn spindown(
     .await
     .map(|_| ())
     .map_err(|failure| failure.error)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn report_text_and_failure() {
+        let mut report = SpinupReport {
+            up: vec![Provisioned {
+                hostclass: "mhcapp".into(),
+                group_name: "ci_mhcapp_1".into(),
+                created: true,
+                elb_dns_name: None,
+            }],
+            ..SpinupReport::default()
+        };
+        assert_eq!(report.lines(), ["mhcapp ci_mhcapp_1 created"]);
+        assert_eq!(report.failure(), None);
+        report.failed.push(("mhcweb".into(), "boom".into()));
+        report.not_started = vec!["mhcdb".into(), "mhcq".into()];
+        assert_eq!(
+            report.lines(),
+            [
+                "mhcapp ci_mhcapp_1 created",
+                "mhcweb FAILED: boom",
+                "mhcdb not started",
+                "mhcq not started"
+            ]
+        );
+        assert_eq!(
+            report.failure().as_deref(),
+            Some("spinup failed: 1 up, 1 failed, not started: mhcdb, mhcq")
+        );
+    }
+
+    #[test]
+    fn spindown_text() {
+        let group = GroupInfo {
+            name: "ci_mhcweb_1".into(),
+            hostclass: "mhcweb".into(),
+            min_size: 1,
+            max_size: 1,
+            desired_capacity: 1,
+            instances: vec![],
+            launch_template_id: None,
+            launch_template_name: None,
+            launch_template_version: None,
+            launch_configuration: None,
+            load_balancers: vec![],
+            target_group_arns: vec![],
+            subnet_ids: vec![],
+            tags: BTreeMap::new(),
+            termination_policies: vec![],
+            status: None,
+        };
+        let plan = SpindownPlan {
+            groups: vec![group],
+            load_balancers: vec![("mhcweb".into(), "abc".into(), "abc.elb".into())],
+            target_groups: vec![("mhcweb".into(), "ci-mhcweb".into(), "arn:tg".into())],
+        };
+        assert_eq!(
+            plan.lines(true),
+            [
+                "would delete group ci_mhcweb_1 (0 instances)",
+                "would delete load balancer abc (mhcweb)",
+                "would delete target group ci-mhcweb (mhcweb)"
+            ]
+        );
+        assert_eq!(
+            plan.lines(false)[0],
+            "deleted group ci_mhcweb_1 (0 instances)"
+        );
+        assert_eq!(plan.hostclasses(), BTreeSet::from(["mhcweb".to_string()]));
+    }
 }

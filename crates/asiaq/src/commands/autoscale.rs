@@ -1,15 +1,11 @@
 //! `asiaq autoscale` (disco_autoscale.py): the environment's autoscaling groups, their
 //! launch templates (and legacy launch configurations: "configs") and scaling policies.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 
-use asiaq_aws::hosts::groups::{self, GroupInfo};
-use asiaq_aws::{AwsContext, AwsError};
+use asiaq_aws::hosts::{autoscale, groups};
 use asiaq_core::autoscale::{parse_step_adjustment, ScalingPolicySpec};
-use asiaq_engine::report as progress;
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
-use serde::Serialize;
 
 use super::aws::confirm_destructive;
 use super::aws_session;
@@ -153,125 +149,21 @@ pub fn run(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliError> 
 }
 
 fn policy_spec(a: &CreatePolicyArgs) -> Result<ScalingPolicySpec, CliError> {
-    let steps = a
-        .step_adjustments
-        .iter()
-        .map(|s| {
-            parse_step_adjustment(s)
-                .map_err(|e| CliError::usage(format!("--step-adjustments: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let step = a.policy_type == PolicyType::StepScaling;
-    if step && steps.is_empty() {
-        return Err(CliError::usage(
-            "--policy-type StepScaling needs at least one --step-adjustments",
-        ));
-    }
-    if !step && a.scaling_adjustment.is_none() {
-        return Err(CliError::usage(
-            "--policy-type SimpleScaling needs --scaling-adjustment",
-        ));
-    }
-    Ok(ScalingPolicySpec {
+    let steps = a.step_adjustments.iter().map(|s| {
+        parse_step_adjustment(s).map_err(|e| CliError::usage(format!("--step-adjustments: {e}")))
+    });
+    let spec = ScalingPolicySpec {
         name: a.policy_name.clone(),
         policy_type: a.policy_type.as_str().to_string(),
         adjustment_type: format!("{:?}", a.adjustment_type),
-        scaling_adjustment: if step { None } else { a.scaling_adjustment },
+        scaling_adjustment: a.scaling_adjustment,
         min_adjustment_magnitude: a.min_adjustment_magnitude,
-        cooldown: (!step).then_some(a.cooldown),
+        cooldown: Some(a.cooldown),
         metric_aggregation_type: a.metric_aggregation_type.map(|m| format!("{m:?}")),
-        step_adjustments: steps,
-        estimated_instance_warmup: step.then_some(a.estimated_instance_warmup),
-    })
-}
-
-/// A group row of `listgroups`.
-#[derive(Serialize)]
-struct GroupRow {
-    name: String,
-    ami: String,
-    min: i32,
-    desired: i32,
-    max: i32,
-    count: usize,
-    r#type: &'static str,
-    is_testing: bool,
-}
-
-async fn group_image(ctx: &AwsContext, g: &GroupInfo) -> Result<String, AwsError> {
-    if let Some(id) = &g.launch_template_id {
-        return Ok(groups::launch_template_data(ctx, id)
-            .await?
-            .and_then(|d| d.image_id().map(str::to_string))
-            .unwrap_or_else(|| "-".into()));
-    }
-    Ok("-".into())
-}
-
-/// A config row of `listconfigs`.
-#[derive(Serialize)]
-struct ConfigRow {
-    name: String,
-    image_id: String,
-    kind: &'static str,
-    in_use: bool,
-}
-
-async fn configs(ctx: &AwsContext, env: &str) -> Result<Vec<ConfigRow>, AwsError> {
-    let (templates, lcs, groups) = futures::try_join!(
-        groups::env_launch_templates(ctx, env),
-        groups::env_launch_configs(ctx, env),
-        groups::env_groups(ctx, env),
-    )?;
-    let used_t: BTreeSet<&str> = groups
-        .iter()
-        .flat_map(|g| g.launch_template_id.as_deref())
-        .collect();
-    let used_c: BTreeSet<&str> = groups
-        .iter()
-        .flat_map(|g| g.launch_configuration.as_deref())
-        .collect();
-    let mut rows = Vec::new();
-    for t in &templates {
-        let image = groups::launch_template_data(ctx, &t.id)
-            .await?
-            .and_then(|d| d.image_id().map(str::to_string))
-            .unwrap_or_else(|| "-".into());
-        rows.push(ConfigRow {
-            name: t.name.clone(),
-            image_id: image,
-            kind: "launch-template",
-            in_use: used_t.contains(t.id.as_str()),
-        });
-    }
-    for c in &lcs {
-        rows.push(ConfigRow {
-            name: c.name.clone(),
-            image_id: c.image_id.clone(),
-            kind: "launch-configuration",
-            in_use: used_c.contains(c.name.as_str()),
-        });
-    }
-    Ok(rows)
-}
-
-async fn delete_config(ctx: &AwsContext, env: &str, name: &str) -> Result<(), CliError> {
-    let templates = groups::env_launch_templates(ctx, env).await?;
-    if let Some(t) = templates.iter().find(|t| t.name == name) {
-        groups::delete_launch_template(ctx, &t.id).await?;
-        return Ok(());
-    }
-    if groups::env_launch_configs(ctx, env)
-        .await?
-        .iter()
-        .any(|c| c.name == name)
-    {
-        groups::delete_launch_config(ctx, name).await?;
-        return Ok(());
-    }
-    Err(CliError::failed(format!(
-        "no launch template or launch configuration {name} in environment {env}"
-    )))
+        step_adjustments: steps.collect::<Result<_, _>>()?,
+        estimated_instance_warmup: Some(a.estimated_instance_warmup),
+    };
+    spec.for_its_type().map_err(CliError::usage)
 }
 
 fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliError> {
@@ -280,20 +172,7 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
         let env = cfg.env.as_str();
         match cmd {
             AutoscaleCommand::Listgroups => {
-                let gs = groups::env_groups(&ctx, env).await?;
-                let mut rows = Vec::new();
-                for g in &gs {
-                    rows.push(GroupRow {
-                        name: g.name.clone(),
-                        ami: group_image(&ctx, g).await?,
-                        min: g.min_size,
-                        desired: g.desired_capacity,
-                        max: g.max_size,
-                        count: g.instances.len(),
-                        r#type: "asg",
-                        is_testing: g.is_testing(),
-                    });
-                }
+                let rows = autoscale::group_rows(&ctx, env).await?;
                 if global.debug {
                     eprintln!("Name AMI min desired max count type is_testing");
                 }
@@ -316,47 +195,13 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                 })
             }
             AutoscaleCommand::Cleangroups { dry_run } => {
-                let gs = groups::env_groups(&ctx, env).await?;
-                let mut deleted = Vec::new();
-                for g in gs.iter().filter(|g| g.instances.is_empty()) {
-                    if !dry_run {
-                        groups::delete_group(&ctx, g, false).await?;
-                    }
-                    deleted.push(g.name.clone());
-                }
-                for g in gs.iter().filter(|g| !g.instances.is_empty()) {
-                    progress::note(format!(
-                        "{} is in use ({} instances); kept",
-                        g.name,
-                        g.instances.len()
-                    ));
-                }
+                let deleted = autoscale::clean_groups(&ctx, env, *dry_run).await?;
                 print_deleted(global, &deleted, *dry_run)
             }
             AutoscaleCommand::Deletegroup(a) => {
                 let gs = groups::env_groups(&ctx, env).await?;
-                let chosen: Vec<&GroupInfo> = gs
-                    .iter()
-                    .filter(|g| match (&a.name, &a.hostclass) {
-                        (Some(n), _) => &g.name == n,
-                        (None, Some(h)) => &g.hostclass == h,
-                        _ => false,
-                    })
-                    .collect();
-                if chosen.is_empty() {
-                    return Err(CliError::failed(
-                        "no matching autoscaling group in the environment",
-                    ));
-                }
-                if !a.force {
-                    if let Some(g) = chosen.iter().find(|g| !g.instances.is_empty()) {
-                        return Err(CliError::failed(format!(
-                            "{} has {} instances; use --force to terminate them with the group",
-                            g.name,
-                            g.instances.len()
-                        )));
-                    }
-                }
+                let (name, hostclass) = (a.name.as_deref(), a.hostclass.as_deref());
+                let chosen = autoscale::groups_to_delete(&gs, name, hostclass, a.force)?;
                 let names: Vec<String> = chosen.iter().map(|g| g.name.clone()).collect();
                 if !a.dry_run {
                     let network = hosts_env::environment(&ctx, env).await?;
@@ -368,7 +213,7 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                 print_deleted(global, &names, a.dry_run)
             }
             AutoscaleCommand::Listconfigs => {
-                let rows = configs(&ctx, env).await?;
+                let rows = autoscale::configs(&ctx, env).await?;
                 emit(global.output, &rows, |out: &mut dyn Write| {
                     for r in &rows {
                         writeln!(out, "{:<24} {}", r.name, r.image_id)?;
@@ -377,49 +222,24 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                 })
             }
             AutoscaleCommand::Cleanconfigs { dry_run } => {
-                let rows = configs(&ctx, env).await?;
-                let mut deleted = Vec::new();
-                for r in rows.iter().filter(|r| !r.in_use) {
-                    if !dry_run {
-                        delete_config(&ctx, env, &r.name).await?;
-                    }
-                    deleted.push(r.name.clone());
-                }
-                for r in rows.iter().filter(|r| r.in_use) {
-                    progress::note(format!("{} is in use; kept", r.name));
-                }
+                let deleted = autoscale::clean_configs(&ctx, env, *dry_run).await?;
                 print_deleted(global, &deleted, *dry_run)
             }
             AutoscaleCommand::Deleteconfig { config, dry_run } => {
-                let rows = configs(&ctx, env).await?;
-                match rows.iter().find(|r| &r.name == config) {
-                    None => Err(CliError::failed(format!(
-                        "no launch template or launch configuration {config} in environment {env}"
-                    ))),
-                    Some(r) if r.in_use => Err(CliError::failed(format!(
-                        "{config} is used by a group; delete the group first"
-                    ))),
-                    Some(_) => {
-                        if !dry_run {
-                            delete_config(&ctx, env, config).await?;
-                        }
-                        print_deleted(global, std::slice::from_ref(config), *dry_run)
-                    }
-                }
+                autoscale::delete_config(&ctx, env, config, *dry_run).await?;
+                print_deleted(global, std::slice::from_ref(config), *dry_run)
             }
             AutoscaleCommand::Createpolicy(a) => {
                 let spec = policy_spec(a)?;
-                {
-                    if a.dry_run {
-                        return emit(global.output, &spec, |out: &mut dyn Write| {
-                            writeln!(out, "would put policy {} on {}", spec.name, a.group_name)
-                        });
-                    }
-                    let arn = groups::put_policy(&ctx, &a.group_name, &spec).await?;
-                    emit(global.output, &arn, |out: &mut dyn Write| {
-                        writeln!(out, "{arn}")
-                    })
+                if a.dry_run {
+                    return emit(global.output, &spec, |out: &mut dyn Write| {
+                        writeln!(out, "would put policy {} on {}", spec.name, a.group_name)
+                    });
                 }
+                let arn = groups::put_policy(&ctx, &a.group_name, &spec).await?;
+                emit(global.output, &arn, |out: &mut dyn Write| {
+                    writeln!(out, "{arn}")
+                })
             }
             AutoscaleCommand::Deletepolicy {
                 policy_name,
@@ -439,46 +259,13 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                     .iter()
                     .map(|t| t.as_str().to_string())
                     .collect();
-                let list = groups::policies(&ctx, a.group_name.as_deref(), &a.policy_names, &types)
-                    .await?;
+                let group = a.group_name.as_deref();
+                let list = groups::policies(&ctx, group, &a.policy_names, &types).await?;
                 emit(global.output, &list, |out: &mut dyn Write| {
-                    let mut rows = vec![[
-                        "ASG",
-                        "Name",
-                        "Type",
-                        "Adjustment Type",
-                        "Scaling Adjustment",
-                        "Min Adjustment",
-                        "Cooldown",
-                        "Step Adjustments",
-                        "Warmup",
-                        "Alarms",
-                    ]
-                    .map(str::to_string)
-                    .to_vec()];
-                    let o = |v: Option<i32>| v.map_or("-".to_string(), |n| n.to_string());
-                    for p in &list {
-                        rows.push(vec![
-                            p.group.clone(),
-                            p.name.clone(),
-                            p.policy_type.clone(),
-                            p.adjustment_type.clone(),
-                            o(p.scaling_adjustment),
-                            o(p.min_adjustment_magnitude),
-                            o(p.cooldown),
-                            if p.step_adjustments.is_empty() {
-                                "-".into()
-                            } else {
-                                p.step_adjustments.join(",")
-                            },
-                            o(p.estimated_instance_warmup),
-                            if p.alarms.is_empty() {
-                                "-".into()
-                            } else {
-                                p.alarms.join(",")
-                            },
-                        ]);
-                    }
+                    let headers = autoscale::POLICY_HEADERS.map(str::to_string).to_vec();
+                    let rows: Vec<Vec<String>> = std::iter::once(headers)
+                        .chain(list.iter().map(autoscale::policy_cells))
+                        .collect();
                     write_table(out, &rows)
                 })
             }

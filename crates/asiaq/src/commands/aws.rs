@@ -1,37 +1,32 @@
 //! `asiaq aws` (disco_aws.py): provision, spinup, spindown, spindownandup, listhosts,
 //! terminate, stop, exec, isready, tag, gethostclassoption, promoterunning.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use asiaq_aws::hosts::env::EnvironmentNetwork;
-use asiaq_aws::hosts::instances::{self, Selector};
+use asiaq_aws::hosts::instances::{self, Promotion, Selector};
 use asiaq_aws::hosts::now_unix;
-use asiaq_aws::hosts::remote::{self, SshRoute};
-use asiaq_aws::hosts::spinup::{self, SpindownPlan, SpinupOptions, SpinupReport};
+use asiaq_aws::hosts::remote;
+use asiaq_aws::hosts::spinup::{self, Prepared, SpindownPlan, SpinupOptions};
 use asiaq_aws::AwsContext;
 use asiaq_config::hostclass as hc_config;
-use asiaq_config::validate::load_pipeline;
-use asiaq_core::ami::AmiFilter;
-use asiaq_core::hosts::{exec_exit_code, listhosts_line, listhosts_order, Columns, HostInfo};
-use asiaq_core::provision::{
-    plan_hostclass, GroupAction, HostclassObservation, HostclassPlan, HostclassSettings,
-    ProvisionRequest,
+use asiaq_core::hosts::{
+    exec_exit_code, host_rows, listhosts_line, not_ready, Columns, HostInfo, SmokeStatus,
 };
-use asiaq_core::syntax::{self, is_truthy, SizeSpec};
+use asiaq_core::provision::ProvisionRequest;
+use asiaq_core::spinup::{plan_lines, SpinupRequests};
+use asiaq_core::syntax::{self, SizeSpec};
 use asiaq_engine::report as progress;
-use clap::{Args, Subcommand};
-use futures::stream::{self, StreamExt};
-use serde::Serialize;
+use clap::{ArgGroup, Args, Subcommand};
 
 use super::aws_session;
-use super::hosts_env::{self, HostsConfig};
+use super::hosts_env::HostsConfig;
 use crate::cli::{GlobalArgs, OutputFormat, PendingGroup};
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::{emit, print_plan};
 
 /// Hostclasses provisioned at once within a sequence, by default.
 pub const DEFAULT_MAX_PARALLEL: usize = 16;
@@ -67,9 +62,10 @@ pub enum AwsCommand {
     Promoterunning(PromoteArgs),
 }
 
-/// `--instance/--hostname/--hostclass/--ami/--asg`: one kind, repeatable.
+/// `--instance/--hostname/--hostclass/--ami/--asg`, each repeatable. The commands that act
+/// on instances take exactly one kind ([`SELECTOR`]); `isready`, as in the original, takes
+/// any, and they add up: the instances of every one given, none when none is given.
 #[derive(Debug, Clone, Args)]
-#[group(id = "selector", required = true, multiple = false)]
 pub struct Selectors {
     /// Instance id (repeatable)
     #[arg(long = "instance", value_name = "ID")]
@@ -88,28 +84,10 @@ pub struct Selectors {
     pub asg: Vec<String>,
 }
 
-/// The same selectors for `isready`, where (as in the original) they are all optional and
-/// add up: the instances of every one given, none when none is given.
-#[derive(Debug, Clone, Args)]
-pub struct CombinedSelectors {
-    /// Instance id (repeatable)
-    #[arg(long = "instance", value_name = "ID")]
-    pub instance: Vec<String>,
-    /// Hostname tag (repeatable)
-    #[arg(long, value_name = "HOSTNAME")]
-    pub hostname: Vec<String>,
-    /// Hostclass (repeatable)
-    #[arg(long, value_name = "HOSTCLASS", value_parser = crate::cli::hostclass_name)]
-    pub hostclass: Vec<String>,
-    /// AMI id (repeatable)
-    #[arg(long, value_name = "AMI")]
-    pub ami: Vec<String>,
-    /// Autoscaling group name (repeatable)
-    #[arg(long, value_name = "NAME")]
-    pub asg: Vec<String>,
-}
+/// The selector arguments, as the group of which a command requires exactly one.
+const SELECTOR: [&str; 5] = ["instance", "hostname", "hostclass", "ami", "asg"];
 
-impl CombinedSelectors {
+impl Selectors {
     /// One selector per kind given, in the original's order (instances, hostclasses, AMIs,
     /// groups, hostnames).
     pub fn selectors(&self) -> Vec<Selector> {
@@ -128,22 +106,11 @@ impl CombinedSelectors {
         .map(|(kind, values)| kind(values.clone()))
         .collect()
     }
-}
 
-impl Selectors {
+    /// The one kind given (clap requires exactly one where this is used).
     pub fn selector(&self) -> Selector {
-        if !self.instance.is_empty() {
-            Selector::Instance(self.instance.clone())
-        } else if !self.hostname.is_empty() {
-            Selector::Hostname(self.hostname.clone())
-        } else if !self.hostclass.is_empty() {
-            Selector::Hostclass(self.hostclass.clone())
-        } else if !self.ami.is_empty() {
-            Selector::Ami(self.ami.clone())
-        } else {
-            assert!(!self.asg.is_empty(), "clap requires one selector");
-            Selector::Asg(self.asg.clone())
-        }
+        let first = self.selectors().into_iter().next();
+        first.unwrap_or_else(|| Selector::Asg(self.asg.clone()))
     }
 }
 
@@ -236,6 +203,7 @@ pub struct ListhostsArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("selector").required(true).args(SELECTOR)))]
 pub struct ActionArgs {
     #[command(flatten)]
     pub selectors: Selectors,
@@ -245,6 +213,7 @@ pub struct ActionArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("selector").required(true).args(SELECTOR)))]
 pub struct ExecArgs {
     /// The command to run
     #[arg(long)]
@@ -263,7 +232,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct IsreadyArgs {
     #[command(flatten)]
-    pub selectors: CombinedSelectors,
+    pub selectors: Selectors,
 }
 
 #[derive(Debug, Args)]
@@ -376,17 +345,37 @@ pub(crate) fn confirm_destructive(
     )
 }
 
+impl ProvisionArgs {
+    /// The request the flags make (the hostclass filled in later when only --ami is given).
+    fn request(&self) -> Result<ProvisionRequest, CliError> {
+        let spotinst_reserve = self.spotinst_reserve.as_deref();
+        Ok(ProvisionRequest {
+            hostclass: self.hostclass.clone().unwrap_or_default(),
+            sequence: 1,
+            ami: self.ami.clone(),
+            instance_type: self.instance_type.clone(),
+            extra_space: self.extra_space,
+            extra_disk: self.extra_disk,
+            iops: self.iops,
+            smoke_test: !self.no_smoke_test,
+            min_size: size("min-size", &self.min_size)?,
+            desired_size: size("desired-size", &self.desired_size)?,
+            max_size: size("max-size", &self.max_size)?,
+            testing: self.testing,
+            chaos: self.no_chaos.then_some(false),
+            spotinst: self.spotinst,
+            spotinst_reserve: spotinst_reserve
+                .map(syntax::parse_spotinst_reserve)
+                .transpose()
+                .map_err(|e| CliError::usage(format!("--spotinst-reserve: {e}")))?,
+            ..ProvisionRequest::default()
+        })
+    }
+}
+
 fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let min_size = size("min-size", &a.min_size)?;
-    let desired_size = size("desired-size", &a.desired_size)?;
-    let max_size = size("max-size", &a.max_size)?;
-    let spotinst_reserve = a
-        .spotinst_reserve
-        .as_deref()
-        .map(syntax::parse_spotinst_reserve)
-        .transpose()
-        .map_err(|e| CliError::usage(format!("--spotinst-reserve: {e}")))?;
+    let mut request = a.request()?;
     if a.hostclass.is_none() && a.ami.is_none() {
         return Err(CliError::usage("provision needs --hostclass or --ami"));
     }
@@ -394,50 +383,12 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
         cfg.settings(hc)?;
     }
     aws_session::run(global, |ctx| async move {
-        let hostclass = match &a.hostclass {
-            Some(hc) => hc.clone(),
-            None => {
-                let ami = a
-                    .ami
-                    .clone()
-                    .ok_or_else(|| CliError::usage("provision needs --hostclass or --ami"))?;
-                let imgs = asiaq_aws::images::describe_images(
-                    &ctx,
-                    &asiaq_aws::images::ImageQuery {
-                        ids: vec![ami.clone()],
-                        ..Default::default()
-                    },
-                )
-                .await?;
-                let img = imgs
-                    .first()
-                    .ok_or_else(|| CliError::failed(format!("AMI {ami} not found")))?;
-                img.hostclass().to_string()
-            }
-        };
-        let settings = cfg.settings(&hostclass)?;
-        let request = ProvisionRequest {
-            hostclass: hostclass.clone(),
-            sequence: 1,
-            ami: a.ami.clone(),
-            instance_type: a.instance_type.clone(),
-            extra_space: a.extra_space,
-            extra_disk: a.extra_disk,
-            iops: a.iops,
-            smoke_test: !a.no_smoke_test,
-            min_size: min_size.clone(),
-            desired_size: desired_size.clone(),
-            max_size: max_size.clone(),
-            testing: a.testing,
-            chaos: a.no_chaos.then_some(false),
-            termination_policies: Vec::new(),
-            spotinst: a.spotinst,
-            spotinst_reserve,
-            create_if_exists: false,
-        };
+        if let (None, Some(ami)) = (&a.hostclass, &a.ami) {
+            request.hostclass = spinup::hostclass_of_image(&ctx, ami).await?;
+        }
+        let settings = cfg.settings(&request.hostclass)?;
         let run = SpinupRun {
             stage: None,
-            origins: BTreeMap::new(),
             dry_run: a.dry_run,
             opts: SpinupOptions {
                 no_smoke_test: a.no_smoke_test,
@@ -446,419 +397,89 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
             },
             spindown: None,
         };
-        spinup_flow(global, &cfg, &ctx, vec![(request, settings)], &run).await
+        let requests = SpinupRequests::one(request, settings);
+        spinup_flow(global, &cfg, &ctx, &requests, &run).await
     })
 }
 
 struct SpinupRun {
     stage: Option<String>,
-    /// The pipeline row (`file:line`) of each hostclass, for messages.
-    origins: BTreeMap<String, String>,
     dry_run: bool,
     opts: SpinupOptions,
     /// The dry run of `spindownandup`: its spindown, printed with the spinup's plans.
     spindown: Option<SpindownPlan>,
 }
 
-fn spotinst_note(requests: &[(ProvisionRequest, HostclassSettings)]) {
-    let spot: Vec<&str> = requests
-        .iter()
-        .filter(|(r, s)| r.spotinst || s.spotinst)
-        .map(|(r, _)| r.hostclass.as_str())
-        .collect();
-    if !spot.is_empty() {
-        progress::note(format!(
-            "note: Spotinst elastigroups are not supported; {} get autoscaling groups{}",
-            spot.join(", "),
-            if std::env::var_os("SPOTINST_TOKEN").is_none() {
-                " (as the original did without SPOTINST_TOKEN)"
-            } else {
-                ""
-            }
-        ));
-    }
-}
-
-/// Observes, plans, and (unless dry-run) applies `requests`.
+/// Observes and plans `requests` ([`spinup::prepare`]), then prints the plan (dry run) or
+/// applies it and prints what happened.
 async fn spinup_flow(
     global: &GlobalArgs,
     cfg: &HostsConfig,
-    ctx: &Arc<AwsContext>,
-    requests: Vec<(ProvisionRequest, HostclassSettings)>,
+    ctx: &AwsContext,
+    requests: &SpinupRequests,
     run: &SpinupRun,
 ) -> Result<(), CliError> {
-    spotinst_note(&requests);
     let trusted = cfg.aws.list("bake", "trusted_account_ids");
-    let reqs: Vec<ProvisionRequest> = requests.iter().map(|(r, _)| r.clone()).collect();
-    let hostclasses: Vec<String> = reqs.iter().map(|r| r.hostclass.clone()).collect();
-    let need_type: Vec<(String, bool)> = requests
-        .iter()
-        .map(|(r, s)| {
-            (
-                r.hostclass.clone(),
-                r.instance_type.is_none() && s.instance_type.is_none(),
-            )
-        })
-        .collect();
-    // Every observation at once: none needs another's answer (the stages, which depend on
-    // the environment's type, only choose among the images afterwards).
-    let (network, candidates, mut existing, snaps) = futures::try_join!(
-        hosts_env::environment(ctx, &cfg.env),
-        async { Ok(spinup::candidate_images(ctx, &reqs, &trusted).await?) },
-        async { Ok(spinup::existing_groups(ctx, &cfg.env, &need_type).await?) },
-        async { Ok(spinup::latest_snapshots(ctx, &cfg.env, &hostclasses).await?) },
-    )?;
-    // A dry run of spindownandup plans the spinup as the real run meets it: after the
-    // spindown, the spun-down hostclasses have no group to update.
-    if let Some(down) = &run.spindown {
-        existing.retain(|hc, _| !down.groups.iter().any(|g| &g.hostclass == hc));
-    }
-    let spec = cfg.vpc_spec(&network)?;
-    let facts = hosts_env::environment_facts(cfg, &network, spec.as_ref(), ctx.region())?;
-    let stages: Vec<String> = match &run.stage {
-        Some(s) => AmiFilter::stage_list(s),
-        None => spec
-            .as_ref()
-            .map(|s| s.ami_stages.clone())
-            .unwrap_or_default(),
-    };
-    // Each hostclass's image, chosen alone so that a missing one names its pipeline row.
-    let mut images = BTreeMap::new();
-    let mut missing = Vec::new();
-    for r in &reqs {
-        match spinup::choose_images(std::slice::from_ref(r), &candidates, &stages) {
-            Ok(found) => images.extend(found),
-            Err(e) => missing.push(match run.origins.get(&r.hostclass) {
-                Some(origin) => format!("{origin}: {e}"),
-                None => e.to_string(),
-            }),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(CliError::failed(missing.join("\n")));
-    }
-    let now = now_unix() as u64;
-    let mut plans = Vec::new();
-    let mut errors = Vec::new();
-    for (r, s) in &requests {
-        let observed = HostclassObservation {
-            ami: images.get(&r.hostclass).map(|i| i.facts.clone()),
-            existing: existing.get(&r.hostclass).cloned(),
-            snapshot: snaps.get(&r.hostclass).cloned(),
-        };
-        match plan_hostclass(r, s, &facts, &observed, now) {
-            Ok(p) => plans.push(p),
-            Err(e) => {
-                let err = hosts_env::plan_error(e);
-                errors.push(match run.origins.get(&r.hostclass) {
-                    Some(origin) if err.status() == crate::exit::ExitStatus::Usage => {
-                        CliError::usage(format!("{origin}: {err}"))
-                    }
-                    Some(origin) => CliError::failed(format!("{origin}: {err}")),
-                    None => err,
-                });
-            }
-        }
-    }
-    if !errors.is_empty() {
-        let usage = errors
-            .iter()
-            .any(|e| e.status() == crate::exit::ExitStatus::Usage);
-        let text = errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n");
-        return Err(if usage {
-            CliError::usage(text)
-        } else {
-            CliError::failed(text)
-        });
-    }
-    for p in &plans {
-        if !p.unknown_instance_types.is_empty() {
-            tracing::warn!(
-                "{}: instance type(s) {} not in the ephemeral-disk table; no ephemeral disks mapped",
-                p.hostclass,
-                p.unknown_instance_types.join(", ")
-            );
-        }
-    }
-    let certs = spinup::certificates(ctx, &plans).await?;
+    let spun_down = run
+        .spindown
+        .as_ref()
+        .map(SpindownPlan::hostclasses)
+        .unwrap_or_default();
+    let prepared = spinup::prepare(ctx, &cfg.env, requests, &trusted, &spun_down, |network| {
+        cfg.environment_settings(network, ctx.region(), run.stage.as_deref())
+    })
+    .await?;
     if run.dry_run {
-        // JSON: the one plan document; text keeps its detail (templates, volumes,
-        // schedules, load balancers) under each group.
-        if global.output == OutputFormat::Json {
-            let up = asiaq_core::plan::hosts::spinup_plan(&plans);
-            return match &run.spindown {
-                Some(down) => crate::output::print_plan(
-                    global,
-                    "aws spindownandup",
-                    &down.steps().then(up),
-                    &[],
-                    true,
-                ),
-                None => crate::output::print_plan(global, "aws spinup", &up, &[], true),
-            };
-        }
-        return match &run.spindown {
-            Some(down) => print_spindownandup(global.output, down, &plans),
-            None => print_plans(global.output, &plans),
-        };
+        return print_spinup_plan(global, &prepared, run.spindown.as_ref());
     }
-    let report = spinup::run(ctx, &plans, &network.vpc_id, &certs, &run.opts).await;
-    print_report(global.output, &report)?;
-    if report.ok() {
-        Ok(())
-    } else {
-        Err(CliError::failed(format!(
-            "spinup failed: {} up, {} failed{}",
-            report.up.len(),
-            report.failed.len(),
-            if report.not_started.is_empty() {
-                String::new()
-            } else {
-                format!(", not started: {}", report.not_started.join(", "))
-            }
-        )))
-    }
+    let report = prepared.apply(ctx, &run.opts).await;
+    emit(global.output, &report, |out| {
+        write_lines(out, report.lines())
+    })?;
+    report
+        .failure()
+        .map_or(Ok(()), |f| Err(CliError::failed(f)))
 }
 
-fn print_plans(format: OutputFormat, plans: &[HostclassPlan]) -> Result<(), CliError> {
-    emit(format, &plans, |out: &mut dyn Write| {
-        write_plans(out, plans)
-    })
-}
-
-/// The dry run of `spindownandup`: what goes, then what comes, as one result (one JSON
-/// document with `--output json`).
-fn print_spindownandup(
-    format: OutputFormat,
-    down: &SpindownPlan,
-    up: &[HostclassPlan],
+/// A spinup's dry run (after the spindown of `spindownandup`'s): with `--output json` the
+/// one plan document; as text, each group with its detail (templates, volumes, schedules,
+/// load balancers).
+fn print_spinup_plan(
+    global: &GlobalArgs,
+    prepared: &Prepared,
+    down: Option<&SpindownPlan>,
 ) -> Result<(), CliError> {
-    #[derive(Serialize)]
-    struct Both<'a> {
-        spindown: &'a SpindownPlan,
-        spinup: &'a [HostclassPlan],
-    }
-    let both = Both {
-        spindown: down,
-        spinup: up,
-    };
-    emit(format, &both, |out: &mut dyn Write| {
-        write_spindown(out, down, true)?;
-        write_plans(out, up)
-    })
-}
-
-fn write_plans(out: &mut dyn Write, plans: &[HostclassPlan]) -> std::io::Result<()> {
-    for p in plans {
-        let what = match &p.action {
-            GroupAction::Create { sizes } => format!(
-                "create group {} (min {}, desired {}, max {})",
-                p.group_name, sizes.min, sizes.desired, sizes.max
-            ),
-            GroupAction::Update { sizes, .. } => format!(
-                "update group {} (min {}, desired {}, max {})",
-                p.group_name,
-                opt(sizes.min),
-                opt(sizes.desired),
-                opt(sizes.max)
-            ),
+    if global.output == OutputFormat::Json {
+        return match down {
+            Some(d) => {
+                let steps = d.steps().then(prepared.steps());
+                print_plan(global, "aws spindownandup", &steps, &[], true)
+            }
+            None => print_plan(global, "aws spinup", &prepared.steps(), &[], true),
         };
-        writeln!(out, "sequence {} {}: {what}", p.sequence, p.hostclass)?;
-        writeln!(
-            out,
-            "  launch template {}: {} ({}), {}, {} in {} subnet(s) of {}, public ip {}, key {}, profile {}",
-            p.group_name,
-            p.ami_id,
-            p.ami_name,
-            p.instance_type,
-            if p.ebs_optimized { "EBS-optimized" } else { "not EBS-optimized" },
-            p.subnet_ids.len(),
-            p.meta_network,
-            p.public_ip,
-            p.key_name.as_deref().unwrap_or("none"),
-            p.instance_profile.as_deref().unwrap_or("none"),
-        )?;
-        for d in &p.block_devices {
-            match (&d.ebs, &d.virtual_name) {
-                (Some(e), _) => writeln!(
-                    out,
-                    "  volume {}: {}{}{}{}",
-                    d.device_name,
-                    e.size_gb
-                        .map_or("image size".to_string(), |s| format!("{s} GB")),
-                    e.snapshot_id
-                        .as_deref()
-                        .map_or(String::new(), |s| format!(" from {s}")),
-                    e.volume_type
-                        .as_deref()
-                        .map_or(String::new(), |t| format!(" {t}")),
-                    e.iops.map_or(String::new(), |i| format!(" {i} iops")),
-                )?,
-                (None, Some(v)) => writeln!(out, "  volume {}: {v}", d.device_name)?,
-                (None, None) => {}
-            }
-        }
-        for a in &p.scheduled_actions {
-            writeln!(
-                out,
-                "  schedule {}: min {}, desired {}, max {}",
-                a.recurrence,
-                opt(a.min),
-                opt(a.desired),
-                opt(a.max)
-            )?;
-        }
-        if let Some(e) = &p.elb {
-            writeln!(
-                out,
-                "  load balancer {} ({}), {}, listeners {}, health check {}{}",
-                e.name,
-                e.human_name,
-                if e.internal {
-                    "internal"
-                } else {
-                    "internet-facing"
-                },
-                e.listeners
-                    .iter()
-                    .map(|l| format!(
-                        "{}:{}->{}:{}",
-                        l.elb_protocol, l.elb_port, l.instance_protocol, l.instance_port
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                e.health_check_target,
-                e.cname
-                    .as_deref()
-                    .map_or(String::new(), |c| format!(", CNAME {c}")),
-            )?;
-        }
-        if let Some(t) = &p.target_group {
-            writeln!(out, "  target group {} {}:{}", t.name, t.protocol, t.port)?;
-        }
-        for (ip, subnet) in &p.floating_ips {
-            writeln!(out, "  floating interface {ip} in {subnet}")?;
-        }
-        if p.smoke_test {
-            writeln!(
-                out,
-                "  then wait for {} instance(s) to pass their smoke test",
-                p.min_instances
-            )?;
-        }
     }
-    Ok(())
-}
-
-fn opt(v: Option<u32>) -> String {
-    v.map_or("-".to_string(), |n| n.to_string())
-}
-
-fn print_report(format: OutputFormat, report: &SpinupReport) -> Result<(), CliError> {
-    emit(format, report, |out: &mut dyn Write| {
-        for p in &report.up {
-            writeln!(
-                out,
-                "{} {} {}",
-                p.hostclass,
-                p.group_name,
-                if p.created { "created" } else { "updated" }
-            )?;
-        }
-        for (hc, why) in &report.failed {
-            writeln!(out, "{hc} FAILED: {why}")?;
-        }
-        for hc in &report.not_started {
-            writeln!(out, "{hc} not started")?;
-        }
-        Ok(())
+    let down = down.map(|d| d.lines(true)).unwrap_or_default();
+    let up = prepared.plans.iter().flat_map(plan_lines);
+    let lines = down.into_iter().chain(up).collect();
+    emit(global.output, &prepared.plans, |out| {
+        write_lines(out, lines)
     })
 }
 
-/// Requests with their settings, and the pipeline row (`file:line`) of each hostclass.
-type PipelineRequests = (
-    Vec<(ProvisionRequest, HostclassSettings)>,
-    BTreeMap<String, String>,
-);
-
-/// Pipeline rows → requests with their hostclass settings (every problem reported).
-fn pipeline_requests(
-    cfg: &HostsConfig,
-    pipeline: &std::path::Path,
-    testing: bool,
-) -> Result<PipelineRequests, CliError> {
-    let (p, warnings) = load_pipeline(&cfg.dir, &cfg.aws, pipeline)?;
-    for w in &warnings {
-        progress::warn(w.located());
-    }
-    let sequences = p.sequences()?;
-    let origins = p
-        .rows
-        .iter()
-        .map(|r| {
-            (
-                r.hostclass.clone(),
-                format!("{}:{}", p.path.display(), r.line),
-            )
-        })
-        .collect();
-    let mut out = Vec::new();
-    let mut problems: Vec<String> = Vec::new();
-    for (seq, rows) in sequences {
-        for row in rows {
-            match cfg.row_settings(&p.path, row) {
-                Ok(settings) => out.push((
-                    ProvisionRequest {
-                        hostclass: row.hostclass.clone(),
-                        sequence: seq,
-                        ami: row.ami.clone(),
-                        instance_type: row.instance_type.clone(),
-                        extra_space: row.extra_space,
-                        extra_disk: row.extra_disk,
-                        iops: row.iops,
-                        smoke_test: row.smoke_test,
-                        min_size: row.min_size.clone(),
-                        desired_size: row.desired_size.clone(),
-                        max_size: row.max_size.clone(),
-                        testing,
-                        chaos: row.chaos.as_deref().map(is_truthy),
-                        termination_policies: row.termination_policies.clone(),
-                        spotinst: row.spotinst,
-                        spotinst_reserve: row.spotinst_reserve,
-                        create_if_exists: false,
-                    },
-                    settings,
-                )),
-                Err(e) => problems.push(e.to_string()),
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return Err(CliError::usage(problems.join("\n")));
-    }
-    Ok((out, origins))
+fn write_lines(out: &mut dyn Write, lines: Vec<String>) -> std::io::Result<()> {
+    lines.iter().try_for_each(|l| writeln!(out, "{l}"))
 }
 
 fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let (requests, origins) = pipeline_requests(&cfg, &a.pipeline, a.testing)?;
+    let requests = cfg.pipeline_requests(&a.pipeline, a.testing)?;
     aws_session::run(global, |ctx| async move {
         let mut planned_spindown = None;
         if spindown_first {
             // The pipeline's hostclasses only, as the original: groups of other hostclasses
             // in the environment are not the pipeline's to replace.
-            let network = hosts_env::environment(&ctx, &cfg.env).await?;
-            let hostclasses: Vec<String> = requests
-                .iter()
-                .map(|(r, _)| r.hostclass.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let plan = spinup::spindown_plan(&ctx, &cfg.env, &hostclasses).await?;
+            let (network, plan) =
+                spinup::observe_spindown(&ctx, &cfg.env, &requests.hostclasses()).await?;
             if a.dry_run {
                 planned_spindown = Some(plan);
             } else {
@@ -868,7 +489,6 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
         }
         let run = SpinupRun {
             stage: a.stage.clone(),
-            origins,
             dry_run: a.dry_run,
             opts: SpinupOptions {
                 no_smoke_test: a.no_smoke_test,
@@ -877,71 +497,31 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
             },
             spindown: planned_spindown,
         };
-        spinup_flow(global, &cfg, &ctx, requests, &run).await
+        spinup_flow(global, &cfg, &ctx, &requests, &run).await
     })
 }
 
-fn print_spindown(
-    format: OutputFormat,
-    plan: &SpindownPlan,
-    dry_run: bool,
-) -> Result<(), CliError> {
-    if dry_run && format == OutputFormat::Json {
-        let doc = asiaq_core::plan::render::document("aws spindown", &plan.steps(), &[], true);
-        return emit(format, &doc, |w| write!(w, "{}", doc.to_text()));
+fn print_spindown(global: &GlobalArgs, plan: &SpindownPlan, dry_run: bool) -> Result<(), CliError> {
+    if dry_run && global.output == OutputFormat::Json {
+        return print_plan(global, "aws spindown", &plan.steps(), &[], true);
     }
-    emit(format, plan, |out: &mut dyn Write| {
-        write_spindown(out, plan, dry_run)
+    emit(global.output, plan, |out| {
+        write_lines(out, plan.lines(dry_run))
     })
-}
-
-fn write_spindown(out: &mut dyn Write, plan: &SpindownPlan, dry_run: bool) -> std::io::Result<()> {
-    let verb = if dry_run { "would delete" } else { "deleted" };
-    for g in &plan.groups {
-        writeln!(
-            out,
-            "{verb} group {} ({} instances)",
-            g.name,
-            g.instances.len()
-        )?;
-    }
-    for (hc, name, _) in &plan.load_balancers {
-        writeln!(out, "{verb} load balancer {name} ({hc})")?;
-    }
-    for (hc, name, _) in &plan.target_groups {
-        writeln!(out, "{verb} target group {name} ({hc})")?;
-    }
-    Ok(())
 }
 
 fn spindown_cmd(global: &GlobalArgs, a: &SpindownArgs) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let (p, warnings) = load_pipeline(&cfg.dir, &cfg.aws, &a.pipeline)?;
-    for w in &warnings {
-        progress::warn(w.located());
-    }
-    let hostclasses: Vec<String> = p.rows.iter().map(|r| r.hostclass.clone()).collect();
+    let pipeline = cfg.pipeline(&a.pipeline)?;
+    let hostclasses: Vec<String> = pipeline.rows.iter().map(|r| r.hostclass.clone()).collect();
     aws_session::run(global, |ctx| async move {
-        let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let plan = spinup::spindown_plan(&ctx, &cfg.env, &hostclasses).await?;
+        let (network, plan) = spinup::observe_spindown(&ctx, &cfg.env, &hostclasses).await?;
         if !a.dry_run {
             confirm_destructive(global, &network, "Spin down the pipeline's hostclasses")?;
             spinup::spindown(&ctx, &plan, a.max_parallel).await?;
         }
-        print_spindown(global.output, &plan, a.dry_run)
+        print_spindown(global, &plan, a.dry_run)
     })
-}
-
-/// listhosts as JSON: the host plus the computed columns.
-#[derive(Serialize)]
-struct HostRow<'a> {
-    #[serde(flatten)]
-    host: &'a HostInfo,
-    hostclass: Option<&'a str>,
-    address: Option<&'a str>,
-    ami_age_hours: Option<i64>,
-    uptime_hours: Option<i64>,
-    smoke_tested: bool,
 }
 
 fn listhosts(global: &GlobalArgs, a: &ListhostsArgs) -> Result<(), CliError> {
@@ -967,71 +547,47 @@ fn listhosts(global: &GlobalArgs, a: &ListhostsArgs) -> Result<(), CliError> {
         cols = cols.with_all();
     }
     aws_session::run(global, |ctx| async move {
-        let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let selector = a.hostclass.clone().map(|h| Selector::Hostclass(vec![h]));
-        let mut hosts = instances::describe(&ctx, &network.vpc_id, selector.as_ref()).await?;
-        if cols.ami_age || global.output == OutputFormat::Json {
-            instances::add_ami_ages(&ctx, &mut hosts).await?;
-        }
-        listhosts_order(&mut hosts);
+        let ages = cols.ami_age || global.output == OutputFormat::Json;
+        let hosts = instances::listhosts(&ctx, &cfg.env, a.hostclass.as_deref(), ages).await?;
         let now = now_unix();
-        let rows: Vec<HostRow> = hosts
-            .iter()
-            .map(|h| HostRow {
-                host: h,
-                hostclass: h.hostclass(),
-                address: h.address(),
-                ami_age_hours: h
-                    .ami_creation_time
-                    .map(|t| asiaq_core::hosts::hours_between(now, t)),
-                uptime_hours: h
-                    .launch_time
-                    .map(|t| asiaq_core::hosts::hours_between(now, t)),
-                smoke_tested: h.is_smoke_tested(),
-            })
-            .collect();
-        emit(global.output, &rows, |out: &mut dyn Write| {
-            for h in &hosts {
-                writeln!(out, "{}", listhosts_line(h, &cols, now))?;
-            }
-            Ok(())
-        })
+        emit(
+            global.output,
+            &host_rows(&hosts, now),
+            |out: &mut dyn Write| {
+                for h in &hosts {
+                    writeln!(out, "{}", listhosts_line(h, &cols, now))?;
+                }
+                Ok(())
+            },
+        )
     })
 }
 
 fn act(global: &GlobalArgs, a: &ActionArgs, terminate: bool) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
     let selector = a.selectors.selector();
+    let (verb, done) = if terminate {
+        ("Terminate", "Terminated")
+    } else {
+        ("Stop", "Stopped")
+    };
     aws_session::run(global, |ctx| async move {
-        let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let hosts = instances::describe(&ctx, &network.vpc_id, Some(&selector)).await?;
-        let ids: Vec<String> = hosts.iter().map(|h| h.id.clone()).collect();
-        let verb = if terminate { "Terminated" } else { "Stopped" };
+        let (network, hosts) = instances::select(&ctx, &cfg.env, Some(&selector)).await?;
+        let ids: Vec<String> = hosts.into_iter().map(|h| h.id).collect();
         if ids.is_empty() {
             progress::note("No instances found");
             return Ok(());
         }
         if a.dry_run {
             return emit(global.output, &ids, |out: &mut dyn Write| {
-                writeln!(out, "Would be {}: {}", verb.to_lowercase(), ids.join(", "))
+                writeln!(out, "Would be {}: {}", done.to_lowercase(), ids.join(", "))
             });
         }
-        confirm_destructive(
-            global,
-            &network,
-            &format!(
-                "{} {} instance(s)",
-                if terminate { "Terminate" } else { "Stop" },
-                ids.len()
-            ),
-        )?;
-        if terminate {
-            instances::terminate(&ctx, &network.vpc_id, &ids).await?;
-        } else {
-            instances::stop(&ctx, &ids).await?;
-        }
+        let what = format!("{verb} {} instance(s)", ids.len());
+        confirm_destructive(global, &network, &what)?;
+        instances::terminate_or_stop(&ctx, &network.vpc_id, &ids, terminate).await?;
         emit(global.output, &ids, |out: &mut dyn Write| {
-            writeln!(out, "{verb}: {}", ids.join(", "))
+            writeln!(out, "{done}: {}", ids.join(", "))
         })
     })
 }
@@ -1054,29 +610,26 @@ fn ssh_config_file(cfg: &HostsConfig) -> Option<PathBuf> {
 fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
     let selector = a.selectors.selector();
+    let proxy_command = hc_config::ssh_proxy_command(&cfg.aws);
+    let jump_hostclasses = hc_config::jump_box_hostclasses(&cfg.aws);
     aws_session::run(global, |ctx| async move {
-        let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let hosts = instances::describe(&ctx, &network.vpc_id, Some(&selector)).await?;
+        let (network, hosts) = instances::select(&ctx, &cfg.env, Some(&selector)).await?;
         let hosts: Vec<HostInfo> = hosts.into_iter().filter(|h| h.state == "running").collect();
         if hosts.is_empty() {
             return Err(CliError::failed("no running instances match"));
         }
-        let proxy_command = hc_config::ssh_proxy_command(&cfg.aws);
-        let jump_host = if proxy_command.is_none() {
-            let all = instances::describe(&ctx, &network.vpc_id, None).await?;
-            remote::jump_host_address(&all, &hc_config::jump_box_hostclasses(&cfg.aws))
-                .map(|addr| format!("{}@{addr}", a.user))
-        } else {
-            None
-        };
-        let route = SshRoute {
+        let config_file = ssh_config_file(&cfg);
+        let route = remote::route(
+            &ctx,
+            &network.vpc_id,
+            &a.user,
             proxy_command,
-            config_file: ssh_config_file(&cfg),
-            jump_host,
-        };
+            config_file,
+            &jump_hostclasses,
+        )
+        .await?;
         let print = |r: &remote::RemoteResult| {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
+            let mut out = std::io::stdout().lock();
             let _ = out.write_all(&r.output);
             let _ = out.flush();
             progress::note(format!(
@@ -1084,32 +637,12 @@ fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
                 r.instance_id, r.address, r.code
             ));
         };
-        let mut codes = Vec::new();
-        if a.concurrent {
-            let results: Vec<std::io::Result<remote::RemoteResult>> = stream::iter(hosts.iter())
-                .map(|h| remote::exec(&route, h, &a.user, &a.command))
-                .buffer_unordered(32)
-                .collect()
-                .await;
-            for r in results {
-                let r = r.map_err(|e| CliError::failed(format!("cannot run ssh: {e}")))?;
-                print(&r);
-                codes.push(r.code);
-            }
-        } else {
-            for h in &hosts {
-                let r = remote::exec(&route, h, &a.user, &a.command)
-                    .await
-                    .map_err(|e| CliError::failed(format!("cannot run ssh: {e}")))?;
-                print(&r);
-                codes.push(r.code);
-            }
-        }
-        let code = exec_exit_code(&codes, a.concurrent);
-        if code == 0 {
-            Ok(())
-        } else {
-            Err(CliError::remote(code.clamp(1, 255) as u8))
+        let codes = remote::exec_all(&route, &hosts, &a.user, &a.command, a.concurrent, print)
+            .await
+            .map_err(|e| CliError::failed(format!("cannot run ssh: {e}")))?;
+        match exec_exit_code(&codes, a.concurrent) {
+            0 => Ok(()),
+            code => Err(CliError::remote(code.clamp(1, 255) as u8)),
         }
     })
 }
@@ -1118,42 +651,19 @@ fn isready(global: &GlobalArgs, a: &IsreadyArgs) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
     let selectors = a.selectors.selectors();
     aws_session::run(global, |ctx| async move {
-        let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let hosts = instances::describe_union(&ctx, &network.vpc_id, &selectors).await?;
-        let ids: Vec<String> = hosts.iter().map(|h| h.id.clone()).collect();
-        let statuses = instances::smoke_statuses(&ctx, &ids).await?;
-        let ready = statuses
-            .iter()
-            .filter(|(_, s)| matches!(s, asiaq_core::hosts::SmokeStatus::Passed))
-            .count();
-        let rows: BTreeMap<&str, &asiaq_core::hosts::SmokeStatus> =
+        let statuses = instances::readiness(&ctx, &cfg.env, &selectors).await?;
+        let rows: BTreeMap<&str, &SmokeStatus> =
             statuses.iter().map(|(i, s)| (i.as_str(), s)).collect();
         emit(global.output, &rows, |out: &mut dyn Write| {
             if statuses.is_empty() {
                 writeln!(out, "No instances found")?;
             }
             for (id, s) in &statuses {
-                match s {
-                    asiaq_core::hosts::SmokeStatus::Passed => writeln!(out, "...{id} is ready")?,
-                    asiaq_core::hosts::SmokeStatus::Failed(_) => {
-                        writeln!(out, "..{id} failed smoke test")?
-                    }
-                    asiaq_core::hosts::SmokeStatus::NotReady(_) => {
-                        writeln!(out, "...{id} is NOT ready")?
-                    }
-                }
+                writeln!(out, "{}", s.isready_line(id))?;
             }
             Ok(())
         })?;
-        if ready < statuses.len() {
-            Err(CliError::failed(format!(
-                "{} of {} instances are not ready",
-                statuses.len() - ready,
-                statuses.len()
-            )))
-        } else {
-            Ok(())
-        }
+        not_ready(&statuses).map_or(Ok(()), |why| Err(CliError::failed(why)))
     })
 }
 
@@ -1197,59 +707,29 @@ fn get_option(global: &GlobalArgs, a: &GetOptionArgs) -> Result<(), CliError> {
 
 fn promote_running(global: &GlobalArgs, a: &PromoteArgs) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let prod_accounts = cfg.aws.list("bake", "prod_account_ids");
-    let final_stage = cfg.aws.ami_stages().last().cloned().unwrap_or_default();
-    // Only images made by the production baker (`[bake] prod_baker`, tag `baker`) are
-    // shared, as the example configuration documents.
-    let prod_baker = cfg
-        .aws
-        .ini()
-        .get("bake", "prod_baker")
-        .map(|v| v.text.clone());
+    let promotion = Promotion {
+        hours: a.hours,
+        final_stage: cfg.aws.ami_stages().last().cloned().unwrap_or_default(),
+        // Only images made by the production baker (`[bake] prod_baker`, tag `baker`) are
+        // shared, as the example configuration documents.
+        prod_baker: cfg
+            .aws
+            .ini()
+            .get("bake", "prod_baker")
+            .map(|v| v.text.clone()),
+        prod_accounts: cfg.aws.list("bake", "prod_account_ids"),
+        dry_run: a.dry_run,
+    };
     aws_session::run(global, |ctx| async move {
-        let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let hosts = instances::describe(&ctx, &network.vpc_id, None).await?;
-        let old = asiaq_core::hosts::long_running_amis(&hosts, now_unix(), a.hours);
-        let mut promoted = Vec::new();
-        if !old.is_empty() && !prod_accounts.is_empty() {
-            let imgs = asiaq_aws::images::describe_images(
-                &ctx,
-                &asiaq_aws::images::ImageQuery {
-                    ids: old,
-                    ..Default::default()
-                },
-            )
-            .await?;
-            for img in imgs {
-                if img.stage() != Some(final_stage.as_str())
-                    || img.tag("baker") != prod_baker.as_deref()
-                {
-                    continue;
-                }
-                let shared = img
-                    .tag("shared_with_account_ids")
-                    .map(|s| s.split(',').map(str::to_string).collect::<Vec<_>>())
-                    .unwrap_or_default();
-                if prod_accounts.iter().all(|p| shared.contains(p)) {
-                    continue;
-                }
-                if !a.dry_run {
-                    instances::share_image(&ctx, &img.id, &prod_accounts).await?;
-                }
-                promoted.push(img.id.clone());
-            }
-        }
+        let promoted = instances::promote_running(&ctx, &cfg.env, &promotion).await?;
+        let verb = if a.dry_run {
+            "would promote"
+        } else {
+            "promoted"
+        };
         emit(global.output, &promoted, |out: &mut dyn Write| {
             for id in &promoted {
-                writeln!(
-                    out,
-                    "{} {id} to production",
-                    if a.dry_run {
-                        "would promote"
-                    } else {
-                        "promoted"
-                    }
-                )?;
+                writeln!(out, "{verb} {id} to production")?;
             }
             Ok(())
         })

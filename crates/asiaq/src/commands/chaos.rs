@@ -5,12 +5,12 @@
 use std::io::Write;
 
 use asiaq_aws::hosts::chaos;
-use asiaq_core::chaos::{select_victims, ChaosOptions};
+use asiaq_core::chaos::ChaosOptions;
 use clap::Args;
 
 use super::aws::confirm_destructive;
 use super::aws_session;
-use super::hosts_env::{self, HostsConfig};
+use super::hosts_env::HostsConfig;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::output::emit;
@@ -36,30 +36,18 @@ pub struct ChaosArgs {
 }
 
 pub fn run(global: &GlobalArgs, a: &ChaosArgs) -> Result<(), CliError> {
-    if !(a.level > 0.0 && a.level <= 100.0) {
-        return Err(CliError::usage(format!(
-            "--level {}: expected a percentage above 0 and at most 100",
-            a.level
-        )));
-    }
-    if !(0.0..=100.0).contains(&a.retainage) {
-        return Err(CliError::usage(format!(
-            "--retainage {}: expected a percentage from 0 to 100",
-            a.retainage
-        )));
-    }
-    let cfg = HostsConfig::load(global)?;
-    let options = cfg.chaos_options();
     let opts = ChaosOptions {
         level: a.level,
         retainage: a.retainage,
         hostclass: a.hostclass.clone(),
         availability_zone: a.az.clone(),
     };
+    opts.check().map_err(CliError::usage)?;
+    let cfg = HostsConfig::load(global)?;
+    let options = cfg.chaos_options();
     aws_session::run(global, |ctx| async move {
-        let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let groups = chaos::chaos_groups(&ctx, &cfg.env, &options).await?;
-        let victims = select_victims(&groups, &opts, &mut rand::thread_rng());
+        let mut rng = rand::thread_rng();
+        let (network, victims) = chaos::choose(&ctx, &cfg.env, &options, &opts, &mut rng).await?;
         emit(global.output, &victims, |out: &mut dyn Write| {
             for v in &victims {
                 writeln!(out, "{:<20} {}", v.hostclass, v.instance_id)?;
@@ -69,11 +57,8 @@ pub fn run(global: &GlobalArgs, a: &ChaosArgs) -> Result<(), CliError> {
         if a.dry_run || victims.is_empty() {
             return Ok(());
         }
-        confirm_destructive(
-            global,
-            &network,
-            &format!("Terminate {} instance(s) for chaos", victims.len()),
-        )?;
+        let what = format!("Terminate {} instance(s) for chaos", victims.len());
+        confirm_destructive(global, &network, &what)?;
         chaos::kill(&ctx, &network.vpc_id, &victims).await?;
         Ok(())
     })

@@ -94,41 +94,37 @@ pub fn run(global: &GlobalArgs, cmd: &EipCommand) -> Result<(), CliError> {
             }
             let (force, dry_run) = (*force, *dry_run);
             aws_session::run(global, |ctx| async move {
-                if dry_run {
-                    let found = eip::find(&ctx, ip).await?;
-                    match found {
-                        None => {
-                            return Err(CliError::failed(format!(
-                                "elastic IP {ip} is not allocated here"
-                            )))
-                        }
-                        Some(a) => {
-                            match (&a.association_id, force) {
-                                (Some(_), false) => {
-                                    println!("would refuse: {ip} is associated (use --force)")
-                                }
-                                (Some(_), true) => println!("would disassociate and release {ip}"),
-                                (None, _) => println!("would release {ip}"),
-                            }
-                            return Ok(());
-                        }
+                match (eip::release(&ctx, ip, force, dry_run).await?, dry_run) {
+                    (Release::NotFound, true) => Err(CliError::failed(format!(
+                        "elastic IP {ip} is not allocated here"
+                    ))),
+                    (Release::NotFound, false) => Err(CliError::failed(format!(
+                        "elastic IP {ip} is not allocated in this account and region"
+                    ))),
+                    (Release::Refused { .. }, true) => {
+                        println!("would refuse: {ip} is associated (use --force)");
+                        Ok(())
                     }
-                }
-                match eip::release(&ctx, ip, force).await? {
-                    Release::Released { disassociated } => {
+                    (Release::Refused { association }, false) => Err(CliError::failed(format!(
+                        "elastic IP {ip} is associated with {association}; not released"
+                    ))
+                    .with_hint("pass --force to disassociate it first")),
+                    (Release::Released { disassociated }, true) => {
+                        let what = if disassociated {
+                            "disassociate and release"
+                        } else {
+                            "release"
+                        };
+                        println!("would {what} {ip}");
+                        Ok(())
+                    }
+                    (Release::Released { disassociated }, false) => {
                         if disassociated {
                             eprintln!("disassociated {ip}");
                         }
                         eprintln!("released {ip}");
                         Ok(())
                     }
-                    Release::Refused { association } => Err(CliError::failed(format!(
-                        "elastic IP {ip} is associated with {association}; not released"
-                    ))
-                    .with_hint("pass --force to disassociate it first")),
-                    Release::NotFound => Err(CliError::failed(format!(
-                        "elastic IP {ip} is not allocated in this account and region"
-                    ))),
                 }
             })
         }

@@ -1,14 +1,20 @@
 //! What the host commands (`aws`, `autoscale`, `chaos`, `snapshot`, `elb`) share: loading
-//! the configuration for an environment, observing the environment, and building the facts
-//! the provisioning core plans with.
+//! the configuration for an environment, observing the environment, and what the
+//! configuration says about it once observed.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use asiaq_aws::hosts::env::EnvironmentNetwork;
+use asiaq_aws::hosts::spinup::EnvironmentSettings;
 use asiaq_aws::AwsContext;
 use asiaq_config::hostclass::{self, hostclass_settings};
-use asiaq_config::{AwsIni, ConfigDir, EnvironmentSpec, VpcIni};
-use asiaq_core::provision::{first_static_ip, EnvironmentFacts, HostclassSettings, PlanError};
+use asiaq_config::validate::load_pipeline;
+use asiaq_config::{AwsIni, ConfigDir, EnvironmentSpec, Pipeline, VpcIni};
+use asiaq_core::ami::AmiFilter;
+use asiaq_core::provision::{first_static_ip, EnvironmentFacts, HostclassSettings};
+use asiaq_core::spinup::SpinupRequests;
+use asiaq_engine::report as progress;
 
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
@@ -41,22 +47,26 @@ impl HostsConfig {
         Ok(hostclass_settings(&self.aws, hc)?)
     }
 
-    /// Settings of the hostclass of a pipeline row, which may have no section (then the
-    /// `[disco_aws] default_*` options apply, as in the original). A problem names the
-    /// row (`file:line`) as well as the option. Exit 2 on problems.
-    pub fn row_settings(
+    /// The pipeline file `path` (relative to the current directory or the configuration
+    /// directory); its warnings are reported. Exit 2 on problems.
+    pub fn pipeline(&self, path: &Path) -> Result<Pipeline, CliError> {
+        let (pipeline, warnings) = load_pipeline(&self.dir, &self.aws, path)?;
+        for w in &warnings {
+            progress::warn(w.located());
+        }
+        Ok(pipeline)
+    }
+
+    /// What pipeline `path` asks to spin up (every problem reported, each naming its row).
+    pub fn pipeline_requests(
         &self,
-        pipeline: &std::path::Path,
-        row: &asiaq_config::PipelineRow,
-    ) -> Result<HostclassSettings, CliError> {
-        hostclass_settings(&self.aws, &row.hostclass).map_err(|e| {
-            CliError::usage(format!(
-                "{}:{}: hostclass {}:\n{e}",
-                pipeline.display(),
-                row.line,
-                row.hostclass
-            ))
-        })
+        path: &Path,
+        testing: bool,
+    ) -> Result<SpinupRequests, CliError> {
+        let pipeline = self.pipeline(path)?;
+        Ok(asiaq_config::spinup::pipeline_requests(
+            &self.aws, &pipeline, testing,
+        )?)
     }
 
     /// The `chaos` option of every hostclass section (for groups without a `chaos` tag).
@@ -74,10 +84,7 @@ impl HostsConfig {
 
     /// The environment's disco_vpc.ini description (for `ami_stage` and credential
     /// buckets), when the VPC has a `type` tag. Exit 2 when that description is broken.
-    pub fn vpc_spec(
-        &self,
-        network: &EnvironmentNetwork,
-    ) -> Result<Option<EnvironmentSpec>, CliError> {
+    fn vpc_spec(&self, network: &EnvironmentNetwork) -> Result<Option<EnvironmentSpec>, CliError> {
         let Some(env_type) = &network.env_type else {
             tracing::warn!(
                 "VPC {} has no type tag: no ami_stage or credential_buckets from disco_vpc.ini",
@@ -90,10 +97,55 @@ impl HostsConfig {
             .map(Some)
             .map_err(|d| CliError::from(asiaq_config::ConfigError::Invalid(d)))
     }
+
+    /// What the configuration says about the observed environment: the facts the planner
+    /// needs (network, owner, project, buckets, and the static IPs of the proxy, logger and
+    /// log forwarder hostclasses), and the AMI stages (`stage`, a comma list, else the
+    /// environment's ami_stage). Exit 2 on problems.
+    pub fn environment_settings(
+        &self,
+        network: &EnvironmentNetwork,
+        region: &str,
+        stage: Option<&str>,
+    ) -> Result<EnvironmentSettings, CliError> {
+        let spec = self.vpc_spec(network)?;
+        let project = self.aws.project_name()?.text;
+        let mut facts = EnvironmentFacts {
+            env: self.env.clone(),
+            environment_class: network.environment_class.clone(),
+            owner: owner(),
+            credential_buckets: spec
+                .as_ref()
+                .map(|s| s.credential_bucket_names(region, &project))
+                .unwrap_or_default(),
+            project_name: project,
+            zookeeper_hostclass: hostclass::zookeeper_hostclass(&self.aws),
+            http_proxy_ip: None,
+            logger_ip: None,
+            logforwarder_ip: None,
+            metanetworks: network.metanetworks.clone(),
+        };
+        let ip_of = |key: &str, facts: &EnvironmentFacts| -> Result<_, CliError> {
+            match hostclass::hostclass_reference(&self.aws, key) {
+                Some(hc) if self.aws.has_hostclass(&hc) => {
+                    Ok(first_static_ip(&self.settings(&hc)?, facts)?)
+                }
+                _ => Ok(None),
+            }
+        };
+        facts.http_proxy_ip = ip_of("http_proxy_hostclass", &facts)?;
+        facts.logger_ip = ip_of("logger_hostclass", &facts)?;
+        facts.logforwarder_ip = ip_of("logforwarder_hostclass", &facts)?;
+        let stages = match (stage, spec) {
+            (Some(s), _) => AmiFilter::stage_list(s),
+            (None, spec) => spec.map(|s| s.ami_stages).unwrap_or_default(),
+        };
+        Ok(EnvironmentSettings { facts, stages })
+    }
 }
 
 /// The operator's name for the `owner` tag and user-data (`getpass.getuser()`).
-pub fn owner() -> String {
+fn owner() -> String {
     ["LOGNAME", "USER", "LNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
@@ -103,51 +155,4 @@ pub fn owner() -> String {
 /// Observes the environment; it must exist (exit 1 otherwise).
 pub async fn environment(ctx: &AwsContext, env: &str) -> Result<EnvironmentNetwork, CliError> {
     Ok(asiaq_aws::hosts::env::require(ctx, env).await?)
-}
-
-/// Facts the planner needs about the environment: network, owner, project, buckets, and
-/// the static IPs of the proxy, logger and log forwarder hostclasses.
-pub fn environment_facts(
-    cfg: &HostsConfig,
-    network: &EnvironmentNetwork,
-    spec: Option<&EnvironmentSpec>,
-    region: &str,
-) -> Result<EnvironmentFacts, CliError> {
-    let project = cfg.aws.project_name()?.text;
-    let mut facts = EnvironmentFacts {
-        env: cfg.env.clone(),
-        environment_class: network.environment_class.clone(),
-        owner: owner(),
-        credential_buckets: spec
-            .map(|s| s.credential_bucket_names(region, &project))
-            .unwrap_or_default(),
-        project_name: project,
-        zookeeper_hostclass: hostclass::zookeeper_hostclass(&cfg.aws),
-        http_proxy_ip: None,
-        logger_ip: None,
-        logforwarder_ip: None,
-        metanetworks: network.metanetworks.clone(),
-    };
-    let ip_of = |key: &str, facts: &EnvironmentFacts| -> Result<_, CliError> {
-        let Some(hc) = hostclass::hostclass_reference(&cfg.aws, key) else {
-            return Ok(None);
-        };
-        if !cfg.aws.has_hostclass(&hc) {
-            return Ok(None);
-        }
-        let s = cfg.settings(&hc)?;
-        first_static_ip(&s, facts).map_err(plan_error)
-    };
-    facts.http_proxy_ip = ip_of("http_proxy_hostclass", &facts)?;
-    facts.logger_ip = ip_of("logger_hostclass", &facts)?;
-    facts.logforwarder_ip = ip_of("logforwarder_hostclass", &facts)?;
-    Ok(facts)
-}
-
-/// A planning error: configuration at fault (exit 2) except a missing image (exit 1).
-pub fn plan_error(e: PlanError) -> CliError {
-    match e {
-        PlanError::NoAmi { .. } => CliError::failed(e.to_string()),
-        other => CliError::usage(other.to_string()),
-    }
 }
