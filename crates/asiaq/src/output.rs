@@ -75,6 +75,12 @@ pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result
     Ok(())
 }
 
+/// The closing line of a text plan ([`render::closing_line`]) for a dry run that prints its
+/// own detailed lines first.
+pub fn plan_closing_line<A: PlanAction>(plan: &Plan<A>) -> String {
+    render::closing_line(&render::summary(plan))
+}
+
 /// The one way every command shows a plan: notes on stderr, then (for a dry run) the plan on
 /// stdout, as text grouped by resource with a closing count, or as the `asiaq.plan/1` JSON
 /// document ([`render::PlanDocument`]).

@@ -107,6 +107,17 @@ pub fn summary<A: PlanAction>(plan: &Plan<A>) -> Summary {
     s
 }
 
+/// The line that closes every text plan: `Plan: N to create, M to change, K to delete.`, or
+/// `No changes.` for an empty plan. Dry runs that print a detailed form of their own (spinup,
+/// spindown, buckets) close with it too, so every dry run ends the same way.
+pub fn closing_line(summary: &Summary) -> String {
+    if summary.total() == 0 {
+        "No changes.".to_string()
+    } else {
+        format!("Plan: {summary}.")
+    }
+}
+
 /// The plan as [`PlanDocument`].
 pub fn document<A: PlanAction>(
     command: &str,
@@ -171,7 +182,7 @@ impl PlanDocument {
     /// The text form of the plan (see [`text`]).
     pub fn to_text(&self) -> String {
         if self.steps.steps.is_empty() {
-            return "No changes.\n".to_string();
+            return format!("{}\n", closing_line(&self.summary));
         }
         let mut out = String::new();
         for r in &self.resources {
@@ -191,8 +202,28 @@ impl PlanDocument {
                 out.push('\n');
             }
         }
-        let _ = writeln!(out, "Plan: {}.", self.summary);
+        let _ = writeln!(out, "{}", closing_line(&self.summary));
         out
+    }
+}
+
+#[cfg(test)]
+mod closing_line_tests {
+    use super::*;
+
+    #[test]
+    fn closing_line_counts_or_says_no_changes() {
+        assert_eq!(closing_line(&Summary::default()), "No changes.");
+        let s = Summary {
+            create: 2,
+            update: 1,
+            delete: 3,
+            replace: 0,
+        };
+        assert_eq!(
+            closing_line(&s),
+            "Plan: 2 to create, 1 to change, 3 to delete."
+        );
     }
 }
 

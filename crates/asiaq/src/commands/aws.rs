@@ -26,7 +26,7 @@ use super::hosts_env::HostsConfig;
 use crate::cli::{GlobalArgs, OutputFormat, PendingGroup};
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::{emit, print_plan};
+use crate::output::{emit, plan_closing_line, print_plan};
 
 /// Hostclasses provisioned at once within a sequence, by default.
 pub const DEFAULT_MAX_PARALLEL: usize = 16;
@@ -449,18 +449,21 @@ fn print_spinup_plan(
     prepared: &Prepared,
     down: Option<&SpindownPlan>,
 ) -> Result<(), CliError> {
+    let (command, steps) = match down {
+        Some(d) => ("aws spindownandup", d.steps().then(prepared.steps())),
+        None => ("aws spinup", prepared.steps()),
+    };
     if global.output == OutputFormat::Json {
-        return match down {
-            Some(d) => {
-                let steps = d.steps().then(prepared.steps());
-                print_plan(global, "aws spindownandup", &steps, &[], true)
-            }
-            None => print_plan(global, "aws spinup", &prepared.steps(), &[], true),
-        };
+        return print_plan(global, command, &steps, &[], true);
     }
     let down = down.map(|d| d.lines(true)).unwrap_or_default();
     let up = prepared.plans.iter().flat_map(plan_lines);
-    let lines = down.into_iter().chain(up).collect();
+    let closing = plan_closing_line(&steps);
+    let lines = down
+        .into_iter()
+        .chain(up)
+        .chain(std::iter::once(closing))
+        .collect();
     emit(global.output, &prepared.plans, |out| {
         write_lines(out, lines)
     })
@@ -506,7 +509,11 @@ fn print_spindown(global: &GlobalArgs, plan: &SpindownPlan, dry_run: bool) -> Re
         return print_plan(global, "aws spindown", &plan.steps(), &[], true);
     }
     emit(global.output, plan, |out| {
-        write_lines(out, plan.lines(dry_run))
+        let mut lines = plan.lines(dry_run);
+        if dry_run {
+            lines.push(plan_closing_line(&plan.steps()));
+        }
+        write_lines(out, lines)
     })
 }
 

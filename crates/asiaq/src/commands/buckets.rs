@@ -88,6 +88,7 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
             steps: &'a [Step],
             skipped: &'a [String],
         }
+        let closing = crate::output::plan_closing_line(&update.plan);
         let report = Report {
             account,
             dry_run: *dry_run,
@@ -100,6 +101,9 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
             }
             for s in report.skipped {
                 writeln!(out, "note: {s}")?;
+            }
+            if report.dry_run {
+                writeln!(out, "{closing}")?;
             }
             Ok(())
         })
