@@ -281,15 +281,8 @@ mod tests {
                 })
                 .collect(),
             launch_template_id: template.map(str::to_string),
-            launch_template_name: None,
-            launch_template_version: None,
             launch_configuration: lc.map(str::to_string),
-            load_balancers: vec![],
-            target_group_arns: vec![],
-            subnet_ids: vec![],
-            tags: BTreeMap::new(),
-            termination_policies: vec![],
-            status: None,
+            ..GroupInfo::default()
         }
     }
 

@@ -32,7 +32,7 @@ pub struct GroupInstance {
 }
 
 /// A group as asiaq sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct GroupInfo {
     pub name: String,
     pub hostclass: String,

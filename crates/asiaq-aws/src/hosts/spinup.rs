@@ -733,7 +733,6 @@ pub async fn spindown(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
 
@@ -775,17 +774,7 @@ mod tests {
             min_size: 1,
             max_size: 1,
             desired_capacity: 1,
-            instances: vec![],
-            launch_template_id: None,
-            launch_template_name: None,
-            launch_template_version: None,
-            launch_configuration: None,
-            load_balancers: vec![],
-            target_group_arns: vec![],
-            subnet_ids: vec![],
-            tags: BTreeMap::new(),
-            termination_policies: vec![],
-            status: None,
+            ..GroupInfo::default()
         };
         let plan = SpindownPlan {
             groups: vec![group],

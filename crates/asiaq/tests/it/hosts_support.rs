@@ -42,6 +42,18 @@ impl World {
         self.config.path()
     }
 
+    /// Gives the copied configuration a project name of its own: S3 bucket names are global
+    /// in moto too, so tests that create buckets at the same time must not share names.
+    pub fn rename_project(&self, project: &str) {
+        let ini = self.config_path().join("disco_aws.ini");
+        let text = std::fs::read_to_string(&ini).unwrap();
+        std::fs::write(
+            &ini,
+            text.replace("project_name=example", &format!("project_name={project}")),
+        )
+        .unwrap();
+    }
+
     /// Appends lines to a section of the copied disco_aws.ini (a new section at the end).
     pub fn append_aws_ini(&self, text: &str) {
         let path = self.config.path().join("disco_aws.ini");

@@ -49,14 +49,7 @@ const AMI_AGE_BEFORE_UPTIME: (&str, &str) = (r"(?m)\b\d+ (\d+)$", "[AGE-HOURS] $
 fn listings_and_plans_read_as_before() {
     let w = World::new();
     demo_world(&w);
-    // S3 bucket names are global in moto: a project name of this test's own.
-    let ini = w.config_path().join("disco_aws.ini");
-    let text = std::fs::read_to_string(&ini).unwrap();
-    std::fs::write(
-        &ini,
-        text.replace("project_name=example", "project_name=listings"),
-    )
-    .unwrap();
+    w.rename_project("listings");
     w.write_pipeline(
         "ntp.csv",
         "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\

@@ -29,14 +29,7 @@ fn plan_of(w: &World, args: &[&str]) -> PlanDocument {
 fn every_dry_run_prints_one_plan_document() {
     let w = World::new();
     demo_world(&w);
-    // S3 bucket names are global in moto too: a project name of this test's own.
-    let ini = w.config_path().join("disco_aws.ini");
-    let text = std::fs::read_to_string(&ini).unwrap();
-    std::fs::write(
-        &ini,
-        text.replace("project_name=example", "project_name=plandocs"),
-    )
-    .unwrap();
+    w.rename_project("plandocs");
 
     let create = plan_of(
         &w,
