@@ -591,11 +591,11 @@ pub fn plan_hostclass(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::syntax::parse_size;
 
-    fn env() -> EnvironmentFacts {
+    pub(crate) fn env() -> EnvironmentFacts {
         let net = |name, sg: &str, base: u8| MetaNetworkFacts {
             name,
             security_group_id: sg.into(),
@@ -625,7 +625,7 @@ mod tests {
         }
     }
 
-    fn settings(hc: &str, net: MetaNetworkName) -> HostclassSettings {
+    pub(crate) fn settings(hc: &str, net: MetaNetworkName) -> HostclassSettings {
         HostclassSettings {
             hostclass: hc.into(),
             meta_network: net,
@@ -648,7 +648,7 @@ mod tests {
         }
     }
 
-    fn observed() -> HostclassObservation {
+    pub(crate) fn observed() -> HostclassObservation {
         HostclassObservation {
             ami: Some(AmiFacts {
                 id: "ami-1".into(),
@@ -661,7 +661,7 @@ mod tests {
         }
     }
 
-    fn request(hc: &str) -> ProvisionRequest {
+    pub(crate) fn request(hc: &str) -> ProvisionRequest {
         ProvisionRequest {
             hostclass: hc.into(),
             sequence: 1,

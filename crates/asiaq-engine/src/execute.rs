@@ -169,19 +169,58 @@ where
     A: PlanAction,
     P: Apply<A>,
 {
+    let run = run_plan(apply, plan, options, reporter, false).await;
+    match run.failures.into_iter().next() {
+        Some((step_id, step, error)) => Err(ExecError {
+            step,
+            step_id,
+            error,
+            created: run.ids,
+            steps_done: run.completed.len(),
+            completed: run.completed,
+        }),
+        None => Ok(ExecReport {
+            created: run.ids,
+            steps_done: run.completed.len(),
+            completed: run.completed,
+        }),
+    }
+}
+
+/// What a run of a plan did.
+struct Run<E> {
+    ids: BTreeMap<String, String>,
+    completed: Vec<usize>,
+    /// `(step, text, error)`, in the order they failed.
+    failures: Vec<(usize, String, E)>,
+}
+
+/// Runs `plan`. After a failure, no new step starts unless `keep_going`; then only the
+/// steps that wait (directly or not) for a failed step are left out.
+async fn run_plan<A, P>(
+    apply: &P,
+    plan: &Plan<A>,
+    options: &ExecOptions,
+    reporter: &dyn Reporter,
+    keep_going: bool,
+) -> Run<P::Error>
+where
+    A: PlanAction,
+    P: Apply<A>,
+{
     let bound = options.max_in_flight.max(1);
     let mut ids: BTreeMap<String, String> = BTreeMap::new();
     let mut done: BTreeSet<usize> = BTreeSet::new();
     let mut completed: Vec<usize> = Vec::new();
     let mut started: BTreeSet<usize> = BTreeSet::new();
-    let mut failure: Option<(usize, String, P::Error)> = None;
+    let mut failures: Vec<(usize, String, P::Error)> = Vec::new();
     let mut in_flight = FuturesUnordered::new();
     reporter.event(&Event::PlanStarted {
         title: &options.title,
         total: plan.len(),
     });
     loop {
-        if failure.is_none() {
+        if failures.is_empty() || keep_going {
             for step in &plan.steps {
                 if in_flight.len() >= bound {
                     break;
@@ -228,30 +267,18 @@ where
                     text: &text,
                     error: &error.to_string(),
                 });
-                if failure.is_none() {
-                    failure = Some((id, text, error));
-                }
+                failures.push((id, text, error));
             }
         }
     }
     reporter.event(&Event::PlanFinished {
         done: done.len(),
-        failed: failure.is_some(),
+        failed: !failures.is_empty(),
     });
-    match failure {
-        Some((step_id, step, error)) => Err(ExecError {
-            step,
-            step_id,
-            error,
-            created: ids,
-            steps_done: done.len(),
-            completed,
-        }),
-        None => Ok(ExecReport {
-            created: ids,
-            steps_done: done.len(),
-            completed,
-        }),
+    Run {
+        ids,
+        completed,
+        failures,
     }
 }
 
@@ -306,9 +333,27 @@ where
     }
 }
 
+/// What a rollback undid and what it could not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollbackReport {
+    /// The undo steps that ran, as the plan prints them, in the order they finished.
+    pub undone: Vec<String>,
+    /// The undo steps that failed (`step: error`), or were not tried because they wait
+    /// for one that failed: what they would have removed is still there.
+    pub failed: Vec<String>,
+}
+
+impl RollbackReport {
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
 /// Undoes what a failed run did: the [`PlanAction::undo`] of every step that finished (and
-/// of a step that made something before it failed), in reverse order of dependency. Returns the number of undo steps that ran. The undo plan
-/// is made of deletes, so a rollback that fails can be run again.
+/// of a step that made something before it failed), in reverse order of dependency. A
+/// step that created nothing (it found its resource already there) has nothing to undo.
+/// Every undo step is tried, also after another failed, except those that wait for a
+/// failed one. The undo plan is made of deletes, so a rollback that fails can be run again.
 pub async fn rollback<A, P>(
     apply: &P,
     plan: &Plan<A>,
@@ -316,7 +361,7 @@ pub async fn rollback<A, P>(
     created: &BTreeMap<String, String>,
     options: &ExecOptions,
     reporter: &dyn Reporter,
-) -> Result<usize, ExecError<P::Error>>
+) -> RollbackReport
 where
     A: PlanAction,
     P: Apply<A>,
@@ -332,9 +377,24 @@ where
                 .is_some_and(|key| created.contains_key(key))
     }));
     let undo = plan.undo_plan(&made, created);
-    let n = undo.len();
-    execute(apply, &undo, options, reporter).await?;
-    Ok(n)
+    let run = run_plan(apply, &undo, options, reporter, true).await;
+    let undone = run
+        .completed
+        .iter()
+        .map(|&id| undo.steps[id].action.to_string())
+        .collect();
+    let mut failed: Vec<String> = run
+        .failures
+        .iter()
+        .map(|(_, text, error)| format!("{text}: {error}"))
+        .collect();
+    failed.extend(
+        undo.steps
+            .iter()
+            .filter(|s| !run.completed.contains(&s.id) && !run.failures.iter().any(|f| f.0 == s.id))
+            .map(|s| format!("{}: not tried (it waits for a failed undo)", s.action)),
+    );
+    RollbackReport { undone, failed }
 }
 
 #[cfg(test)]

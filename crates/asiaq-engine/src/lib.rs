@@ -16,6 +16,6 @@ pub mod report;
 
 pub use execute::{
     execute, rollback, Apply, Disposition, ExecError, ExecOptions, ExecReport, RetryPolicy,
-    StepError,
+    RollbackReport, StepError,
 };
 pub use report::{Event, Reporter};

@@ -1,12 +1,16 @@
-//! Applying a [`HostclassPlan`]: load balancer, target group, floating interfaces, launch
-//! template, autoscaling group, scaling policies and schedule, in that order. A failure
-//! undoes what this run created (newest first), so a failed hostclass leaves nothing
-//! half-made; an update that fails part-way can simply be re-run.
+//! Applying a [`HostclassPlan`] through the plan/apply engine: the steps of
+//! [`provision_plan`] (load balancer, DNS names, target group, floating interfaces and
+//! launch template at once, then the autoscaling group, then its scaling policies and
+//! schedule). A failure undoes what this run created (dependants first), so a failed
+//! hostclass leaves nothing half-made; an update that fails part-way can simply be re-run.
 
 use std::net::Ipv4Addr;
+use std::sync::{Mutex, MutexGuard};
 
+use asiaq_core::plan::provision::{provision_plan, ProvisionAction};
 use asiaq_core::provision::{GroupAction, HostclassPlan};
 use asiaq_core::storage::BlockDevice;
+use asiaq_engine::{Apply, ExecOptions};
 use aws_sdk_autoscaling::types::LaunchTemplateSpecification;
 use aws_sdk_ec2::types::{
     LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
@@ -19,32 +23,7 @@ use super::{filter, groups, lb};
 use crate::context::AwsContext;
 use crate::error::AwsError;
 use crate::tags::{ec2_tag_spec, ec2_tags};
-use crate::wait::resend_while_throttled;
 use asiaq_engine::report;
-
-/// Something this run created, to undo on failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Undo {
-    Elb(String),
-    Cname { zone: String, name: String },
-    TargetGroup(String),
-    Interface(String),
-    Template(String),
-    Group(String),
-}
-
-impl std::fmt::Display for Undo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Undo::Elb(n) => write!(f, "load balancer {n}"),
-            Undo::Cname { name, .. } => write!(f, "DNS record {name}"),
-            Undo::TargetGroup(a) => write!(f, "target group {a}"),
-            Undo::Interface(i) => write!(f, "network interface {i}"),
-            Undo::Template(i) => write!(f, "launch template {i}"),
-            Undo::Group(n) => write!(f, "autoscaling group {n}"),
-        }
-    }
-}
 
 /// What provisioning one hostclass did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -176,16 +155,13 @@ fn template_tags(plan: &HostclassPlan) -> Vec<(String, String)> {
 }
 
 /// Ensures a floating interface exists for each static IP (the instance attaches it at
-/// boot). Returns the ids of the interfaces created.
+/// boot). Returns the ids of the interfaces created; when one creation fails after others,
+/// the error carries the ids made so far, for the rollback.
 async fn ensure_interfaces(
     ctx: &AwsContext,
     plan: &HostclassPlan,
     vpc_id: &str,
-    undo: &mut Vec<Undo>,
-) -> Result<(), AwsError> {
-    if plan.floating_ips.is_empty() {
-        return Ok(());
-    }
+) -> Result<Vec<String>, AwsError> {
     let ips: Vec<String> = plan
         .floating_ips
         .iter()
@@ -207,6 +183,7 @@ async fn ensure_interfaces(
         .flat_map(|n| n.private_ip_addresses())
         .filter_map(|a| a.private_ip_address()?.parse().ok())
         .collect();
+    let mut created = Vec::new();
     for (ip, subnet) in &plan.floating_ips {
         if taken.contains(ip) {
             continue;
@@ -236,70 +213,38 @@ async fn ensure_interfaces(
             ))
             .send()
             .await
-            .map_err(|e| AwsError::call("ec2", "CreateNetworkInterface", e))?;
-        if let Some(id) = out
-            .network_interface()
-            .and_then(|n| n.network_interface_id())
-        {
-            undo.push(Undo::Interface(id.to_string()));
+            .map_err(|e| AwsError::call("ec2", "CreateNetworkInterface", e));
+        match out {
+            Ok(out) => created.extend(
+                out.network_interface()
+                    .and_then(|n| n.network_interface_id())
+                    .map(str::to_string),
+            ),
+            Err(e) if created.is_empty() => return Err(e),
+            Err(e) => return Err(e.after_creating(&created.join(","))),
         }
     }
-    Ok(())
+    Ok(created)
 }
 
 fn env_of(plan: &HostclassPlan) -> String {
     plan.user_data.environment_name.clone()
 }
 
-async fn load_balancer(
-    ctx: &AwsContext,
-    plan: &HostclassPlan,
-    certificate_arn: Option<&str>,
-    undo: &mut Vec<Undo>,
-) -> Result<Option<String>, AwsError> {
-    let Some(elb) = &plan.elb else {
-        return Ok(None);
-    };
-    let (created, dns) = lb::ensure_elb(ctx, elb, certificate_arn).await?;
-    if created {
-        undo.push(Undo::Elb(elb.name.clone()));
-    }
-    if let Some(domain) = &plan.user_data.domain_name {
-        if let Some(zone) = lb::hosted_zone_id(ctx, domain).await? {
-            for name in elb.cname.iter().chain(elb.alias.iter()) {
-                lb::upsert_cname(ctx, &zone, name, &dns).await?;
-                if created {
-                    undo.push(Undo::Cname {
-                        zone: zone.clone(),
-                        name: name.clone(),
-                    });
-                }
-            }
-        }
-    }
-    Ok(Some(dns))
-}
-
-/// Creates or updates the group's launch template; returns its id.
+/// Creates or updates the group's launch template; returns whether it created it, and its
+/// id.
 async fn launch_template(
     ctx: &AwsContext,
     plan: &HostclassPlan,
-    undo: &mut Vec<Undo>,
-) -> Result<String, AwsError> {
+) -> Result<(bool, String), AwsError> {
     let data = launch_template_data(plan);
     // A new group has a new name (`<env>_<hostclass>_<epoch>`), so its template cannot
     // exist unless an earlier run was killed between the two creations: create it straight
     // away (one call fewer on the critical path of every hostclass) and look the template
     // up only when AWS says the name is taken.
     if matches!(plan.action, GroupAction::Create { .. }) {
-        let what = format!("the launch template {}", plan.group_name);
-        match resend_while_throttled(&what, || create_launch_template(ctx, plan, data.clone()))
-            .await
-        {
-            Ok(id) => {
-                undo.push(Undo::Template(id.clone()));
-                return Ok(id);
-            }
+        match create_launch_template(ctx, plan, data.clone()).await {
+            Ok(id) => return Ok((true, id)),
             Err(e) if e.code() == Some(TEMPLATE_NAME_TAKEN) => {}
             Err(e) => return Err(e),
         }
@@ -313,11 +258,9 @@ async fn launch_template(
             format!("{} {}", plan.hostclass, plan.ami_name),
         )
         .await?;
-        return Ok(t.id);
+        return Ok((false, t.id));
     }
-    let id = create_launch_template(ctx, plan, data).await?;
-    undo.push(Undo::Template(id.clone()));
-    Ok(id)
+    Ok((true, create_launch_template(ctx, plan, data).await?))
 }
 
 /// EC2's error code for a launch template name that is already in use.
@@ -360,131 +303,301 @@ fn template_spec(id: &str) -> LaunchTemplateSpecification {
         .build()
 }
 
-async fn create_or_update_group(
+async fn create_group(
     ctx: &AwsContext,
     plan: &HostclassPlan,
     template_id: &str,
     target_group_arn: Option<&str>,
-    undo: &mut Vec<Undo>,
-) -> Result<bool, AwsError> {
-    let subnets = plan.subnet_ids.join(",");
+) -> Result<(), AwsError> {
+    let GroupAction::Create { sizes } = &plan.action else {
+        return Err(AwsError::State(format!(
+            "{}: the group is to be updated, not created",
+            plan.group_name
+        )));
+    };
     let elb_names: Vec<String> = plan.elb.iter().map(|e| e.name.clone()).collect();
     let tg_arns: Vec<String> = target_group_arn.iter().map(|a| a.to_string()).collect();
-    match &plan.action {
-        GroupAction::Create { sizes } => {
-            report::note(format!(
-                "creating autoscaling group {} (min {}, desired {}, max {})",
-                plan.group_name, sizes.min, sizes.desired, sizes.max
-            ));
-            let request = ctx
-                .autoscaling()
-                .create_auto_scaling_group()
-                .auto_scaling_group_name(&plan.group_name)
-                .launch_template(template_spec(template_id))
-                .min_size(sizes.min as i32)
-                .max_size(sizes.max as i32)
-                .desired_capacity(sizes.desired as i32)
-                .vpc_zone_identifier(&subnets)
-                .set_load_balancer_names((!elb_names.is_empty()).then(|| elb_names.clone()))
-                .set_target_group_arns((!tg_arns.is_empty()).then(|| tg_arns.clone()))
-                .set_termination_policies(Some(plan.termination_policies.clone()))
-                .set_tags(Some(groups::asg_tags(&plan.group_name, &plan.tags)));
-            resend_while_throttled(&format!("the group {}", plan.group_name), || {
-                let request = request.clone();
-                async move {
-                    request
-                        .send()
-                        .await
-                        .map_err(|e| AwsError::call("autoscaling", "CreateAutoScalingGroup", e))
+    ctx.autoscaling()
+        .create_auto_scaling_group()
+        .auto_scaling_group_name(&plan.group_name)
+        .launch_template(template_spec(template_id))
+        .min_size(sizes.min as i32)
+        .max_size(sizes.max as i32)
+        .desired_capacity(sizes.desired as i32)
+        .vpc_zone_identifier(plan.subnet_ids.join(","))
+        .set_load_balancer_names((!elb_names.is_empty()).then_some(elb_names))
+        .set_target_group_arns((!tg_arns.is_empty()).then_some(tg_arns))
+        .set_termination_policies(Some(plan.termination_policies.clone()))
+        .set_tags(Some(groups::asg_tags(&plan.group_name, &plan.tags)))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("autoscaling", "CreateAutoScalingGroup", e))?;
+    Ok(())
+}
+
+/// `wanted` minus `have`.
+fn missing(wanted: &[String], have: &[String]) -> Vec<String> {
+    wanted
+        .iter()
+        .filter(|w| !have.contains(w))
+        .cloned()
+        .collect()
+}
+
+async fn update_group(
+    ctx: &AwsContext,
+    plan: &HostclassPlan,
+    template_id: &str,
+    target_group_arn: Option<&str>,
+) -> Result<(), AwsError> {
+    let GroupAction::Update { sizes, existing } = &plan.action else {
+        return Err(AwsError::State(format!(
+            "{}: the group is to be created, not updated",
+            plan.group_name
+        )));
+    };
+    let name = plan.group_name.as_str();
+    let elb_names: Vec<String> = plan.elb.iter().map(|e| e.name.clone()).collect();
+    let tg_arns: Vec<String> = target_group_arn.iter().map(|a| a.to_string()).collect();
+    ctx.autoscaling()
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(name)
+        .launch_template(template_spec(template_id))
+        .set_min_size(sizes.min.map(|n| n as i32))
+        .set_max_size(sizes.max.map(|n| n as i32))
+        .set_desired_capacity(sizes.desired.map(|n| n as i32))
+        .vpc_zone_identifier(plan.subnet_ids.join(","))
+        .set_termination_policies(Some(plan.termination_policies.clone()))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("autoscaling", "UpdateAutoScalingGroup", e))?;
+    ctx.autoscaling()
+        .create_or_update_tags()
+        .set_tags(Some(groups::asg_tags(name, &plan.tags)))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("autoscaling", "CreateOrUpdateTags", e))?;
+    let attach = missing(&elb_names, &existing.load_balancers);
+    if !attach.is_empty() {
+        ctx.autoscaling()
+            .attach_load_balancers()
+            .auto_scaling_group_name(name)
+            .set_load_balancer_names(Some(attach))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("autoscaling", "AttachLoadBalancers", e))?;
+    }
+    let detach = missing(&existing.load_balancers, &elb_names);
+    if !detach.is_empty() {
+        ctx.autoscaling()
+            .detach_load_balancers()
+            .auto_scaling_group_name(name)
+            .set_load_balancer_names(Some(detach))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("autoscaling", "DetachLoadBalancers", e))?;
+    }
+    let tg_attach = missing(&tg_arns, &existing.target_group_arns);
+    if !tg_attach.is_empty() {
+        ctx.autoscaling()
+            .attach_load_balancer_target_groups()
+            .auto_scaling_group_name(name)
+            .set_target_group_arns(Some(tg_attach))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("autoscaling", "AttachLoadBalancerTargetGroups", e))?;
+    }
+    let tg_detach = missing(&existing.target_group_arns, &tg_arns);
+    if !tg_detach.is_empty() {
+        ctx.autoscaling()
+            .detach_load_balancer_target_groups()
+            .auto_scaling_group_name(name)
+            .set_target_group_arns(Some(tg_detach))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("autoscaling", "DetachLoadBalancerTargetGroups", e))?;
+    }
+    Ok(())
+}
+
+/// What the steps found or made that later steps use. The engine keeps only the ids of
+/// what a step created (those are what a rollback removes); a load balancer, target group
+/// or template that was already there is used too, so it is kept here.
+#[derive(Debug, Default)]
+struct Found {
+    dns_name: Option<String>,
+    load_balancer_created: bool,
+    target_group_arn: Option<String>,
+    template_id: Option<String>,
+}
+
+/// The calls of provisioning one hostclass, for the plan/apply engine.
+struct ProvisionSteps<'a> {
+    ctx: &'a AwsContext,
+    plan: &'a HostclassPlan,
+    vpc_id: &'a str,
+    certificate_arn: Option<&'a str>,
+    found: Mutex<Found>,
+}
+
+impl ProvisionSteps<'_> {
+    fn found(&self) -> MutexGuard<'_, Found> {
+        self.found.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn missing_from_plan(&self, action: &ProvisionAction) -> AwsError {
+        AwsError::State(format!(
+            "{action}: not in the plan of {}",
+            self.plan.hostclass
+        ))
+    }
+
+    /// The template's id, once its step ran.
+    fn template_id(&self, action: &ProvisionAction) -> Result<String, AwsError> {
+        self.found().template_id.clone().ok_or_else(|| {
+            AwsError::State(format!("{action}: the launch template step has not run"))
+        })
+    }
+}
+
+impl Apply<ProvisionAction> for ProvisionSteps<'_> {
+    type Error = AwsError;
+
+    async fn apply(&self, action: &ProvisionAction) -> Result<Option<String>, AwsError> {
+        use ProvisionAction::*;
+        let (ctx, plan) = (self.ctx, self.plan);
+        match action {
+            EnsureLoadBalancer { name, .. } => {
+                let elb = plan
+                    .elb
+                    .as_ref()
+                    .ok_or_else(|| self.missing_from_plan(action))?;
+                let (created, dns) = lb::ensure_elb(ctx, elb, self.certificate_arn).await?;
+                let mut found = self.found();
+                found.dns_name = Some(dns);
+                found.load_balancer_created = created;
+                Ok(created.then(|| name.clone()))
+            }
+            UpsertDnsNames { names, domain, .. } => {
+                let Some(zone) = lb::hosted_zone_id(ctx, domain).await? else {
+                    return Ok(None);
+                };
+                let (dns, new_balancer) = {
+                    let found = self.found();
+                    (
+                        found.dns_name.clone().unwrap_or_default(),
+                        found.load_balancer_created,
+                    )
+                };
+                for (i, name) in names.iter().enumerate() {
+                    if let Err(e) = lb::upsert_cname(ctx, &zone, name, &dns).await {
+                        return Err(if new_balancer && i > 0 {
+                            e.after_creating(&zone)
+                        } else {
+                            e
+                        });
+                    }
                 }
-            })
-            .await?;
-            undo.push(Undo::Group(plan.group_name.clone()));
-            Ok(true)
+                Ok(new_balancer.then_some(zone))
+            }
+            EnsureTargetGroup { .. } => {
+                let tg = plan
+                    .target_group
+                    .as_ref()
+                    .ok_or_else(|| self.missing_from_plan(action))?;
+                let (created, arn) = lb::ensure_target_group(ctx, tg, self.vpc_id).await?;
+                self.found().target_group_arn = Some(arn.clone());
+                Ok(created.then_some(arn))
+            }
+            EnsureInterfaces { .. } => {
+                let created = ensure_interfaces(ctx, plan, self.vpc_id).await?;
+                Ok((!created.is_empty()).then(|| created.join(",")))
+            }
+            PutLaunchTemplate { .. } => {
+                let (created, id) = launch_template(ctx, plan).await?;
+                self.found().template_id = Some(id.clone());
+                Ok(created.then_some(id))
+            }
+            CreateGroup { name, .. } => {
+                let template = self.template_id(action)?;
+                let tg = self.found().target_group_arn.clone();
+                create_group(ctx, plan, &template, tg.as_deref()).await?;
+                Ok(Some(name.clone()))
+            }
+            UpdateGroup { .. } => {
+                let template = self.template_id(action)?;
+                let tg = self.found().target_group_arn.clone();
+                update_group(ctx, plan, &template, tg.as_deref()).await?;
+                Ok(None)
+            }
+            PutScalingPolicy { group, policy } => {
+                let spec = plan
+                    .policies
+                    .iter()
+                    .find(|p| &p.name == policy)
+                    .ok_or_else(|| self.missing_from_plan(action))?;
+                groups::put_policy(ctx, group, spec).await?;
+                Ok(None)
+            }
+            PutSchedule { group, .. } => {
+                let existing = match plan.action {
+                    GroupAction::Create { .. } => Vec::new(),
+                    GroupAction::Update { .. } => groups::recurring_actions(ctx, group).await?,
+                };
+                if !plan.scheduled_actions.is_empty() || !existing.is_empty() {
+                    groups::replace_schedule(ctx, group, &plan.scheduled_actions, &existing)
+                        .await?;
+                }
+                Ok(None)
+            }
+            DeleteLoadBalancer { name } => lb::delete_elb(ctx, name).await.map(|()| None),
+            DeleteDnsNames { zone, names } => {
+                for name in names {
+                    delete_cname(ctx, zone, name).await?;
+                }
+                Ok(None)
+            }
+            DeleteTargetGroup { arn } => lb::delete_target_group(ctx, arn).await.map(|()| None),
+            DeleteInterfaces { ids } => {
+                for id in ids.split(',').filter(|i| !i.is_empty()) {
+                    delete_interface(ctx, id).await?;
+                }
+                Ok(None)
+            }
+            DeleteLaunchTemplate { id } => {
+                groups::delete_launch_template(ctx, id).await.map(|()| None)
+            }
+            DeleteGroup { name } => {
+                let group = groups::GroupInfo {
+                    name: name.clone(),
+                    ..groups::GroupInfo::default()
+                };
+                groups::delete_group(ctx, &group, true).await.map(|()| None)
+            }
         }
-        GroupAction::Update { sizes, existing } => {
-            report::note(format!("updating autoscaling group {}", plan.group_name));
-            ctx.autoscaling()
-                .update_auto_scaling_group()
-                .auto_scaling_group_name(&plan.group_name)
-                .launch_template(template_spec(template_id))
-                .set_min_size(sizes.min.map(|n| n as i32))
-                .set_max_size(sizes.max.map(|n| n as i32))
-                .set_desired_capacity(sizes.desired.map(|n| n as i32))
-                .vpc_zone_identifier(&subnets)
-                .set_termination_policies(Some(plan.termination_policies.clone()))
-                .send()
-                .await
-                .map_err(|e| AwsError::call("autoscaling", "UpdateAutoScalingGroup", e))?;
-            ctx.autoscaling()
-                .create_or_update_tags()
-                .set_tags(Some(groups::asg_tags(&plan.group_name, &plan.tags)))
-                .send()
-                .await
-                .map_err(|e| AwsError::call("autoscaling", "CreateOrUpdateTags", e))?;
-            let attach: Vec<String> = elb_names
-                .iter()
-                .filter(|n| !existing.load_balancers.contains(n))
-                .cloned()
-                .collect();
-            let detach: Vec<String> = existing
-                .load_balancers
-                .iter()
-                .filter(|n| !elb_names.contains(n))
-                .cloned()
-                .collect();
-            if !attach.is_empty() {
-                ctx.autoscaling()
-                    .attach_load_balancers()
-                    .auto_scaling_group_name(&plan.group_name)
-                    .set_load_balancer_names(Some(attach))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::call("autoscaling", "AttachLoadBalancers", e))?;
+    }
+
+    fn unresolved(&self, action: &ProvisionAction, key: &str) -> AwsError {
+        AwsError::State(format!("{action}: nothing created {key}"))
+    }
+}
+
+async fn delete_interface(ctx: &AwsContext, id: &str) -> Result<(), AwsError> {
+    match ctx
+        .ec2()
+        .delete_network_interface()
+        .network_interface_id(id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = AwsError::call("ec2", "DeleteNetworkInterface", e);
+            if err.is_not_found() {
+                Ok(())
+            } else {
+                Err(err)
             }
-            if !detach.is_empty() {
-                ctx.autoscaling()
-                    .detach_load_balancers()
-                    .auto_scaling_group_name(&plan.group_name)
-                    .set_load_balancer_names(Some(detach))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::call("autoscaling", "DetachLoadBalancers", e))?;
-            }
-            let tg_attach: Vec<String> = tg_arns
-                .iter()
-                .filter(|a| !existing.target_group_arns.contains(a))
-                .cloned()
-                .collect();
-            let tg_detach: Vec<String> = existing
-                .target_group_arns
-                .iter()
-                .filter(|a| !tg_arns.contains(a))
-                .cloned()
-                .collect();
-            if !tg_attach.is_empty() {
-                ctx.autoscaling()
-                    .attach_load_balancer_target_groups()
-                    .auto_scaling_group_name(&plan.group_name)
-                    .set_target_group_arns(Some(tg_attach))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::call("autoscaling", "AttachLoadBalancerTargetGroups", e)
-                    })?;
-            }
-            if !tg_detach.is_empty() {
-                ctx.autoscaling()
-                    .detach_load_balancer_target_groups()
-                    .auto_scaling_group_name(&plan.group_name)
-                    .set_target_group_arns(Some(tg_detach))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::call("autoscaling", "DetachLoadBalancerTargetGroups", e)
-                    })?;
-            }
-            Ok(false)
         }
     }
 }
@@ -498,136 +611,54 @@ pub async fn apply(
     certificate_arn: Option<&str>,
     opts: &ApplyOptions,
 ) -> Result<Provisioned, ProvisionFailure> {
-    let mut undo = Vec::new();
-    let result = apply_steps(ctx, plan, vpc_id, certificate_arn, &mut undo).await;
-    match result {
-        Ok(p) => Ok(p),
-        Err(error) => {
-            if opts.keep_on_failure {
-                return Err(ProvisionFailure {
-                    hostclass: plan.hostclass.clone(),
-                    error,
-                    rolled_back: Vec::new(),
-                    rollback_errors: Vec::new(),
-                    kept: true,
-                });
-            }
-            let (rolled_back, rollback_errors) = rollback(ctx, undo).await;
+    let steps = provision_plan(plan);
+    let calls = ProvisionSteps {
+        ctx,
+        plan,
+        vpc_id,
+        certificate_arn,
+        found: Mutex::new(Found::default()),
+    };
+    let options = ExecOptions {
+        // A handful of steps; the rate budgets pace the calls.
+        max_in_flight: steps.len().max(1),
+        retry: crate::vpc::execute::retry_policy(),
+        title: format!("provision {}", plan.hostclass),
+    };
+    let reporter = report::current();
+    match asiaq_engine::execute(&calls, &steps, &options, reporter.as_ref()).await {
+        Ok(_) => Ok(Provisioned {
+            hostclass: plan.hostclass.clone(),
+            group_name: plan.group_name.clone(),
+            created: matches!(plan.action, GroupAction::Create { .. }),
+            elb_dns_name: calls.found().dns_name.clone(),
+        }),
+        Err(failure) if opts.keep_on_failure => Err(ProvisionFailure {
+            hostclass: plan.hostclass.clone(),
+            error: failure.error,
+            rolled_back: Vec::new(),
+            rollback_errors: Vec::new(),
+            kept: true,
+        }),
+        Err(failure) => {
+            let undone = asiaq_engine::rollback(
+                &calls,
+                &steps,
+                &failure.completed,
+                &failure.created,
+                &options,
+                reporter.as_ref(),
+            )
+            .await;
             Err(ProvisionFailure {
                 hostclass: plan.hostclass.clone(),
-                error,
-                rolled_back,
-                rollback_errors,
+                error: failure.error,
+                rolled_back: undone.undone,
+                rollback_errors: undone.failed,
                 kept: false,
             })
         }
     }
-}
-
-async fn apply_steps(
-    ctx: &AwsContext,
-    plan: &HostclassPlan,
-    vpc_id: &str,
-    certificate_arn: Option<&str>,
-    undo: &mut Vec<Undo>,
-) -> Result<Provisioned, AwsError> {
-    let elb_dns_name = load_balancer(ctx, plan, certificate_arn, undo).await?;
-    let tg_arn = match &plan.target_group {
-        Some(tg) => {
-            let (created, arn) = lb::ensure_target_group(ctx, tg, vpc_id).await?;
-            if created {
-                undo.push(Undo::TargetGroup(arn.clone()));
-            }
-            Some(arn)
-        }
-        None => None,
-    };
-    ensure_interfaces(ctx, plan, vpc_id, undo).await?;
-    let template_id = launch_template(ctx, plan, undo).await?;
-    let created = create_or_update_group(ctx, plan, &template_id, tg_arn.as_deref(), undo).await?;
-    // The up and down policies and the schedule only need the group, not each other.
-    let policies = futures::future::try_join_all(plan.policies.iter().map(|p| {
-        let what = format!("a scaling policy of {}", plan.group_name);
-        async move {
-            resend_while_throttled(&what, || groups::put_policy(ctx, &plan.group_name, p)).await
-        }
-    }));
-    let schedule = async {
-        let existing = if created {
-            Vec::new()
-        } else {
-            groups::recurring_actions(ctx, &plan.group_name).await?
-        };
-        if !plan.scheduled_actions.is_empty() || !existing.is_empty() {
-            groups::replace_schedule(ctx, &plan.group_name, &plan.scheduled_actions, &existing)
-                .await?;
-        }
-        Ok(())
-    };
-    futures::try_join!(policies, schedule)?;
-    Ok(Provisioned {
-        hostclass: plan.hostclass.clone(),
-        group_name: plan.group_name.clone(),
-        created,
-        elb_dns_name,
-    })
-}
-
-/// Undoes, newest first. Returns what was undone and what could not be.
-async fn rollback(ctx: &AwsContext, undo: Vec<Undo>) -> (Vec<String>, Vec<String>) {
-    let mut done = Vec::new();
-    let mut failed = Vec::new();
-    for u in undo.into_iter().rev() {
-        let result = match &u {
-            Undo::Group(name) => {
-                let g = groups::GroupInfo {
-                    name: name.clone(),
-                    hostclass: String::new(),
-                    min_size: 0,
-                    max_size: 0,
-                    desired_capacity: 0,
-                    instances: Vec::new(),
-                    launch_template_id: None,
-                    launch_template_name: None,
-                    launch_template_version: None,
-                    launch_configuration: None,
-                    load_balancers: Vec::new(),
-                    target_group_arns: Vec::new(),
-                    subnet_ids: Vec::new(),
-                    tags: Default::default(),
-                    termination_policies: Vec::new(),
-                    status: None,
-                };
-                groups::delete_group(ctx, &g, true).await
-            }
-            Undo::Template(id) => groups::delete_launch_template(ctx, id).await,
-            Undo::Interface(id) => match ctx
-                .ec2()
-                .delete_network_interface()
-                .network_interface_id(id)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let err = AwsError::call("ec2", "DeleteNetworkInterface", e);
-                    if err.is_not_found() {
-                        Ok(())
-                    } else {
-                        Err(err)
-                    }
-                }
-            },
-            Undo::TargetGroup(arn) => lb::delete_target_group(ctx, arn).await,
-            Undo::Cname { zone, name } => delete_cname(ctx, zone, name).await,
-            Undo::Elb(name) => lb::delete_elb(ctx, name).await,
-        };
-        match result {
-            Ok(()) => done.push(u.to_string()),
-            Err(e) => failed.push(format!("{u}: {e}")),
-        }
-    }
-    (done, failed)
 }
 
 /// Deletes the CNAME `name` of `zone` (whatever its value).

@@ -13,6 +13,7 @@
 
 pub mod buckets;
 pub mod hosts;
+pub mod provision;
 pub mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -289,7 +290,9 @@ impl<A: Clone> Plan<A> {
 impl<A: PlanAction> Plan<A> {
     /// The plan that undoes the steps `completed` (ids, in the order they finished): each
     /// completed step's [`PlanAction::undo`], every undo after the undos of the steps that
-    /// depended on it, with `${key}` resolved from `created`.
+    /// depended on it, with `${key}` resolved from `created`. An undo that still refers to
+    /// a key nobody created is left out: its step found the resource already there (an
+    /// "ensure" step returns no id then), and what this run did not make it does not remove.
     pub fn undo_plan(&self, completed: &[usize], created: &BTreeMap<String, String>) -> Plan<A> {
         let undoable: Vec<(usize, A)> = completed
             .iter()
@@ -299,6 +302,7 @@ impl<A: PlanAction> Plan<A> {
                     .get(id)
                     .and_then(|s| s.action.undo())
                     .map(|u| (id, resolve_refs(&u, created)))
+                    .filter(|(_, u)| refs_of(u).is_empty())
             })
             .collect();
         let mut steps = Vec::new();
@@ -538,6 +542,21 @@ mod tests {
         // (the link that depended on it has no undo, and d did not depend on it).
         assert_eq!(undo.steps[1].after, vec![0]);
         assert!(undo.steps[2].after.is_empty());
+    }
+
+    /// A step that made nothing (it found its resource there, and returned no id) has no
+    /// undo: the rollback removes only what the run created.
+    #[test]
+    fn undo_plan_leaves_out_what_was_found_not_made() {
+        let mut b = PlanBuilder::new();
+        let a = b.add(make("a"), &[]);
+        let c = b.add(make("c"), &[]);
+        let plan = b.build();
+        let created = BTreeMap::from([("c".to_string(), "id-c".to_string())]);
+        let undo = plan.undo_plan(&[a, c], &created);
+        let texts: Vec<String> = undo.steps.iter().map(|s| s.action.to_string()).collect();
+        assert_eq!(texts, vec!["remove id-c"]);
+        assert!(undo.steps[0].after.is_empty());
     }
 
     #[test]

@@ -731,6 +731,72 @@ fn a_failed_hostclass_is_rolled_back_at_every_step() {
     assert_eq!(w.groups().len(), 1);
 }
 
+/// A failed spinup removes what it created and nothing it found: with the load balancer
+/// and target group of an earlier run still there (only its group and template gone), a
+/// fault at the group's creation removes the new launch template and leaves the load
+/// balancer and the target group.
+#[test]
+fn a_rollback_leaves_what_the_run_found() {
+    let w = World::new();
+    demo_world(&w);
+    w.set_aws_option("mhcweb", "target_group=True");
+    w.write_pipeline(
+        "web.csv",
+        "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n1,mhcweb,1,1,1,t2.small,no\n",
+    );
+    w.ok(&["aws", "spinup", "--pipeline", "pipelines/web.csv"]);
+    let group = w.group_of("mhcweb");
+    let autoscaling = w.autoscaling();
+    let ec2 = w.ec2();
+    let templates = w.launch_templates();
+    w.rt.block_on(async {
+        autoscaling
+            .delete_auto_scaling_group()
+            .auto_scaling_group_name(group.auto_scaling_group_name().unwrap())
+            .force_delete(true)
+            .send()
+            .await
+            .unwrap();
+        for t in templates {
+            ec2.delete_launch_template()
+                .launch_template_id(t.launch_template_id().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    assert_eq!(w.elbs().len(), 1);
+    let out = w
+        .asiaq()
+        .args(["aws", "spinup", "--pipeline", "pipelines/web.csv"])
+        .env("ASIAQ_INJECT_FAULT", "CreateAutoScalingGroup:1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("mhcweb FAILED"), "{stdout}");
+    assert!(
+        stdout.contains("removed again: launch template lt-"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("removed again: load balancer"), "{stdout}");
+    assert!(!stdout.contains("COULD NOT"), "{stdout}");
+    assert!(w.groups().is_empty());
+    assert!(
+        w.launch_templates().is_empty(),
+        "the new template is removed"
+    );
+    assert_eq!(w.elbs().len(), 1, "the load balancer found is left");
+    let tgs =
+        w.rt.block_on(w.elbv2().describe_target_groups().send())
+            .unwrap();
+    assert_eq!(
+        tgs.target_groups().len(),
+        1,
+        "the target group found is left"
+    );
+}
+
 /// A failure in the second sequence: the report says which hostclasses are up and which
 /// failed; the failing one leaves nothing behind, the others stay.
 #[test]
