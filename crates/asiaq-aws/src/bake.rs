@@ -6,8 +6,10 @@
 //! print its plan (`--dry-run`) and fail before it creates anything; [`execute`] does the
 //! work. Whatever happens after the instance is launched (an AWS error, a failing init
 //! script, an interrupt), the instance is terminated and an image made by the failed bake is
-//! deleted with its snapshots; only `--no-destroy` leaves the instance running. No key pair
-//! or security group is made: the bake uses `[bake] bake_key` and the tunnel security group.
+//! deleted with its snapshots; only `--no-destroy` leaves the instance running. That cleanup
+//! is an engine plan (`asiaq_core::plan::bake::cleanup_plan`) of independent steps, so each
+//! is tried whatever happens to the others. No key pair or security group is made: the bake
+//! uses `[bake] bake_key` and the tunnel security group.
 //!
 //! The instance gets the storage of the hostclass baked (spec §4.9 step 3, "BDM from storage
 //! config without the snapshot"): [`BakeSettings::storage`] (the hostclass's `extra_space`,
@@ -15,11 +17,13 @@
 //! environment) and the instance-store disks of the bakery instance type, mapped as
 //! provision maps them (`asiaq_core::storage`) but never with the hostclass's snapshot.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use asiaq_core::ami::{bake_tags, find_ami, BakeSource, BakeTagInputs};
+use asiaq_core::ami::{bake_tags, find_ami, AmiInfo, BakeSource, BakeTagInputs};
+use asiaq_core::plan::bake::{cleanup_plan, BakeCleanupAction, BakeRecord};
 use asiaq_core::ssh::shell_command;
 use asiaq_core::storage::{bake_block_device_mappings, BlockDevice};
 use asiaq_core::syntax::MetaNetworkName;
@@ -38,7 +42,9 @@ use crate::images::{self, ImageQuery};
 use crate::remote::{Remote, RemoteError};
 use crate::tags::ec2_tag_spec;
 use crate::wait::{resend_while_throttled, wait_for, Backoff, Poll};
-use asiaq_engine::report::note;
+use asiaq_engine::execute::default_disposition;
+use asiaq_engine::report::{self, note};
+use asiaq_engine::{Apply, Disposition, ExecOptions};
 
 /// Tag on the bake instance: the bake id, so an instance left by a killed bake can be found.
 pub const OWNER_TAG: &str = "asiaq:bake";
@@ -441,18 +447,24 @@ pub async fn execute(
         () = cancel => Err(BakeError::Interrupted),
     };
     let progress = progress.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut leftovers = Vec::new();
-    if result.is_err() && progress.image_requested {
-        cleanup_image(
-            ctx,
-            s,
-            &instance_id,
-            progress.image_id.as_deref(),
-            &mut leftovers,
-        )
-        .await;
+    let plan = cleanup_plan(&BakeRecord {
+        image_name: s.image_name.clone(),
+        instance_id: instance_id.clone(),
+        image_requested: progress.image_requested,
+        image_id: progress.image_id,
+        failed: result.is_err(),
+        no_destroy: s.no_destroy,
+    });
+    if !s.no_destroy {
+        note(format!(
+            "bake {}: terminating instance {instance_id}",
+            s.image_name
+        ));
     }
-    let mut instance_left = None;
+    let Cleaned {
+        mut instance_left,
+        leftovers,
+    } = clean_up(ctx, s, &instance_id, &plan).await;
     if s.no_destroy {
         instance_left = Some(instance_id.clone());
         if let Err(e) = &result {
@@ -460,17 +472,6 @@ pub async fn execute(
                 "bake {}: failed ({e}); --no-destroy: instance {instance_id} is left running for debugging",
                 s.image_name
             ));
-        }
-    } else {
-        note(format!(
-            "bake {}: terminating instance {instance_id}",
-            s.image_name
-        ));
-        if let Err(e) = terminate(ctx, &instance_id).await {
-            leftovers.push(format!(
-                "instance {instance_id} could not be terminated ({e}); terminate it by hand"
-            ));
-            instance_left = Some(instance_id.clone());
         }
     }
     match result {
@@ -903,88 +904,228 @@ async fn enable_root_ssh(remote: &Remote, address: &str, user: &str) {
     let _ = remote.ssh(user, address, &command, false, true, None).await;
 }
 
-/// Terminates the bake instance; one retry after a pause (the instance must not be left).
-async fn terminate(ctx: &AwsContext, id: &str) -> Result<(), AwsError> {
-    let once = || async {
-        let terminated = resend_while_throttled(&format!("terminating {id}"), || async {
-            ctx.ec2()
-                .terminate_instances()
-                .instance_ids(id)
-                .send()
-                .await
-                .map_err(|e| AwsError::call("ec2", "TerminateInstances", e))
-        })
-        .await;
-        match terminated {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
-    };
-    match once().await {
-        Ok(()) => Ok(()),
-        Err(first) => {
-            note(format!("terminating {id} failed ({first}); retrying"));
-            tokio::time::sleep(
-                Backoff::new(
-                    Duration::from_secs(2),
-                    Duration::from_secs(2),
-                    Duration::from_secs(2),
-                )
-                .scaled()
-                .initial,
-            )
-            .await;
-            once().await
-        }
-    }
+/// What the cleanup after a bake could not do.
+#[derive(Debug, Default)]
+struct Cleaned {
+    /// The bake instance, when terminating it failed.
+    instance_left: Option<String>,
+    /// What is left behind, as messages, in the order of the plan's steps.
+    leftovers: Vec<String>,
 }
 
-/// Deletes the image a failed bake made (found by id, or by its unique name when the answer
-/// to CreateImage never arrived), with its snapshots.
-async fn cleanup_image(
+/// Runs the cleanup `plan` ([`cleanup_plan`]) through the engine. Its steps do not depend on
+/// each other and all start at once (the engine starts no new step after a failure, so
+/// every step is tried only because none waits); deletes of what is already gone are done,
+/// so the cleanup can be run again.
+async fn clean_up(
     ctx: &AwsContext,
     s: &BakeSettings,
     instance_id: &str,
-    image_id: Option<&str>,
-    leftovers: &mut Vec<String>,
-) {
-    let own = vec!["self".to_string()];
-    let found = match image_id {
-        Some(id) => images::get_image(ctx, id, &own)
-            .await
-            .map(|a| a.into_iter().collect::<Vec<_>>()),
-        None => {
-            images::describe_images(ctx, &ImageQuery::visible(&[]).named(s.image_name.clone()))
-                .await
-        }
+    plan: &asiaq_core::plan::Plan<BakeCleanupAction>,
+) -> Cleaned {
+    if plan.is_empty() {
+        return Cleaned::default();
+    }
+    let steps = CleanupSteps {
+        ctx,
+        image_name: &s.image_name,
+        instance_id,
+        left: Mutex::new(Vec::new()),
+        retried: Mutex::new(BTreeSet::new()),
     };
-    let amis = match found {
-        Ok(a) => a,
-        Err(e) => {
-            leftovers.push(format!(
+    let options = ExecOptions {
+        max_in_flight: plan.len(),
+        retry: crate::vpc::execute::retry_policy(),
+        title: format!("clean up after bake {}", s.image_name),
+    };
+    let reporter = report::current();
+    let completed = match asiaq_engine::execute(&steps, plan, &options, reporter.as_ref()).await {
+        Ok(done) => done.completed,
+        Err(failure) => failure.completed,
+    };
+    let mut left = steps.left.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut cleaned = Cleaned::default();
+    for step in &plan.steps {
+        let step_left = match left.iter().position(|(a, _)| *a == step.action) {
+            Some(i) => left.swap_remove(i).1,
+            None => StepLeft::default(),
+        };
+        cleaned.leftovers.extend(step_left.snapshots);
+        if completed.contains(&step.id) {
+            continue;
+        }
+        if step_left.failure.is_empty() {
+            cleaned
+                .leftovers
+                .push(format!("{} did not finish", step.action));
+        }
+        cleaned.leftovers.extend(step_left.failure);
+        if let BakeCleanupAction::TerminateInstance { instance_id } = &step.action {
+            cleaned.instance_left = Some(instance_id.clone());
+        }
+    }
+    cleaned
+}
+
+/// What one cleanup step left behind, as messages.
+#[derive(Debug, Default)]
+struct StepLeft {
+    /// Why its last try failed (ignored once the step is done).
+    failure: Vec<String>,
+    /// Snapshots of deleted images that could not be deleted.
+    snapshots: Vec<String>,
+}
+
+/// The calls of the cleanup after a bake.
+struct CleanupSteps<'a> {
+    ctx: &'a AwsContext,
+    image_name: &'a str,
+    instance_id: &'a str,
+    /// Per step (by action): what it could not do.
+    left: Mutex<Vec<(BakeCleanupAction, StepLeft)>>,
+    /// Instances whose TerminateInstances had its one retry.
+    retried: Mutex<BTreeSet<String>>,
+}
+
+impl CleanupSteps<'_> {
+    fn record(&self, action: &BakeCleanupAction, f: impl FnOnce(&mut StepLeft)) {
+        let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        let i = match left.iter().position(|(a, _)| a == action) {
+            Some(i) => i,
+            None => {
+                left.push((action.clone(), StepLeft::default()));
+                left.len() - 1
+            }
+        };
+        f(&mut left[i].1);
+    }
+
+    fn failed(&self, action: &BakeCleanupAction, messages: Vec<String>) {
+        self.record(action, |l| l.failure = messages);
+    }
+
+    /// The image lookup failed: what to tell.
+    fn lookup_failed(
+        &self,
+        action: &BakeCleanupAction,
+        image_id: Option<&str>,
+        e: AwsError,
+    ) -> AwsError {
+        self.failed(
+            action,
+            vec![format!(
                 "the image of this bake ({}) could not be looked up: {e}; check for \"{}\" with `asiaq bake listamis`",
                 image_id.unwrap_or("id unknown"),
-                s.image_name
+                self.image_name
+            )],
+        );
+        e
+    }
+
+    /// Deletes `amis` (deregistration, then snapshots), every one tried; the first error.
+    async fn delete_images(
+        &self,
+        action: &BakeCleanupAction,
+        amis: Vec<AmiInfo>,
+    ) -> Result<(), AwsError> {
+        let mut first = None;
+        let mut failures = Vec::new();
+        for ami in amis {
+            note(format!(
+                "bake {}: deleting image {} made from {}",
+                self.image_name, ami.id, self.instance_id
             ));
-            return;
-        }
-    };
-    for ami in amis {
-        note(format!(
-            "bake {}: deleting image {} made from {instance_id}",
-            s.image_name, ami.id
-        ));
-        match images::delete_image(ctx, &ami).await {
-            Ok(report) => {
-                for (snap, why) in report.failed_snapshots {
-                    leftovers.push(format!("snapshot {snap} of image {} ({why})", ami.id));
+            match images::delete_image(self.ctx, &ami).await {
+                Ok(report) => {
+                    self.record(action, |l| {
+                        l.snapshots.extend(report.failed_snapshots.into_iter().map(
+                            |(snap, why)| format!("snapshot {snap} of image {} ({why})", ami.id),
+                        ))
+                    })
+                }
+                Err(e) => {
+                    failures.push(format!(
+                        "image {} could not be deleted ({e}); delete it with `asiaq bake deleteami --ami {}`",
+                        ami.id, ami.id
+                    ));
+                    first.get_or_insert(e);
                 }
             }
-            Err(e) => leftovers.push(format!(
-                "image {} could not be deleted ({e}); delete it with `asiaq bake deleteami --ami {}`",
-                ami.id, ami.id
-            )),
+        }
+        self.failed(action, failures);
+        first.map_or(Ok(()), Err)
+    }
+}
+
+impl Apply<BakeCleanupAction> for CleanupSteps<'_> {
+    type Error = AwsError;
+
+    async fn apply(&self, action: &BakeCleanupAction) -> Result<Option<String>, AwsError> {
+        let ctx = self.ctx;
+        match action {
+            BakeCleanupAction::DeleteImage { image_id } => {
+                let own = vec!["self".to_string()];
+                let found = images::get_image(ctx, image_id, &own)
+                    .await
+                    .map_err(|e| self.lookup_failed(action, Some(image_id), e))?;
+                self.delete_images(action, found.into_iter().collect())
+                    .await?;
+            }
+            BakeCleanupAction::DeleteImagesNamed { name } => {
+                let found =
+                    images::describe_images(ctx, &ImageQuery::visible(&[]).named(name.clone()))
+                        .await
+                        .map_err(|e| self.lookup_failed(action, None, e))?;
+                self.delete_images(action, found).await?;
+            }
+            BakeCleanupAction::TerminateInstance { instance_id } => {
+                ctx.ec2()
+                    .terminate_instances()
+                    .instance_ids(instance_id)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let e = AwsError::call("ec2", "TerminateInstances", e);
+                        self.failed(
+                            action,
+                            vec![format!(
+                                "instance {instance_id} could not be terminated ({e}); terminate it by hand"
+                            )],
+                        );
+                        e
+                    })?;
+            }
+        }
+        Ok(None)
+    }
+
+    fn unresolved(&self, action: &BakeCleanupAction, key: &str) -> AwsError {
+        AwsError::State(format!("{action}: nothing created {key}"))
+    }
+
+    /// The engine's, except that a TerminateInstances that fails for good (an injected
+    /// fault included) is sent once more after a pause: the instance must not be left.
+    fn disposition(&self, action: &BakeCleanupAction, error: &AwsError) -> Disposition {
+        let disposition = default_disposition(action, error);
+        match action {
+            BakeCleanupAction::TerminateInstance { instance_id }
+                if disposition == Disposition::Fail =>
+            {
+                let first = self
+                    .retried
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(instance_id.clone());
+                if first {
+                    note(format!(
+                        "terminating {instance_id} failed ({error}); retrying"
+                    ));
+                    Disposition::Retry
+                } else {
+                    Disposition::Fail
+                }
+            }
+            _ => disposition,
         }
     }
 }

@@ -1427,6 +1427,45 @@ fn fault_at_any_aws_step_cleans_up() {
     assert!(b.ec2.live_instances().is_empty());
 }
 
+/// The cleanup runs as an engine plan and says what it does: the image of a bake that
+/// failed once it had the image's id is deleted (and the instance terminated), and a failed
+/// TerminateInstances is sent once more after a pause.
+#[test]
+fn cleanup_plan_deletes_the_image_and_retries_the_terminate_once() {
+    let b = Bakery::new();
+    let out = expect(
+        b.asiaq()
+            .env_remove("ASIAQ_QUIET")
+            .env("ASIAQ_INJECT_FAULT", "DescribeImages:1")
+            .env("ASIAQ_BAKE_ASIAQ_BINARY", "none")
+            .args(["bake", "bake"]),
+        1,
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains(": deleting image ami-"), "{err}");
+    assert!(err.contains(": terminating instance i-"), "{err}");
+    assert!(!err.contains("left behind"), "{err}");
+    assert!(b.ec2.images().is_empty(), "{err}");
+    assert!(b.ec2.snapshots().is_empty(), "{err}");
+    assert!(b.ec2.live_instances().is_empty(), "{err}");
+
+    let out = expect(
+        b.asiaq()
+            .env_remove("ASIAQ_QUIET")
+            .env("ASIAQ_INJECT_FAULT", "TerminateInstances:1")
+            .env("ASIAQ_BAKE_ASIAQ_BINARY", "none")
+            .args(["bake", "bake"]),
+        0,
+    );
+    let err = text(&out.stderr);
+    let retries = err
+        .lines()
+        .filter(|l| l.starts_with("terminating i-") && l.ends_with("; retrying"))
+        .count();
+    assert_eq!(retries, 1, "{err}");
+    assert!(b.ec2.live_instances().is_empty(), "{err}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Benchmark (not run by `cargo test`)
 // ---------------------------------------------------------------------------------------
