@@ -20,6 +20,7 @@ mod identity;
 pub mod images;
 mod probe;
 pub mod remote;
+pub mod route53;
 pub mod saml;
 pub mod tags;
 pub mod vpc;

@@ -21,6 +21,7 @@ pub mod json;
 pub mod network;
 pub mod plan;
 pub mod provision;
+pub mod route53;
 pub mod schedule;
 pub mod secret;
 pub mod sg_rules;

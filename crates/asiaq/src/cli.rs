@@ -156,7 +156,8 @@ pub enum Command {
     #[command(subcommand)]
     Elb(crate::commands::elb::ElbCommand),
     /// Route53 zones and records (disco_route53.py)
-    Route53(PendingGroup),
+    #[command(subcommand)]
+    Route53(crate::commands::route53::Route53Command),
     /// ElastiCache Redis clusters (disco_elasticache.py)
     Elasticache(PendingGroup),
     /// Elasticsearch domains (disco_elasticsearch.py)
@@ -227,7 +228,6 @@ impl Command {
         Some(match self {
             Command::Deploy(_) => "deploy",
             Command::Dynamodb(_) => "dynamodb",
-            Command::Route53(_) => "route53",
             Command::Elasticache(_) => "elasticache",
             Command::Elasticsearch(_) => "elasticsearch",
             Command::Rds(_) => "rds",
@@ -242,6 +242,7 @@ impl Command {
             | Command::PurgeSnapshots(_)
             | Command::Snapshot(_)
             | Command::Elb(_)
+            | Command::Route53(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)
             | Command::Bake(_)

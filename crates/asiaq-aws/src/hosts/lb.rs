@@ -8,13 +8,11 @@ use aws_sdk_elasticloadbalancing::types::{
     ConnectionDraining, ConnectionSettings, CrossZoneLoadBalancing, HealthCheck, Listener,
     LoadBalancerAttributes, Tag,
 };
-use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-};
 use serde::Serialize;
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
+use crate::route53;
 use asiaq_engine::report;
 
 /// A classic load balancer.
@@ -430,160 +428,6 @@ pub async fn delete_elb(ctx: &AwsContext, name: &str) -> Result<(), AwsError> {
     }
 }
 
-/// The public or private hosted zone serving exactly `domain`, if any.
-pub async fn hosted_zone_id(ctx: &AwsContext, domain: &str) -> Result<Option<String>, AwsError> {
-    let want = format!("{}.", domain.trim_end_matches('.'));
-    let out = ctx
-        .route53()
-        .list_hosted_zones_by_name()
-        .dns_name(&want)
-        .max_items(10)
-        .send()
-        .await
-        .map_err(|e| AwsError::call("route53", "ListHostedZonesByName", e))?;
-    Ok(out
-        .hosted_zones()
-        .iter()
-        .find(|z| z.name() == want)
-        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string()))
-}
-
-fn record_change(
-    action: ChangeAction,
-    name: &str,
-    rtype: RrType,
-    ttl: i64,
-    value: &str,
-) -> Result<Change, AwsError> {
-    let set = ResourceRecordSet::builder()
-        .name(name)
-        .r#type(rtype)
-        .ttl(ttl)
-        .resource_records(
-            ResourceRecord::builder()
-                .value(value)
-                .build()
-                .map_err(|e| build_err("a DNS record", e))?,
-        )
-        .build()
-        .map_err(|e| build_err("a DNS record set", e))?;
-    Change::builder()
-        .action(action)
-        .resource_record_set(set)
-        .build()
-        .map_err(|e| build_err("a DNS change", e))
-}
-
-/// UPSERTs the CNAME `name` → `value` with TTL 5 in `zone_id`.
-pub async fn upsert_cname(
-    ctx: &AwsContext,
-    zone_id: &str,
-    name: &str,
-    value: &str,
-) -> Result<(), AwsError> {
-    ctx.route53()
-        .change_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(record_change(
-                    ChangeAction::Upsert,
-                    name,
-                    RrType::Cname,
-                    5,
-                    value,
-                )?)
-                .build()
-                .map_err(|e| build_err("a DNS change batch", e))?,
-        )
-        .send()
-        .await
-        .map_err(|e| AwsError::call("route53", "ChangeResourceRecordSets", e))?;
-    Ok(())
-}
-
-/// Deletes every CNAME, in every hosted zone, whose value is one of `values` (the original's
-/// `delete_records_by_value`). Returns the names deleted.
-pub async fn delete_cnames_to(
-    ctx: &AwsContext,
-    values: &[String],
-) -> Result<Vec<String>, AwsError> {
-    if values.is_empty() {
-        return Ok(Vec::new());
-    }
-    let wanted = |v: &str| {
-        let v = v.trim_end_matches('.');
-        values
-            .iter()
-            .any(|x| x.trim_end_matches('.').eq_ignore_ascii_case(v))
-    };
-    let mut zones = Vec::new();
-    let mut pages = ctx.route53().list_hosted_zones().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::call("route53", "ListHostedZones", e))?;
-        zones.extend(page.hosted_zones().iter().map(|z| z.id().to_string()));
-    }
-    let mut deleted = Vec::new();
-    for zone in zones {
-        let zone_id = zone.trim_start_matches("/hostedzone/").to_string();
-        let mut changes = Vec::new();
-        let mut start: Option<(String, RrType)> = None;
-        loop {
-            let mut req = ctx
-                .route53()
-                .list_resource_record_sets()
-                .hosted_zone_id(&zone_id);
-            if let Some((name, t)) = &start {
-                req = req.start_record_name(name).start_record_type(t.clone());
-            }
-            let page = req
-                .send()
-                .await
-                .map_err(|e| AwsError::call("route53", "ListResourceRecordSets", e))?;
-            for set in page.resource_record_sets() {
-                if set.r#type() == &RrType::Cname
-                    && set.resource_records().iter().any(|r| wanted(r.value()))
-                {
-                    deleted.push(set.name().to_string());
-                    changes.push(
-                        Change::builder()
-                            .action(ChangeAction::Delete)
-                            .resource_record_set(set.clone())
-                            .build()
-                            .map_err(|e| build_err("a DNS change", e))?,
-                    );
-                }
-            }
-            start = match (
-                page.is_truncated(),
-                page.next_record_name(),
-                page.next_record_type(),
-            ) {
-                (true, Some(n), Some(t)) => Some((n.to_string(), t.clone())),
-                _ => None,
-            };
-            if start.is_none() {
-                break;
-            }
-        }
-        if !changes.is_empty() {
-            ctx.route53()
-                .change_resource_record_sets()
-                .hosted_zone_id(&zone_id)
-                .change_batch(
-                    ChangeBatch::builder()
-                        .set_changes(Some(changes))
-                        .build()
-                        .map_err(|e| build_err("a DNS change batch", e))?,
-                )
-                .send()
-                .await
-                .map_err(|e| AwsError::call("route53", "ChangeResourceRecordSets", e))?;
-        }
-    }
-    Ok(deleted)
-}
-
 /// The ARN of the target group named `name`, if it exists.
 pub async fn target_group_arn(ctx: &AwsContext, name: &str) -> Result<Option<String>, AwsError> {
     match ctx
@@ -727,9 +571,9 @@ pub async fn update(
     };
     let (created, dns) = ensure_elb(ctx, plan, certificate.as_deref()).await?;
     if let (Some(domain), Some(cname)) = (domain, &plan.cname) {
-        if let Some(zone) = hosted_zone_id(ctx, domain).await? {
+        if let Some(zone) = route53::hosted_zone_id(ctx, domain).await? {
             for name in std::iter::once(cname).chain(&plan.alias) {
-                upsert_cname(ctx, &zone, name, &dns).await?;
+                route53::upsert_cname(ctx, &zone, name, &dns).await?;
             }
         }
     }

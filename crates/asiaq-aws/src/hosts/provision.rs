@@ -22,6 +22,7 @@ use aws_sdk_ec2::types::{
 use super::{filter, groups, lb};
 use crate::context::AwsContext;
 use crate::error::AwsError;
+use crate::route53;
 use crate::tags::{ec2_tag_spec, ec2_tags};
 use asiaq_engine::report;
 
@@ -479,7 +480,7 @@ impl Apply<ProvisionAction> for ProvisionSteps<'_> {
                 Ok(created.then(|| name.clone()))
             }
             UpsertDnsNames { names, domain, .. } => {
-                let Some(zone) = lb::hosted_zone_id(ctx, domain).await? else {
+                let Some(zone) = route53::hosted_zone_id(ctx, domain).await? else {
                     return Ok(None);
                 };
                 let (dns, new_balancer) = {
@@ -490,7 +491,7 @@ impl Apply<ProvisionAction> for ProvisionSteps<'_> {
                     )
                 };
                 for (i, name) in names.iter().enumerate() {
-                    if let Err(e) = lb::upsert_cname(ctx, &zone, name, &dns).await {
+                    if let Err(e) = route53::upsert_cname(ctx, &zone, name, &dns).await {
                         return Err(if new_balancer && i > 0 {
                             e.after_creating(&zone)
                         } else {
@@ -553,7 +554,7 @@ impl Apply<ProvisionAction> for ProvisionSteps<'_> {
             DeleteLoadBalancer { name } => lb::delete_elb(ctx, name).await.map(|()| None),
             DeleteDnsNames { zone, names } => {
                 for name in names {
-                    delete_cname(ctx, zone, name).await?;
+                    route53::delete_record(ctx, zone, name, "CNAME").await?;
                 }
                 Ok(None)
             }
@@ -659,45 +660,4 @@ pub async fn apply(
             })
         }
     }
-}
-
-/// Deletes the CNAME `name` of `zone` (whatever its value).
-async fn delete_cname(ctx: &AwsContext, zone: &str, name: &str) -> Result<(), AwsError> {
-    let out = ctx
-        .route53()
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .start_record_name(name)
-        .start_record_type(aws_sdk_route53::types::RrType::Cname)
-        .max_items(1)
-        .send()
-        .await
-        .map_err(|e| AwsError::call("route53", "ListResourceRecordSets", e))?;
-    let want = format!("{}.", name.trim_end_matches('.'));
-    let Some(set) = out
-        .resource_record_sets()
-        .iter()
-        .find(|s| s.name() == want && s.r#type() == &aws_sdk_route53::types::RrType::Cname)
-    else {
-        return Ok(());
-    };
-    ctx.route53()
-        .change_resource_record_sets()
-        .hosted_zone_id(zone)
-        .change_batch(
-            aws_sdk_route53::types::ChangeBatch::builder()
-                .changes(
-                    aws_sdk_route53::types::Change::builder()
-                        .action(aws_sdk_route53::types::ChangeAction::Delete)
-                        .resource_record_set(set.clone())
-                        .build()
-                        .map_err(|e| AwsError::State(format!("cannot build a DNS change: {e}")))?,
-                )
-                .build()
-                .map_err(|e| AwsError::State(format!("cannot build a DNS change: {e}")))?,
-        )
-        .send()
-        .await
-        .map_err(|e| AwsError::call("route53", "ChangeResourceRecordSets", e))?;
-    Ok(())
 }

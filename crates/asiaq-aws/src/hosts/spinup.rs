@@ -680,7 +680,7 @@ impl Apply<HostsAction> for SpindownSteps<'_> {
                 groups::delete_group(ctx, g, true).await?;
             }
             HostsAction::DeleteDnsRecords { values } => {
-                for name in lb::delete_cnames_to(ctx, values).await? {
+                for name in crate::route53::delete_records_by_value(ctx, "CNAME", values).await? {
                     report::note(format!("deleted DNS record {name}"));
                 }
             }

@@ -807,8 +807,12 @@ async fn call(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsEr
         Action::DeleteClassicLoadBalancer { name } => {
             // Its CNAMEs first (spec §4.25: ELBs and their CNAMEs), found by its DNS name.
             if let Some(elb) = crate::hosts::lb::describe_elb(ctx, name).await? {
-                crate::hosts::lb::delete_cnames_to(ctx, std::slice::from_ref(&elb.dns_name))
-                    .await?;
+                crate::route53::delete_records_by_value(
+                    ctx,
+                    "CNAME",
+                    std::slice::from_ref(&elb.dns_name),
+                )
+                .await?;
             }
             ctx.elb()
                 .delete_load_balancer()

@@ -3,40 +3,50 @@
 use std::io::Write;
 
 use asiaq_aws::hosts::lb;
+use asiaq_aws::hosts::spinup::{self, SpindownPlan};
 use asiaq_core::provision::elb_plan;
 use clap::Subcommand;
 
 use super::aws_session;
 use super::hosts_env::{self, HostsConfig};
 use crate::cli::{GlobalArgs, OutputFormat};
+use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::{emit, print_plan};
 
 #[derive(Debug, Subcommand)]
 pub enum ElbCommand {
     /// List the environment's load balancers: name, zones, id
     List,
     /// Create or update a hostclass's load balancer (and its CNAME)
-    Update {
-        #[arg(long, value_parser = crate::cli::hostclass_name)]
-        hostclass: String,
-        #[arg(long)]
-        testing: bool,
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Update(ElbArgs),
+    /// Create a hostclass's load balancer and its CNAME (updates it when it exists)
+    Create(ElbArgs),
+    /// Delete a hostclass's load balancer and the DNS records pointing at it (nothing to
+    /// delete is not an error)
+    Delete(ElbArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ElbArgs {
+    #[arg(long, value_parser = crate::cli::hostclass_name)]
+    hostclass: String,
+    /// The testing load balancer (`<env>-<hostclass>-test`) of a deploy
+    #[arg(long)]
+    testing: bool,
+    /// Show what would change without changing it
+    #[arg(long)]
+    dry_run: bool,
 }
 
 pub fn run(global: &GlobalArgs, cmd: &ElbCommand) -> Result<(), CliError> {
     let cfg = HostsConfig::load(global)?;
-    let (hostclass, testing, dry_run) = match cmd {
+    let args = match cmd {
         ElbCommand::List => return list(global, &cfg),
-        ElbCommand::Update {
-            hostclass,
-            testing,
-            dry_run,
-        } => (hostclass, *testing, *dry_run),
+        ElbCommand::Delete(args) => return delete(global, &cfg, args),
+        ElbCommand::Update(args) | ElbCommand::Create(args) => args,
     };
+    let (hostclass, testing, dry_run) = (&args.hostclass, args.testing, args.dry_run);
     let settings = cfg.settings(hostclass)?;
     aws_session::run(global, |ctx| async move {
         let network = hosts_env::environment(&ctx, &cfg.env).await?;
@@ -57,6 +67,60 @@ pub fn run(global: &GlobalArgs, cmd: &ElbCommand) -> Result<(), CliError> {
         emit(global.output, &plan, |out: &mut dyn Write| {
             writeln!(out, "{verb} {names} {dns}")
         })
+    })
+}
+
+/// `elb delete`: the hostclass's load balancer (found by its id, or by its human name as
+/// the original's oldest ones were named) and every CNAME pointing at it, through the same
+/// engine steps as a spindown. On an environment that is not a sandbox it asks first.
+fn delete(global: &GlobalArgs, cfg: &HostsConfig, args: &ElbArgs) -> Result<(), CliError> {
+    let human = asiaq_core::elb::human_name(&cfg.env, &args.hostclass, args.testing)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    aws_session::run(global, |ctx| async move {
+        let network = hosts_env::environment(&ctx, &cfg.env).await?;
+        let mut found = None;
+        for name in [asiaq_core::elb::elb_id(&human), human.clone()] {
+            if let Some(e) = lb::describe_elb(&ctx, &name).await? {
+                found = Some((args.hostclass.clone(), name, e.dns_name));
+                break;
+            }
+        }
+        let plan = SpindownPlan {
+            groups: Vec::new(),
+            load_balancers: found.into_iter().collect(),
+            target_groups: Vec::new(),
+        };
+        let steps = plan.steps();
+        if args.dry_run {
+            return print_plan(global, "elb delete", &steps, &[], true);
+        }
+        if steps.is_empty() {
+            return emit(
+                global.output,
+                &plan.load_balancers,
+                |out: &mut dyn Write| writeln!(out, "no load balancer {human}: nothing to delete"),
+            );
+        }
+        if network.env_type.as_deref() != Some("sandbox") {
+            confirm(
+                global,
+                &format!(
+                    "delete the load balancer {human} of {} and its DNS records",
+                    cfg.env
+                ),
+            )?;
+        }
+        spinup::spindown(&ctx, &plan, 1).await?;
+        emit(
+            global.output,
+            &plan.load_balancers,
+            |out: &mut dyn Write| {
+                for (_, name, dns) in &plan.load_balancers {
+                    writeln!(out, "deleted {name} ({human}) {dns}")?;
+                }
+                Ok(())
+            },
+        )
     })
 }
 

@@ -19,6 +19,7 @@ mod hosts_env;
 pub mod iam;
 mod meta;
 pub mod purge_snapshots;
+pub mod route53;
 pub mod snapshot;
 pub mod vpc;
 mod whoami;
@@ -44,6 +45,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Autoscale(cmd) => autoscale::run(global, cmd),
         Command::Chaos(args) => chaos::run(global, args),
         Command::Elb(cmd) => elb::run(global, cmd),
+        Command::Route53(cmd) => route53::run(global, cmd),
         Command::Snapshot(group) => snapshot::run(global, &group.command),
         Command::PurgeSnapshots(args) => purge_snapshots::run(global, args),
         Command::Iam(cmd) => iam::run(global, cmd),

@@ -14,6 +14,7 @@ mod identity_common;
 mod listings;
 mod meta;
 mod plans;
+mod route53;
 mod secrets;
 mod support;
 mod vpc;

@@ -69,7 +69,7 @@ fn groups_not_built_yet_exit_2_with_a_plain_message() {
     for (args, group) in [
         (&["rds", "list"][..], "rds"),
         (&["ssm", "list-documents"][..], "ssm"),
-        (&["route53", "list-zones"][..], "route53"),
+        (&["alarms", "list"][..], "alarms"),
         (&["--env", "demo", "metrics", "upload"][..], "metrics"),
     ] {
         let out = run(args);
