@@ -221,6 +221,15 @@ boto3.client("iam").create_instance_profile(InstanceProfileName=sys.argv[1])
 PY
 }
 
+# create_hosted_zone NAME: the environment's DNS zone (domain_name of disco_aws.ini), which
+# an operator makes once per account; made here through the AWS API of moto.
+create_hosted_zone() {
+    "$PYTHON" - "$1" <<'PY'
+import sys, boto3
+boto3.client("route53").create_hosted_zone(Name=sys.argv[1], CallerReference="asiaq-demo")
+PY
+}
+
 # --- what asiaq does today ----------------------------------------------------------------
 step "validate the configuration directory" config validate
 step "show the AWS identity in use (moto's default account)" whoami
@@ -254,11 +263,23 @@ fi
 # real instance); the demo does not wait for it.
 lifecycle "spin up $PIPELINE in demo" aws spinup --env demo --pipeline "$MOTO_PIPELINE" --no-smoke-test
 lifecycle "list the hosts of demo" aws listhosts --env demo --most
+# DNS: the load balancer of mhcweb with its CNAME, and a record written by hand.
+if [ -z "$LIFECYCLE_STOPPED" ] && built route53 create-record; then
+    create_hosted_zone sandbox.example.com
+fi
+lifecycle "create or update the load balancer of mhcweb and its CNAME" elb create --env demo --hostclass mhcweb
+lifecycle "plan a DNS record (dry run)" route53 create-record sandbox.example.com db.sandbox.example.com A 10.101.0.10 --dry-run
+lifecycle "write the DNS record" route53 create-record sandbox.example.com db.sandbox.example.com A 10.101.0.10
+lifecycle "list the DNS records of sandbox.example.com" route53 list-records --zone sandbox.example.com
 # Dry runs print the one plan format (+/~/- per change, grouped by resource, with a count).
 lifecycle "plan the IAM sync of demo (dry run)" iam update --environment demo --dry-run
 lifecycle "plan destroying demo, its hosts included (dry run)" vpc destroy --name demo --dry-run
 
 # --- teardown, in reverse --------------------------------------------------------------------
+teardown "write the DNS record" "delete the DNS record" \
+    route53 delete-record sandbox.example.com db.sandbox.example.com A
+teardown "create or update the load balancer of mhcweb and its CNAME" "delete the load balancer of mhcweb and its CNAME" \
+    elb delete --env demo --hostclass mhcweb
 teardown "spin up $PIPELINE in demo" "spin down $PIPELINE in demo" \
     aws spindown --env demo --pipeline "$MOTO_PIPELINE"
 teardown "create the bakery environment build" "destroy environment build" \

@@ -323,3 +323,64 @@ fn elb_create_and_delete() {
     let out = w.ok(&["elb", "delete", "--hostclass", "mhcweb", "--yes"]);
     assert!(out.contains("nothing to delete"), "{out}");
 }
+
+/// Benchmark, not a test (`#[ignore]`d, never run by CI): 20 `route53 create-record` runs
+/// through asiaq-proxy adding a fixed latency to every call (`ASIAQ_BENCH_LATENCY_MS`,
+/// default 50), each a new record, then the same 20 again (no change). Prints the calls and
+/// wall time against the minimum: finding the zone by name, the change, and (unless
+/// `--no-wait`) one `GetChange`, so 3 dependent calls per new record; asiaq adds the
+/// lookup of the record as it is, which makes a second run change nothing.
+///
+/// ```text
+/// ASIAQ_BENCH_LATENCY_MS=50 cargo test -p asiaq --test it route53::bench -- --ignored --nocapture
+/// ```
+#[test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+fn bench_20_create_records() {
+    use asiaq_proxy::{Proxy, ProxyConfig};
+    use std::collections::BTreeMap;
+    use std::time::Instant;
+
+    let latency_ms: u64 = std::env::var("ASIAQ_BENCH_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let w = World::new();
+    create_zone(&w, "example.com");
+    let mut config = ProxyConfig::new(asiaq_testkit::Moto::shared().endpoint());
+    config.latency_ms = latency_ms;
+    config.ec2_throttling = false;
+    let proxy = Proxy::start(config).expect("start asiaq-proxy");
+    println!("20 x route53 create-record at +{latency_ms} ms per call");
+    println!("| run | wall | calls | calls per record | minimum calls | bound (minimum x latency x 20) |");
+    println!("|---|---|---|---|---|---|");
+    for (title, minimum) in [("new records", 3u64), ("the same again (no change)", 2)] {
+        let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+        let started = Instant::now();
+        for i in 0..20 {
+            let (out, c) = with_stats(w.asiaq().env("AWS_ENDPOINT_URL", proxy.endpoint()).args([
+                "route53",
+                "create-record",
+                "example.com",
+                &format!("host{i}.example.com"),
+                "A",
+                &format!("10.0.0.{i}"),
+            ]));
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            for (op, n) in c {
+                *calls.entry(op).or_default() += n;
+            }
+        }
+        let wall = started.elapsed().as_secs_f64();
+        let total: u64 = calls.values().sum();
+        println!(
+            "| {title} | {wall:.2} s | {total} | {:.1} | {minimum} | {:.2} s |",
+            total as f64 / 20.0,
+            (minimum * 20 * latency_ms) as f64 / 1000.0
+        );
+        for (op, n) in &calls {
+            println!("    {op}: {n}");
+        }
+    }
+    proxy.shutdown();
+}
