@@ -384,3 +384,52 @@ fn bench_20_create_records() {
     }
     proxy.shutdown();
 }
+
+/// A fault at each mutating call of `elb create` and of `elb delete` fails the command
+/// (exit 1); the same command run again finishes the job: one load balancer with its
+/// CNAME after a create, neither after a delete.
+#[test]
+fn elb_create_and_delete_finish_when_run_again_after_a_fault() {
+    let w = World::new();
+    demo_world(&w);
+    let zone = create_zone(&w, "sandbox.example.com");
+    let create = ["elb", "create", "--hostclass", "mhcweb"];
+    let delete = ["elb", "delete", "--hostclass", "mhcweb", "--yes"];
+    // Create: CreateLoadBalancer, ConfigureHealthCheck, ModifyLoadBalancerAttributes,
+    // AddTags, ChangeResourceRecordSets. Delete: ChangeResourceRecordSets,
+    // DeleteLoadBalancer.
+    for (args, mutating_calls) in [(&create[..], 5), (&delete[..], 2)] {
+        for n in 1..=mutating_calls {
+            let out = w
+                .asiaq()
+                .args(args)
+                .env("ASIAQ_INJECT_FAULT", format!("mutating:{n}"))
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{args:?} mutating:{n}: {}",
+                text(&out.stderr)
+            );
+            w.ok(args);
+            let elbs = w.elbs();
+            let cnames = records(&w, &zone, "CNAME");
+            if args == &create[..] {
+                assert_eq!(elbs.len(), 1, "{args:?} mutating:{n}");
+                assert_eq!(cnames.len(), 1, "{args:?} mutating:{n}");
+                assert_eq!(cnames[0].2, [elbs[0].dns_name().unwrap().to_string()]);
+                // Back to nothing for the next round.
+                w.ok(&delete);
+            } else {
+                assert!(elbs.is_empty(), "{args:?} mutating:{n}");
+                assert!(cnames.is_empty(), "{args:?} mutating:{n}");
+                // Back to a load balancer for the next round.
+                w.ok(&create);
+            }
+        }
+        if args == &create[..] {
+            w.ok(&create);
+        }
+    }
+}
