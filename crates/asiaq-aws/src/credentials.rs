@@ -210,3 +210,20 @@ impl<'a> Bucket<'a> {
             .map_err(Self::call("DeleteObject"))
     }
 }
+
+/// The account records of `asiaq accounts` live in the bucket.
+impl asiaq_core::accounts::RecordStore for Bucket<'_> {
+    type Error = AwsError;
+
+    fn name(&self) -> &str {
+        Bucket::name(self)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        Bucket::get(self, key).await
+    }
+
+    async fn texts(&self, prefix: &str) -> Result<Vec<(String, String)>, AwsError> {
+        Bucket::texts(self, prefix).await
+    }
+}

@@ -11,6 +11,7 @@ pub mod bake;
 pub mod diag;
 pub mod dir;
 pub mod error;
+pub mod host;
 pub mod hostclass;
 pub mod iam_tree;
 pub mod ini;

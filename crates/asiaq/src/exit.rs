@@ -150,3 +150,15 @@ impl From<asiaq_core::provision::PlanError> for CliError {
         asiaq_core::spinup::SpinupError::from(err).into()
     }
 }
+
+impl From<asiaq_config::accounts::ChangeError<asiaq_aws::AwsError>> for CliError {
+    /// An account change refused (exit 2) or failed (exit 1).
+    fn from(err: asiaq_config::accounts::ChangeError<asiaq_aws::AwsError>) -> Self {
+        use asiaq_config::accounts::ChangeError;
+        match err {
+            ChangeError::Usage(m) => CliError::usage(m),
+            ChangeError::Failed(m) => CliError::failed(m),
+            ChangeError::Store(e) => e.into(),
+        }
+    }
+}
