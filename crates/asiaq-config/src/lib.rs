@@ -13,6 +13,7 @@ pub mod dir;
 pub mod error;
 pub mod host;
 pub mod hostclass;
+pub mod hosts;
 pub mod iam_tree;
 pub mod ini;
 pub mod kinds;

@@ -162,3 +162,13 @@ impl From<asiaq_config::accounts::ChangeError<asiaq_aws::AwsError>> for CliError
         }
     }
 }
+
+impl From<asiaq_config::hosts::SettingsError> for CliError {
+    /// What the configuration says about an environment: its problem (exit 2).
+    fn from(err: asiaq_config::hosts::SettingsError) -> Self {
+        match err {
+            asiaq_config::hosts::SettingsError::Config(e) => e.into(),
+            asiaq_config::hosts::SettingsError::Plan(e) => e.into(),
+        }
+    }
+}

@@ -49,6 +49,11 @@ pub fn emit<T: Serialize>(
     }
 }
 
+/// Writes `lines`, each on a line of its own.
+pub fn write_lines(out: &mut dyn Write, lines: Vec<String>) -> std::io::Result<()> {
+    lines.iter().try_for_each(|l| writeln!(out, "{l}"))
+}
+
 /// Writes rows as aligned columns: each column padded to its widest cell plus two spaces.
 pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result<()> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);

@@ -9,7 +9,7 @@ use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 
 use super::aws::confirm_destructive;
 use super::aws_session;
-use super::hosts_env::{self, HostsConfig};
+use super::hosts_env;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::output::{emit, write_table};
@@ -167,7 +167,7 @@ fn policy_spec(a: &CreatePolicyArgs) -> Result<ScalingPolicySpec, CliError> {
 }
 
 fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     aws_session::run(global, |ctx| async move {
         let env = cfg.env.as_str();
         match cmd {

@@ -13,7 +13,7 @@ use clap::{ArgGroup, Args, Subcommand};
 
 use super::aws::Selectors;
 use super::aws_session;
-use super::hosts_env::HostsConfig;
+use super::hosts_env;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::output::emit;
@@ -87,7 +87,7 @@ pub struct CaptureArgs {
 }
 
 pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     let extra_tags = match cmd {
         SnapshotCommand::Capture(a) => a
             .tag
