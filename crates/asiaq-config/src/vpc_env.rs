@@ -124,6 +124,41 @@ pub fn peering_config(
         .collect())
 }
 
+/// What `vpc create` and `vpc update` apply to an environment: its configuration, the
+/// `[peerings]` of disco_vpc.ini, and the static IPs of disco_aws.ini's hostclasses.
+#[derive(Debug, Clone)]
+pub struct EnvironmentInputs {
+    pub config: EnvConfig,
+    pub peerings: Vec<(PeeringEndpoint, PeeringEndpoint)>,
+    pub static_ips: Vec<StaticIpRequest>,
+}
+
+/// The [`EnvironmentInputs`] of environment `name` of type `env_type` (with `extra_tags`;
+/// no static IPs unless `with_enis`), each file checked in that order.
+pub fn environment_inputs(
+    dir: &ConfigDir,
+    vpc_ini: &VpcIni,
+    name: &str,
+    env_type: &str,
+    extra_tags: Vec<(String, String)>,
+    with_enis: bool,
+) -> Result<EnvironmentInputs, ConfigError> {
+    let spec = vpc_ini
+        .environment(name, env_type)
+        .map_err(ConfigError::Invalid)?;
+    let peerings = peering_config(vpc_ini)?;
+    let static_ips = if with_enis {
+        env_static_ips(dir, name)?
+    } else {
+        Vec::new()
+    };
+    Ok(EnvironmentInputs {
+        config: env_config(&spec, extra_tags),
+        peerings,
+        static_ips,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

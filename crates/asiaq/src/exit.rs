@@ -172,3 +172,18 @@ impl From<asiaq_config::hosts::SettingsError> for CliError {
         }
     }
 }
+
+impl From<asiaq_aws::vpc::VpcError> for CliError {
+    /// An environment change: the configuration or the plan at fault (exit 2), else failed
+    /// (exit 1).
+    fn from(err: asiaq_aws::vpc::VpcError) -> Self {
+        use asiaq_aws::vpc::VpcError;
+        match err {
+            VpcError::Plan(p) => CliError::usage(p.to_string()),
+            VpcError::Ntp { .. } | VpcError::Config(_) => CliError::usage(err.to_string()),
+            VpcError::Destroy(d) => CliError::failed(d.to_string()),
+            VpcError::Aws(a) => a.into(),
+            other => CliError::failed(other.to_string()),
+        }
+    }
+}
