@@ -5,6 +5,8 @@
 //! Every write uses S3 server-side encryption (AES256) and is checked afterwards: the
 //! object's length must be the length written (the original's `check_written_s3`).
 
+use std::collections::BTreeMap;
+
 use asiaq_core::secret::Secret;
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_s3::primitives::ByteStream;
@@ -158,6 +160,17 @@ impl<'a> Bucket<'a> {
             .get(key)
             .await?
             .map(|b| Secret::new(String::from_utf8_lossy(&b).into_owned())))
+    }
+
+    /// The values of those of `keys` that exist, as secrets, one call per key.
+    pub async fn secrets(&self, keys: &[&str]) -> Result<BTreeMap<String, Secret>, AwsError> {
+        let mut out = BTreeMap::new();
+        for key in keys {
+            if let Some(v) = self.get_secret(key).await? {
+                out.insert(key.to_string(), v);
+            }
+        }
+        Ok(out)
     }
 
     /// Writes the object with SSE (AES256), then checks its length.

@@ -159,6 +159,40 @@ pub fn environment_inputs(
     })
 }
 
+/// What names an environment's credential bucket (spec §4.13), read before any AWS call:
+/// the environment, `[disco_aws] project_name` and disco_vpc.ini.
+pub struct BucketConfig {
+    pub env: String,
+    pub project: String,
+    pub vpc: VpcIni,
+}
+
+impl BucketConfig {
+    /// The first credential bucket of the environment, once its type (the `type` tag of
+    /// its VPC) is known, in `region`.
+    pub fn first_bucket(&self, env_type: &str, region: &str) -> Result<String, ConfigError> {
+        let spec = self
+            .vpc
+            .environment(&self.env, env_type)
+            .map_err(ConfigError::Invalid)?;
+        let first = spec
+            .credential_bucket_names(region, &self.project)
+            .into_iter()
+            .next();
+        first.ok_or_else(|| {
+            ConfigError::invalid(Diagnostic::error(
+                self.vpc.ini().path(),
+                None,
+                format!(
+                    "environment {} (type {env_type}) has no credential_buckets",
+                    self.env
+                ),
+                None,
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +230,34 @@ mod tests {
                 .len(),
             0
         );
+    }
+
+    #[test]
+    fn the_first_credential_bucket_of_the_environment_type() {
+        let vpc = |text: &str| VpcIni::new(IniFile::parse("disco_vpc.ini", text).unwrap());
+        let base = "vpc_cidr=10.101.0.0/16\nintranet_cidr=10.101.0.0/20\n";
+        let config = |text: String| BucketConfig {
+            env: "ci".into(),
+            project: "proj".into(),
+            vpc: vpc(&text),
+        };
+        let with = config(format!(
+            "[envtype:sandbox]\n{base}credential_buckets=one two\n[envtype:bare]\n{base}"
+        ));
+        assert_eq!(
+            with.first_bucket("sandbox", "us-west-2").unwrap(),
+            "us-west-2.proj.credentials.one"
+        );
+        assert_eq!(
+            with.first_bucket("bare", "us-west-2")
+                .unwrap_err()
+                .to_string(),
+            "disco_vpc.ini: environment ci (type bare) has no credential_buckets"
+        );
+        assert!(matches!(
+            with.first_bucket("nothing", "us-west-2"),
+            Err(ConfigError::Invalid(_))
+        ));
     }
 
     #[test]
