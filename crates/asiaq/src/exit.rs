@@ -187,3 +187,28 @@ impl From<asiaq_aws::vpc::VpcError> for CliError {
         }
     }
 }
+
+impl From<asiaq_config::iam_tree::DesiredError> for CliError {
+    /// The `iam/` tree or `[iam]` at fault (exit 2), with what to do about it.
+    fn from(err: asiaq_config::iam_tree::DesiredError) -> Self {
+        let hint = err.hint();
+        let cli = CliError::usage(err.to_string());
+        match hint {
+            Some(h) => cli.with_hint(h),
+            None => cli,
+        }
+    }
+}
+
+impl From<asiaq_aws::iam::PlanError> for CliError {
+    /// A SAML metadata URL refused (exit 2), else the fetch or IAM failed (exit 1).
+    fn from(err: asiaq_aws::iam::PlanError) -> Self {
+        use asiaq_aws::iam::PlanError;
+        use asiaq_aws::saml::SamlMetadataError;
+        match err {
+            PlanError::Saml(e @ SamlMetadataError::BadUrl { .. }) => CliError::usage(e.to_string()),
+            PlanError::Saml(e) => CliError::failed(e.to_string()),
+            PlanError::Aws(e) => e.into(),
+        }
+    }
+}

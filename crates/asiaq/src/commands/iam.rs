@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use asiaq_aws::iam::{self as aws_iam, PlanError};
-use asiaq_aws::saml::{self, SamlMetadataError};
+use asiaq_aws::iam as aws_iam;
+use asiaq_aws::saml;
 use asiaq_config::iam_tree::desired_state;
 use asiaq_config::ConfigDir;
 use asiaq_core::iam::{policy_timestamp, IamPlan};
@@ -297,24 +297,14 @@ fn update(global: &GlobalArgs, dry_run: bool) -> Result<(), CliError> {
     for w in warnings {
         asiaq_engine::report::warn(w.located());
     }
-    let (desired, saml_url) = desired.map_err(|e| match e.hint() {
-        Some(hint) => CliError::usage(e.to_string()).with_hint(hint),
-        None => CliError::usage(e.to_string()),
-    })?;
+    let (desired, saml_url) = desired?;
     if let Some(url) = &saml_url {
         saml::check_url(url)
             .map_err(|e| CliError::usage(format!("{}: [iam] {e}", aws.ini().path().display())))?;
     }
     aws_session::run(global, |ctx| async move {
-        let plan = aws_iam::plan_update(&ctx, desired, saml_url.as_deref(), &now_timestamp())
-            .await
-            .map_err(|e| match e {
-                PlanError::Saml(e @ SamlMetadataError::BadUrl { .. }) => {
-                    CliError::usage(e.to_string())
-                }
-                PlanError::Saml(e) => CliError::failed(e.to_string()),
-                PlanError::Aws(e) => e.into(),
-            })?;
+        let plan =
+            aws_iam::plan_update(&ctx, desired, saml_url.as_deref(), &now_timestamp()).await?;
         if dry_run {
             // The one plan printer (text, or the asiaq.plan/1 JSON document).
             return crate::output::print_plan(
