@@ -141,6 +141,43 @@ async fn exists<S: RecordStore>(store: &S, key: &str) -> Result<bool, ChangeErro
     Ok(found.is_some())
 }
 
+/// Lets the user edit `entries` of `[section]` in `editor` (a command line, `$EDITOR`;
+/// `vi` when unset or blank) on a temporary file, and reads the result back: it must still
+/// be a `[section]`. An editor that cannot run is a usage error; one that fails, a failure.
+pub fn edit_in_editor<E>(
+    editor: Option<&str>,
+    section: &str,
+    entries: &[(String, String)],
+) -> Result<Entries, ChangeError<E>> {
+    use std::io::Write;
+    let mut file = tempfile::Builder::new()
+        .prefix("asiaq-account.")
+        .suffix(".ini")
+        .tempfile()
+        .map_err(|e| ChangeError::Failed(format!("cannot create a temporary file: {e}")))?;
+    file.write_all(render_ini(section, entries).as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(|e| ChangeError::Failed(format!("cannot write a temporary file: {e}")))?;
+    let editor = editor.filter(|e| !e.trim().is_empty()).unwrap_or("vi");
+    let mut words = editor.split_whitespace();
+    let program = words.next().unwrap_or("vi");
+    let status = std::process::Command::new(program)
+        .args(words)
+        .arg(file.path())
+        .status()
+        .map_err(|e| {
+            ChangeError::Usage(format!("cannot run the editor {program:?} ($EDITOR): {e}"))
+        })?;
+    if !status.success() {
+        return Err(ChangeError::Failed(format!(
+            "the editor {program:?} exited with {status}; nothing was changed"
+        )));
+    }
+    let text = std::fs::read_to_string(file.path())
+        .map_err(|e| ChangeError::Failed(format!("cannot read the edited file: {e}")))?;
+    parse_edited(section, &text).map_err(ChangeError::Usage)
+}
+
 /// Every account id used under `prefix`, for `next_id`.
 async fn ids<S: RecordStore>(store: &S, prefix: &str) -> Result<Vec<u32>, ChangeError<S::Error>> {
     Ok(used_ids(
@@ -464,5 +501,29 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].starts_with("user bad"), "{problems:?}");
         assert!(problems[1].contains("bob"), "{problems:?}");
+    }
+
+    #[test]
+    fn the_editor_edits_the_record_and_its_failures_change_nothing() {
+        let entries = vec![rec("id", "2000"), rec("shell", "/bin/bash")];
+        let edited: Edited = edit_in_editor(Some("sed -i s/bash/zsh/"), "user", &entries);
+        assert_eq!(
+            edited.unwrap(),
+            [rec("id", "2000"), rec("shell", "/bin/zsh")]
+        );
+        let kept: Edited = edit_in_editor(Some("true"), "user", &entries);
+        assert_eq!(kept.unwrap(), entries);
+        let failed: Edited = edit_in_editor(Some("false"), "user", &entries);
+        assert!(
+            matches!(failed, Err(ChangeError::Failed(m)) if m.starts_with("the editor \"false\" exited with"))
+        );
+        let missing: Edited = edit_in_editor(Some("/nonexistent/editor"), "user", &entries);
+        assert!(
+            matches!(missing, Err(ChangeError::Usage(m)) if m.starts_with("cannot run the editor \"/nonexistent/editor\" ($EDITOR): "))
+        );
+        let emptied: Edited = edit_in_editor(Some("truncate -s0"), "user", &entries);
+        assert!(
+            matches!(emptied, Err(ChangeError::Usage(m)) if m.ends_with("; nothing was changed"))
+        );
     }
 }

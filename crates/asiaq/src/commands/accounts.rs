@@ -4,15 +4,15 @@
 //! `asiaq_core::accounts::Installed` with `asiaq_config::host`.
 
 use std::io::Write;
-use std::process::Command;
 
 use asiaq_aws::credentials::Bucket;
 use asiaq_aws::AwsError;
-use asiaq_config::accounts::{install_steps, parse_edited, records_to_write, Change, ChangeError};
+use asiaq_config::accounts::{
+    edit_in_editor, install_steps, records_to_write, Change, ChangeError, Entries,
+};
 use asiaq_config::host::{self, AccountFiles};
 use asiaq_core::accounts::{
-    check_name, hash_password, render_ini, Installed, GROUPS_PREFIX, SHA512_CRYPT_ROUNDS,
-    USERS_PREFIX,
+    check_name, hash_password, Installed, GROUPS_PREFIX, SHA512_CRYPT_ROUNDS, USERS_PREFIX,
 };
 use asiaq_core::secret::Secret;
 use asiaq_engine::report as progress;
@@ -104,39 +104,9 @@ fn default_name(name: &Option<String>) -> Result<String, CliError> {
     Ok(name)
 }
 
-type Changed = ChangeError<AwsError>;
-
 /// Opens `entries` of `[section]` in `$EDITOR` (default `vi`) and reads the result back.
-fn edit(section: &str, entries: &[(String, String)]) -> Result<Vec<(String, String)>, Changed> {
-    let mut file = tempfile::Builder::new()
-        .prefix("asiaq-account.")
-        .suffix(".ini")
-        .tempfile()
-        .map_err(|e| ChangeError::Failed(format!("cannot create a temporary file: {e}")))?;
-    file.write_all(render_ini(section, entries).as_bytes())
-        .and_then(|()| file.flush())
-        .map_err(|e| ChangeError::Failed(format!("cannot write a temporary file: {e}")))?;
-    let editor = std::env::var("EDITOR")
-        .ok()
-        .filter(|e| !e.trim().is_empty())
-        .unwrap_or_else(|| "vi".to_string());
-    let mut words = editor.split_whitespace();
-    let program = words.next().unwrap_or("vi");
-    let status = Command::new(program)
-        .args(words)
-        .arg(file.path())
-        .status()
-        .map_err(|e| {
-            ChangeError::Usage(format!("cannot run the editor {program:?} ($EDITOR): {e}"))
-        })?;
-    if !status.success() {
-        return Err(ChangeError::Failed(format!(
-            "the editor {program:?} exited with {status}; nothing was changed"
-        )));
-    }
-    let text = std::fs::read_to_string(file.path())
-        .map_err(|e| ChangeError::Failed(format!("cannot read the edited file: {e}")))?;
-    parse_edited(section, &text).map_err(ChangeError::Usage)
+fn edit(section: &str, entries: &[(String, String)]) -> Result<Entries, ChangeError<AwsError>> {
+    edit_in_editor(std::env::var("EDITOR").ok().as_deref(), section, entries)
 }
 
 #[derive(Serialize)]
