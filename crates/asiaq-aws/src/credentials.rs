@@ -5,6 +5,8 @@
 //! Every write uses S3 server-side encryption (AES256) and is checked afterwards: the
 //! object's length must be the length written (the original's `check_written_s3`).
 
+use std::collections::BTreeMap;
+
 use asiaq_core::secret::Secret;
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_s3::primitives::ByteStream;
@@ -160,6 +162,17 @@ impl<'a> Bucket<'a> {
             .map(|b| Secret::new(String::from_utf8_lossy(&b).into_owned())))
     }
 
+    /// The values of those of `keys` that exist, as secrets, one call per key.
+    pub async fn secrets(&self, keys: &[&str]) -> Result<BTreeMap<String, Secret>, AwsError> {
+        let mut out = BTreeMap::new();
+        for key in keys {
+            if let Some(v) = self.get_secret(key).await? {
+                out.insert(key.to_string(), v);
+            }
+        }
+        Ok(out)
+    }
+
     /// Writes the object with SSE (AES256), then checks its length.
     pub async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), AwsError> {
         let len = value.len() as i64;
@@ -208,5 +221,22 @@ impl<'a> Bucket<'a> {
             .await
             .map(drop)
             .map_err(Self::call("DeleteObject"))
+    }
+}
+
+/// The account records of `asiaq accounts` live in the bucket.
+impl asiaq_core::accounts::RecordStore for Bucket<'_> {
+    type Error = AwsError;
+
+    fn name(&self) -> &str {
+        Bucket::name(self)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        Bucket::get(self, key).await
+    }
+
+    async fn texts(&self, prefix: &str) -> Result<Vec<(String, String)>, AwsError> {
+        Bucket::texts(self, prefix).await
     }
 }

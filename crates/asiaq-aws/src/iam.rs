@@ -1049,6 +1049,16 @@ pub struct UserGroups {
     pub groups: Vec<String>,
 }
 
+/// The lines of `iam listusers`: each user, padded to the longest name, then its groups
+/// (comma-separated).
+pub fn user_lines(users: &[UserGroups]) -> Vec<String> {
+    let width = users.iter().map(|u| u.user.len()).max().unwrap_or(0);
+    users
+        .iter()
+        .map(|u| format!("{:<width$} {}", u.user, u.groups.join(",")))
+        .collect()
+}
+
 /// Every user with its groups, both sorted by name.
 pub async fn list_users(ctx: &AwsContext) -> Result<Vec<UserGroups>, AwsError> {
     let users: Vec<_> = ctx
@@ -1096,6 +1106,17 @@ pub struct AccessKeyInfo {
     pub access_key_id: String,
     pub status: String,
     pub create_date: String,
+}
+
+impl AccessKeyInfo {
+    /// The line of `iam listkeys`: user (padded to 30), key id, status (padded to 8), date,
+    /// separated by tabs.
+    pub fn line(&self) -> String {
+        format!(
+            "{:<30}\t{}\t{:<8}\t{}",
+            self.user, self.access_key_id, self.status, self.create_date
+        )
+    }
 }
 
 /// The access keys of a user.
@@ -1210,6 +1231,18 @@ pub struct RoleInfo {
     pub federated: bool,
 }
 
+impl RoleInfo {
+    /// The line of `iam listroles`: the role, with `federation` a tab and "federated" or
+    /// "unfederated".
+    pub fn line(&self, federation: bool) -> String {
+        match (federation, self.federated) {
+            (false, _) => self.role.clone(),
+            (true, true) => format!("{}\tfederated", self.role),
+            (true, false) => format!("{}\tunfederated", self.role),
+        }
+    }
+}
+
 /// Every role, sorted by name (IAM promises no order; moto's changes from run to run).
 pub async fn list_roles(ctx: &AwsContext) -> Result<Vec<RoleInfo>, AwsError> {
     let roles: Vec<_> = ctx
@@ -1281,6 +1314,36 @@ pub async fn decode_message(ctx: &AwsContext, message: &str) -> Result<String, A
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn listing_lines_pad_and_mark_as_the_original() {
+        let users = [
+            UserGroups {
+                user: "al".into(),
+                groups: vec!["dev".into(), "ops".into()],
+            },
+            UserGroups {
+                user: "bobby".into(),
+                groups: vec![],
+            },
+        ];
+        assert_eq!(user_lines(&users), ["al    dev,ops", "bobby "]);
+        let key = AccessKeyInfo {
+            user: "al".into(),
+            access_key_id: "AKIA1".into(),
+            status: "Active".into(),
+            create_date: "2024-01-01".into(),
+        };
+        assert_eq!(
+            key.line(),
+            format!("{:<30}\tAKIA1\tActive  \t2024-01-01", "al")
+        );
+        let role = RoleInfo {
+            role: "r".into(),
+            federated: false,
+        };
+        assert_eq!([role.line(false), role.line(true)], ["r", "r\tunfederated"]);
+    }
+
     use super::*;
 
     #[test]

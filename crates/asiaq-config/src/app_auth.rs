@@ -3,7 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use asiaq_core::app_auth::Source;
+use asiaq_core::secret::Secret;
+
 use crate::diag::Diagnostic;
+use crate::ConfigError;
 
 /// What a file asks for.
 #[derive(Clone, PartialEq, Eq)]
@@ -146,8 +150,56 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+impl AppAuthValue {
+    /// What `asiaq_core::app_auth::plan` makes of the file (its content kept a secret).
+    pub fn into_source(self) -> Source {
+        match self {
+            AppAuthValue::GenerateWhenEmpty => Source::GenerateWhenEmpty,
+            AppAuthValue::AlwaysGenerate => Source::AlwaysGenerate,
+            AppAuthValue::Literal(v) => Source::Literal(Secret::new(v)),
+        }
+    }
+}
+
+/// The (S3 key, source) of every file of `app_auth_dir/<env>/` ([`read_app_auth`]).
+pub fn app_auth_sources(
+    app_auth_dir: &Path,
+    env: &str,
+) -> Result<Vec<(String, Source)>, ConfigError> {
+    let entries = read_app_auth(app_auth_dir, env).map_err(ConfigError::Invalid)?;
+    Ok(entries
+        .into_iter()
+        .map(|e| (e.key, e.value.into_source()))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sources_keep_the_literal_as_a_secret() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("ci/app")).unwrap();
+        std::fs::write(d.path().join("ci/app/a"), "GENERATE_WHEN_EMPTY\n").unwrap();
+        std::fs::write(d.path().join("ci/app/b"), "ALWAYS_GENERATE").unwrap();
+        std::fs::write(d.path().join("ci/app/c"), "pw\n").unwrap();
+        let got = app_auth_sources(d.path(), "ci").unwrap();
+        assert_eq!(
+            got,
+            [
+                ("app_auth/app/a".to_string(), Source::GenerateWhenEmpty),
+                ("app_auth/app/b".to_string(), Source::AlwaysGenerate),
+                (
+                    "app_auth/app/c".to_string(),
+                    Source::Literal(Secret::new("pw"))
+                ),
+            ]
+        );
+        assert!(matches!(
+            app_auth_sources(d.path(), "qa"),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+
     use super::*;
 
     #[test]

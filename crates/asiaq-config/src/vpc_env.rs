@@ -124,6 +124,75 @@ pub fn peering_config(
         .collect())
 }
 
+/// What `vpc create` and `vpc update` apply to an environment: its configuration, the
+/// `[peerings]` of disco_vpc.ini, and the static IPs of disco_aws.ini's hostclasses.
+#[derive(Debug, Clone)]
+pub struct EnvironmentInputs {
+    pub config: EnvConfig,
+    pub peerings: Vec<(PeeringEndpoint, PeeringEndpoint)>,
+    pub static_ips: Vec<StaticIpRequest>,
+}
+
+/// The [`EnvironmentInputs`] of environment `name` of type `env_type` (with `extra_tags`;
+/// no static IPs unless `with_enis`), each file checked in that order.
+pub fn environment_inputs(
+    dir: &ConfigDir,
+    vpc_ini: &VpcIni,
+    name: &str,
+    env_type: &str,
+    extra_tags: Vec<(String, String)>,
+    with_enis: bool,
+) -> Result<EnvironmentInputs, ConfigError> {
+    let spec = vpc_ini
+        .environment(name, env_type)
+        .map_err(ConfigError::Invalid)?;
+    let peerings = peering_config(vpc_ini)?;
+    let static_ips = if with_enis {
+        env_static_ips(dir, name)?
+    } else {
+        Vec::new()
+    };
+    Ok(EnvironmentInputs {
+        config: env_config(&spec, extra_tags),
+        peerings,
+        static_ips,
+    })
+}
+
+/// What names an environment's credential bucket (spec §4.13), read before any AWS call:
+/// the environment, `[disco_aws] project_name` and disco_vpc.ini.
+pub struct BucketConfig {
+    pub env: String,
+    pub project: String,
+    pub vpc: VpcIni,
+}
+
+impl BucketConfig {
+    /// The first credential bucket of the environment, once its type (the `type` tag of
+    /// its VPC) is known, in `region`.
+    pub fn first_bucket(&self, env_type: &str, region: &str) -> Result<String, ConfigError> {
+        let spec = self
+            .vpc
+            .environment(&self.env, env_type)
+            .map_err(ConfigError::Invalid)?;
+        let first = spec
+            .credential_bucket_names(region, &self.project)
+            .into_iter()
+            .next();
+        first.ok_or_else(|| {
+            ConfigError::invalid(Diagnostic::error(
+                self.vpc.ini().path(),
+                None,
+                format!(
+                    "environment {} (type {env_type}) has no credential_buckets",
+                    self.env
+                ),
+                None,
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +230,34 @@ mod tests {
                 .len(),
             0
         );
+    }
+
+    #[test]
+    fn the_first_credential_bucket_of_the_environment_type() {
+        let vpc = |text: &str| VpcIni::new(IniFile::parse("disco_vpc.ini", text).unwrap());
+        let base = "vpc_cidr=10.101.0.0/16\nintranet_cidr=10.101.0.0/20\n";
+        let config = |text: String| BucketConfig {
+            env: "ci".into(),
+            project: "proj".into(),
+            vpc: vpc(&text),
+        };
+        let with = config(format!(
+            "[envtype:sandbox]\n{base}credential_buckets=one two\n[envtype:bare]\n{base}"
+        ));
+        assert_eq!(
+            with.first_bucket("sandbox", "us-west-2").unwrap(),
+            "us-west-2.proj.credentials.one"
+        );
+        assert_eq!(
+            with.first_bucket("bare", "us-west-2")
+                .unwrap_err()
+                .to_string(),
+            "disco_vpc.ini: environment ci (type bare) has no credential_buckets"
+        );
+        assert!(matches!(
+            with.first_bucket("nothing", "us-west-2"),
+            Err(ConfigError::Invalid(_))
+        ));
     }
 
     #[test]

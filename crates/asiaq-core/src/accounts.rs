@@ -418,6 +418,94 @@ pub fn primary_gid(passwd: &str, user: &str) -> Option<u32> {
         .ok()
 }
 
+/// Where account records live (the credential bucket): reads only, so that what a change
+/// writes can be decided (and tested) apart from the writing.
+#[allow(async_fn_in_trait)]
+pub trait RecordStore {
+    type Error;
+    /// The store's name, for messages.
+    fn name(&self) -> &str;
+    /// The value of `key`, `None` when it does not exist.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Self::Error>;
+    /// Every record under `prefix`: (name without the prefix, text).
+    async fn texts(&self, prefix: &str) -> Result<Vec<(String, String)>, Self::Error>;
+}
+
+/// What `install` did (or, dry, would do): each step as a line, and every problem.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Installed {
+    pub dry_run: bool,
+    pub steps: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+impl Installed {
+    /// Carries out `steps` (nothing when `dry_run`) with `run` (a host command; the error
+    /// says why it failed) and `authorize` (adds SSH keys to a user's authorized_keys),
+    /// carrying on past failures: each is a problem of its account, after `problems`
+    /// (found before), and a user whose command failed gets no keys. `note` hears of each
+    /// command done.
+    pub fn carry_out(
+        steps: &[InstallStep],
+        dry_run: bool,
+        problems: Vec<String>,
+        mut run: impl FnMut(&HostCommand) -> Result<(), String>,
+        mut authorize: impl FnMut(&str, &[String]) -> Result<(), String>,
+        mut note: impl FnMut(String),
+    ) -> Self {
+        let mut out = Installed {
+            dry_run,
+            steps: Vec::new(),
+            problems,
+        };
+        let mut failed_accounts = BTreeSet::new();
+        for step in steps {
+            match step {
+                InstallStep::Run { account, command } => {
+                    out.steps.push(command.to_string());
+                    if dry_run {
+                        continue;
+                    }
+                    match run(command) {
+                        Ok(()) => note(format!("done: {command}")),
+                        Err(e) => {
+                            failed_accounts.insert(account.clone());
+                            out.problems.push(format!("{account}: {e}"));
+                        }
+                    }
+                }
+                InstallStep::AuthorizedKeys { user, keys } => {
+                    out.steps.push(format!(
+                        "add {} ssh key(s) to ~{user}/.ssh/authorized_keys",
+                        keys.len()
+                    ));
+                    if dry_run
+                        || keys.is_empty()
+                        || failed_accounts.contains(&format!("user {user}"))
+                    {
+                        continue;
+                    }
+                    if let Err(e) = authorize(user, keys) {
+                        out.problems.push(format!("user {user}: {e}"));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The error of an install with problems: how many, then one per line.
+    pub fn failure(&self) -> Option<String> {
+        (!self.problems.is_empty()).then(|| {
+            format!(
+                "{} account problem(s):\n  {}",
+                self.problems.len(),
+                self.problems.join("\n  ")
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,5 +692,97 @@ mod tests {
         assert_eq!(p.len(), 2);
         let g = parse_id_file("root:x:0:\nusers:x:100:alice\n");
         assert_eq!(g["users"].0, 100);
+    }
+
+    fn cmd(program: &'static str, arg: &str) -> HostCommand {
+        HostCommand {
+            program,
+            args: vec![arg.to_string()],
+            secret_arg: None,
+        }
+    }
+
+    fn install_steps() -> Vec<InstallStep> {
+        vec![
+            InstallStep::Run {
+                account: "group ops".into(),
+                command: cmd("groupadd", "ops"),
+            },
+            InstallStep::Run {
+                account: "user bob".into(),
+                command: cmd("useradd", "bob"),
+            },
+            InstallStep::AuthorizedKeys {
+                user: "bob".into(),
+                keys: vec!["ssh-ed25519 B".into()],
+            },
+            InstallStep::Run {
+                account: "user amy".into(),
+                command: cmd("useradd", "amy"),
+            },
+            InstallStep::AuthorizedKeys {
+                user: "amy".into(),
+                keys: vec!["ssh-ed25519 A".into()],
+            },
+            InstallStep::AuthorizedKeys {
+                user: "cy".into(),
+                keys: vec![],
+            },
+        ]
+    }
+
+    #[test]
+    fn install_carries_on_past_failures_and_skips_the_keys_of_failed_users() {
+        let mut notes = Vec::new();
+        let mut authorized = Vec::new();
+        let got = Installed::carry_out(
+            &install_steps(),
+            false,
+            vec!["found before".into()],
+            |c| match c.args[0].as_str() {
+                "bob" => Err("useradd exited with exit status: 1".into()),
+                _ => Ok(()),
+            },
+            |user, keys| {
+                authorized.push((user.to_string(), keys.len()));
+                Err("cannot chown x".into())
+            },
+            |n| notes.push(n),
+        );
+        assert_eq!(
+            got.problems,
+            [
+                "found before",
+                "user bob: useradd exited with exit status: 1",
+                "user amy: cannot chown x"
+            ]
+        );
+        assert_eq!(authorized, [("amy".to_string(), 1)]);
+        assert_eq!(notes, ["done: groupadd ops", "done: useradd amy"]);
+        assert_eq!(got.steps.len(), 6);
+        assert_eq!(
+            got.steps[2],
+            "add 1 ssh key(s) to ~bob/.ssh/authorized_keys"
+        );
+        assert_eq!(
+            got.failure().unwrap(),
+            "3 account problem(s):\n  found before\n  user bob: useradd exited with exit status: 1\n  user amy: cannot chown x"
+        );
+    }
+
+    #[test]
+    fn a_dry_install_runs_nothing_and_lists_every_step() {
+        let got = Installed::carry_out(
+            &install_steps(),
+            true,
+            Vec::new(),
+            |_| panic!("dry run"),
+            |_, _| panic!("dry run"),
+            |_| panic!("dry run"),
+        );
+        assert!(got.dry_run);
+        assert_eq!(got.steps[0], "groupadd ops");
+        assert_eq!(got.steps[5], "add 0 ssh key(s) to ~cy/.ssh/authorized_keys");
+        assert_eq!(got.failure(), None);
     }
 }

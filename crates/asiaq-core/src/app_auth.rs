@@ -129,8 +129,45 @@ pub fn plan<R: Rng + CryptoRng>(
     writes
 }
 
+/// The environment `app-auth update` names, if given: `env` (`--env`), else the last
+/// `.`-separated part of `bucket` (`--bucket`); `None` leaves it to the configuration's
+/// default environment.
+pub fn environment_hint(env: Option<&str>, bucket: Option<&str>) -> Option<String> {
+    env.or_else(|| bucket.and_then(|b| b.rsplit('.').next()))
+        .map(str::to_string)
+}
+
+/// The keys whose values in the bucket are kept (and so must be read first): those to
+/// generate only when empty, unless `force` generates them anew.
+pub fn keys_to_keep(entries: &[(String, Source)], force: bool) -> Vec<&str> {
+    entries
+        .iter()
+        .filter(|(_, source)| !force && *source == Source::GenerateWhenEmpty)
+        .map(|(key, _)| key.as_str())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_environment_is_given_or_ends_the_bucket_name() {
+        let bucket = Some("us-west-2.proj.credentials.ci");
+        assert_eq!(environment_hint(Some("qa"), bucket).as_deref(), Some("qa"));
+        assert_eq!(environment_hint(None, bucket).as_deref(), Some("ci"));
+        assert_eq!(environment_hint(None, None), None);
+    }
+
+    #[test]
+    fn only_values_generated_when_empty_are_kept_and_force_keeps_none() {
+        let entries = vec![
+            ("a".to_string(), Source::GenerateWhenEmpty),
+            ("b".to_string(), Source::AlwaysGenerate),
+            ("c".to_string(), Source::Literal(Secret::new("x"))),
+        ];
+        assert_eq!(keys_to_keep(&entries, false), ["a"]);
+        assert!(keys_to_keep(&entries, true).is_empty());
+    }
+
     use super::*;
     use rand::rngs::StdRng;
     use rand::SeedableRng;

@@ -705,6 +705,19 @@ impl IamPlan {
         self.actions.is_empty()
     }
 
+    /// The text of an applied `iam update`: that nothing changed, or each action with its
+    /// sign; then the notes.
+    pub fn update_lines(&self) -> Vec<String> {
+        let in_sync = "IAM is in sync with the configuration: nothing to change";
+        let in_sync = self.is_empty().then(|| in_sync.to_string());
+        let actions = self
+            .actions
+            .iter()
+            .map(|a| format!("{} {a}", a.change().sign()));
+        let notes = self.notes.iter().map(|n| format!("note: {n}"));
+        in_sync.into_iter().chain(actions).chain(notes).collect()
+    }
+
     /// The actions grouped by stage, in order.
     pub fn stages(&self) -> Vec<Vec<&IamAction>> {
         let mut stages: BTreeMap<u8, Vec<&IamAction>> = BTreeMap::new();
@@ -979,6 +992,21 @@ fn profiles_of<'a>(observed: &'a Observed, role: &'a str) -> impl Iterator<Item 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_empty_update_says_it_is_in_sync_and_keeps_its_notes() {
+        let plan = IamPlan {
+            actions: Vec::new(),
+            notes: vec!["user root left alone".into()],
+        };
+        assert_eq!(
+            plan.update_lines(),
+            [
+                "IAM is in sync with the configuration: nothing to change",
+                "note: user root left alone"
+            ]
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

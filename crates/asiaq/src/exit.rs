@@ -150,3 +150,65 @@ impl From<asiaq_core::provision::PlanError> for CliError {
         asiaq_core::spinup::SpinupError::from(err).into()
     }
 }
+
+impl From<asiaq_config::accounts::ChangeError<asiaq_aws::AwsError>> for CliError {
+    /// An account change refused (exit 2) or failed (exit 1).
+    fn from(err: asiaq_config::accounts::ChangeError<asiaq_aws::AwsError>) -> Self {
+        use asiaq_config::accounts::ChangeError;
+        match err {
+            ChangeError::Usage(m) => CliError::usage(m),
+            ChangeError::Failed(m) => CliError::failed(m),
+            ChangeError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<asiaq_config::hosts::SettingsError> for CliError {
+    /// What the configuration says about an environment: its problem (exit 2).
+    fn from(err: asiaq_config::hosts::SettingsError) -> Self {
+        match err {
+            asiaq_config::hosts::SettingsError::Config(e) => e.into(),
+            asiaq_config::hosts::SettingsError::Plan(e) => e.into(),
+        }
+    }
+}
+
+impl From<asiaq_aws::vpc::VpcError> for CliError {
+    /// An environment change: the configuration or the plan at fault (exit 2), else failed
+    /// (exit 1).
+    fn from(err: asiaq_aws::vpc::VpcError) -> Self {
+        use asiaq_aws::vpc::VpcError;
+        match err {
+            VpcError::Plan(p) => CliError::usage(p.to_string()),
+            VpcError::Ntp { .. } | VpcError::Config(_) => CliError::usage(err.to_string()),
+            VpcError::Destroy(d) => CliError::failed(d.to_string()),
+            VpcError::Aws(a) => a.into(),
+            other => CliError::failed(other.to_string()),
+        }
+    }
+}
+
+impl From<asiaq_config::iam_tree::DesiredError> for CliError {
+    /// The `iam/` tree or `[iam]` at fault (exit 2), with what to do about it.
+    fn from(err: asiaq_config::iam_tree::DesiredError) -> Self {
+        let hint = err.hint();
+        let cli = CliError::usage(err.to_string());
+        match hint {
+            Some(h) => cli.with_hint(h),
+            None => cli,
+        }
+    }
+}
+
+impl From<asiaq_aws::iam::PlanError> for CliError {
+    /// A SAML metadata URL refused (exit 2), else the fetch or IAM failed (exit 1).
+    fn from(err: asiaq_aws::iam::PlanError) -> Self {
+        use asiaq_aws::iam::PlanError;
+        use asiaq_aws::saml::SamlMetadataError;
+        match err {
+            PlanError::Saml(e @ SamlMetadataError::BadUrl { .. }) => CliError::usage(e.to_string()),
+            PlanError::Saml(e) => CliError::failed(e.to_string()),
+            PlanError::Aws(e) => e.into(),
+        }
+    }
+}

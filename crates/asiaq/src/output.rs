@@ -49,6 +49,24 @@ pub fn emit<T: Serialize>(
     }
 }
 
+/// Prints what was deleted (or, `dry_run`, would be): `deleted NAME` (`would delete NAME`)
+/// a line each; JSON: the names.
+pub fn print_deleted(
+    format: OutputFormat,
+    names: &[String],
+    dry_run: bool,
+) -> Result<(), CliError> {
+    let done = if dry_run { "would delete" } else { "deleted" };
+    emit(format, &names, |out| {
+        names.iter().try_for_each(|n| writeln!(out, "{done} {n}"))
+    })
+}
+
+/// Writes `lines`, each on a line of its own.
+pub fn write_lines(out: &mut dyn Write, lines: Vec<String>) -> std::io::Result<()> {
+    lines.iter().try_for_each(|l| writeln!(out, "{l}"))
+}
+
 /// Writes rows as aligned columns: each column padded to its widest cell plus two spaces.
 pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result<()> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);

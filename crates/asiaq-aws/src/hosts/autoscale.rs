@@ -25,6 +25,24 @@ pub struct GroupRow {
     pub is_testing: bool,
 }
 
+impl GroupRow {
+    /// The line of `autoscale listgroups`: name, AMI, min, desired, max, count, type and
+    /// `y`/`n` for testing, in the original's columns.
+    pub fn line(&self) -> String {
+        format!(
+            "{0} {1:21} {2:3} {3:3} {4:3} {5:3} {6:4} {7:10}",
+            self.name,
+            self.ami,
+            self.min,
+            self.desired,
+            self.max,
+            self.count,
+            self.r#type,
+            if self.is_testing { "y" } else { "n" }
+        )
+    }
+}
+
 /// The groups of `env`, with the image each launches.
 pub async fn group_rows(ctx: &AwsContext, env: &str) -> Result<Vec<GroupRow>, AwsError> {
     let mut rows = Vec::new();
@@ -260,6 +278,24 @@ pub fn policy_cells(p: &PolicyInfo) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_group_line_has_the_original_columns() {
+        let row = GroupRow {
+            name: "ci_mhcweb_1".into(),
+            ami: "ami-1".into(),
+            min: 1,
+            desired: 2,
+            max: 10,
+            count: 2,
+            r#type: "asg",
+            is_testing: true,
+        };
+        assert_eq!(
+            row.line(),
+            "ci_mhcweb_1 ami-1                   1   2  10   2 asg  y         "
+        );
+    }
+
     use std::collections::BTreeMap;
 
     use super::*;

@@ -27,6 +27,28 @@ pub enum Selector {
     Asg(Vec<String>),
 }
 
+/// One selector per kind given (values not empty), in the original's order: instances,
+/// hostclasses, AMIs, groups, hostnames.
+pub fn selectors(
+    instance: &[String],
+    hostclass: &[String],
+    ami: &[String],
+    asg: &[String],
+    hostname: &[String],
+) -> Vec<Selector> {
+    [
+        (Selector::Instance as fn(Vec<String>) -> Selector, instance),
+        (Selector::Hostclass, hostclass),
+        (Selector::Ami, ami),
+        (Selector::Asg, asg),
+        (Selector::Hostname, hostname),
+    ]
+    .into_iter()
+    .filter(|(_, values)| !values.is_empty())
+    .map(|(kind, values)| kind(values.to_vec()))
+    .collect()
+}
+
 impl Selector {
     fn filter(&self) -> Option<Filter> {
         let (name, values) = match self {
@@ -485,4 +507,23 @@ pub async fn promote_running(
         promoted.push(img.id);
     }
     Ok(promoted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_of_the_kinds_given_in_the_original_order() {
+        let v = |s: &str| vec![s.to_string()];
+        assert_eq!(
+            selectors(&[], &v("mhcweb"), &[], &v("ci_g"), &v("web-1")),
+            [
+                Selector::Hostclass(v("mhcweb")),
+                Selector::Asg(v("ci_g")),
+                Selector::Hostname(v("web-1"))
+            ]
+        );
+        assert!(selectors(&[], &[], &[], &[], &[]).is_empty());
+    }
 }

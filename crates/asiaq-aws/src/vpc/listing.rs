@@ -18,6 +18,20 @@ pub struct VpcRow {
     pub cidr: String,
 }
 
+impl VpcRow {
+    /// `vpc-id<TAB>name` (name padded to 15, `-` when unnamed), then `<TAB>type` with
+    /// `with_type`.
+    pub fn line(&self, with_type: bool) -> String {
+        let name = self.name.as_deref().unwrap_or("-");
+        if with_type {
+            let env_type = self.env_type.as_deref().unwrap_or("-");
+            format!("{}\t{name:<15}\t{env_type}", self.vpc_id)
+        } else {
+            format!("{}\t{name:<15}", self.vpc_id)
+        }
+    }
+}
+
 /// Every VPC of the region, by name (then id).
 pub async fn list_vpcs(ctx: &AwsContext) -> Result<Vec<VpcRow>, AwsError> {
     let mut vpcs = observe::all_vpcs(ctx).await?;
@@ -46,4 +60,21 @@ pub async fn list_peering_rows(
         .map(|(id, _, tags)| (id, tags.get("Name").cloned()))
         .collect();
     Ok(peering_rows(list, &names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vpc_line_pads_the_name_and_marks_what_is_missing() {
+        let row = VpcRow {
+            vpc_id: "vpc-1".into(),
+            name: Some("ci".into()),
+            env_type: None,
+            cidr: "10.0.0.0/16".into(),
+        };
+        assert_eq!(row.line(false), "vpc-1\tci             ");
+        assert_eq!(row.line(true), "vpc-1\tci             \t-");
+    }
 }

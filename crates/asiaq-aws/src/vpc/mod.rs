@@ -67,6 +67,27 @@ pub struct Extras {
     pub now: String,
 }
 
+impl Extras {
+    /// Static IPs and peerings to apply, stamped with the current time.
+    pub fn now(
+        static_ips: Vec<StaticIpRequest>,
+        peerings: Vec<(PeeringEndpoint, PeeringEndpoint)>,
+    ) -> Self {
+        Extras {
+            static_ips,
+            peerings: Some(peerings),
+            now: now_iso(),
+        }
+    }
+}
+
+/// The current UTC time as the `create_date` tag has it (`2024-01-31T12:00:00Z`).
+pub fn now_iso() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
 /// A computed change, ready to print or to apply.
 #[derive(Debug, Clone)]
 pub struct Prepared {

@@ -9,5 +9,16 @@ pub mod routes;
 pub mod show;
 pub mod state;
 
+/// Whether `name` may name an environment (VPC): not empty, and without `_` (alarm names
+/// are split on it). The error says why not.
+pub fn check_vpc_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains('_') {
+        return Err(format!(
+            "VPC name {name:?} is not allowed: it must be non-empty and must not contain \"_\" (alarm names are split on it)"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,8 @@
 //! group rules and subnets (with their routes), then the gateways, peerings, floating
 //! interfaces, DHCP options and endpoints, one line each.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::state::{PeeringInfo, PermissionSource, VpcState};
@@ -53,6 +55,56 @@ impl Overview {
             ("DHCP options", &self.dhcp_options),
             ("endpoint", &self.endpoints),
         ]
+    }
+}
+
+/// `vpc show` of one environment: its VPC, then the [`Overview`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShowEnvironment<'a> {
+    pub vpc_id: &'a str,
+    pub name: &'a str,
+    #[serde(rename = "type")]
+    pub env_type: Option<&'a str>,
+    pub cidr: String,
+    pub tags: &'a BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub overview: Overview,
+}
+
+impl ShowEnvironment<'_> {
+    /// The text of `vpc show`: the VPC; each metanetwork with its security group, rules,
+    /// subnets and their routes (indented); then the labelled one-line lists.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "{} {} type {} {}",
+            self.vpc_id,
+            self.name,
+            self.env_type.unwrap_or("-"),
+            self.cidr
+        )];
+        for n in &self.overview.metanetworks {
+            out.push(format!(
+                "metanetwork {} {}",
+                n.name,
+                n.cidr.as_deref().unwrap_or("-")
+            ));
+            out.push(format!("  security group {}", n.security_group));
+            out.extend(n.rules.iter().map(|r| format!("    allow {r}")));
+            for s in &n.subnets {
+                out.push(format!(
+                    "  subnet {} {} {} route table {}",
+                    s.id,
+                    s.availability_zone,
+                    s.cidr,
+                    s.route_table.as_deref().unwrap_or("-")
+                ));
+                out.extend(s.routes.iter().map(|r| format!("    route {r}")));
+            }
+        }
+        for (label, items) in self.overview.labelled() {
+            out.extend(items.iter().map(|i| format!("{label} {i}")));
+        }
+        out
     }
 }
 
@@ -193,6 +245,21 @@ pub struct PeeringRow {
     pub accepter_cidr: Option<String>,
 }
 
+impl PeeringRow {
+    /// `id status requester<->accepter requester-cidr<->accepter-cidr` (`-`: unknown).
+    pub fn line(&self) -> String {
+        format!(
+            "{} {} {}<->{} {}<->{}",
+            self.id,
+            self.status,
+            self.requester,
+            self.accepter,
+            self.requester_cidr.as_deref().unwrap_or("-"),
+            self.accepter_cidr.as_deref().unwrap_or("-")
+        )
+    }
+}
+
 /// The rows of `vpc peerings --list`: the live and failed peerings of `list`, each side
 /// named by `names` (vpc id, `Name` tag; else its id), by accepter.
 pub fn peering_rows(
@@ -266,5 +333,61 @@ mod tests {
         );
         assert_eq!(rows[0].requester_cidr.as_deref(), Some("10.0.0.0/16"));
         assert_eq!(rows[0].accepter_cidr, None);
+    }
+
+    #[test]
+    fn a_peering_line_marks_unknown_cidrs() {
+        let row = PeeringRow {
+            id: "pcx-1".into(),
+            status: "active".into(),
+            requester: "ci".into(),
+            accepter: "vpc-b".into(),
+            requester_cidr: Some("10.0.0.0/16".into()),
+            accepter_cidr: None,
+        };
+        assert_eq!(row.line(), "pcx-1 active ci<->vpc-b 10.0.0.0/16<->-");
+    }
+
+    #[test]
+    fn show_lines_indent_each_metanetwork_and_label_the_rest() {
+        let tags = BTreeMap::new();
+        let view = ShowEnvironment {
+            vpc_id: "vpc-1",
+            name: "ci",
+            env_type: None,
+            cidr: "10.0.0.0/16".into(),
+            tags: &tags,
+            overview: Overview {
+                metanetworks: vec![ShowNet {
+                    name: MetaNetworkName::Intranet,
+                    cidr: None,
+                    security_group: "sg-1 (ci_intranet)".into(),
+                    rules: vec!["tcp 22 from 10.0.0.0/8".into()],
+                    subnets: vec![ShowSubnet {
+                        id: "subnet-1".into(),
+                        availability_zone: "us-west-2a".into(),
+                        cidr: "10.0.0.0/24".into(),
+                        route_table: None,
+                        routes: vec!["0.0.0.0/0 -> igw-1".into()],
+                    }],
+                }],
+                nat_gateways: vec!["nat-1 available".into()],
+                endpoints: vec!["vpce-1 s3".into()],
+                ..Overview::default()
+            },
+        };
+        assert_eq!(
+            view.lines(),
+            [
+                "vpc-1 ci type - 10.0.0.0/16",
+                "metanetwork intranet -",
+                "  security group sg-1 (ci_intranet)",
+                "    allow tcp 22 from 10.0.0.0/8",
+                "  subnet subnet-1 us-west-2a 10.0.0.0/24 route table -",
+                "    route 0.0.0.0/0 -> igw-1",
+                "NAT gateway nat-1 available",
+                "endpoint vpce-1 s3",
+            ]
+        );
     }
 }

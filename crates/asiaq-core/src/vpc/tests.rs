@@ -888,3 +888,15 @@ fn show_overview_lists_nets_rules_routes_and_resources() {
         .metanetworks
         .is_empty());
 }
+
+#[test]
+fn vpc_names_may_not_be_empty_or_hold_an_underscore() {
+    assert_eq!(super::check_vpc_name("ci-2"), Ok(()));
+    for bad in ["", "ci_2"] {
+        let err = super::check_vpc_name(bad).unwrap_err();
+        assert!(
+            err.starts_with(&format!("VPC name {bad:?} is not allowed")),
+            "{err}"
+        );
+    }
+}

@@ -1,15 +1,13 @@
 //! `asiaq app-auth` (disco_app_auth.py): publish application passwords from
 //! `app_auth/<env>/` to the environment's credential bucket (spec §4.12).
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
 use asiaq_aws::credentials::Bucket;
-use asiaq_config::app_auth::{read_app_auth, AppAuthValue};
+use asiaq_config::app_auth::app_auth_sources;
 use asiaq_config::ConfigDir;
-use asiaq_core::app_auth::{plan, Source};
-use asiaq_core::secret::Secret;
+use asiaq_core::app_auth::{environment_hint, keys_to_keep, plan};
 use asiaq_engine::report as progress;
 use serde::Serialize;
 
@@ -55,14 +53,7 @@ struct Report<'a> {
 
 pub fn run(global: &GlobalArgs, args: &AppAuthArgs) -> Result<(), CliError> {
     let AppAuthCommand::Update { force, dry_run } = &args.command;
-    // The environment: --env, else the last '.'-separated part of --bucket, else the
-    // default environment.
-    let env_hint = global.env.clone().or_else(|| {
-        args.bucket
-            .as_deref()
-            .and_then(|b| b.rsplit('.').next())
-            .map(str::to_string)
-    });
+    let env_hint = environment_hint(global.env.as_deref(), args.bucket.as_deref());
     let dir = ConfigDir::new(&global.asiaq_config);
     let env = match &env_hint {
         Some(e) => e.clone(),
@@ -76,41 +67,13 @@ pub fn run(global: &GlobalArgs, args: &AppAuthArgs) -> Result<(), CliError> {
         Some(d) => d.join("app_auth"),
         None => dir.path("app_auth"),
     };
-    let entries = read_app_auth(&app_auth_dir, &env).map_err(|diags| {
-        CliError::usage(
-            diags
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
-    let entries: Vec<(String, Source)> = entries
-        .into_iter()
-        .map(|e| {
-            let source = match e.value {
-                AppAuthValue::GenerateWhenEmpty => Source::GenerateWhenEmpty,
-                AppAuthValue::AlwaysGenerate => Source::AlwaysGenerate,
-                AppAuthValue::Literal(v) => Source::Literal(Secret::new(v)),
-            };
-            (e.key, source)
-        })
-        .collect();
+    let entries = app_auth_sources(&app_auth_dir, &env)?;
     let config = cred_bucket::config_for(global, args.bucket.as_deref(), Some(&env))?;
     aws_session::run(global, |ctx| async move {
         let name = cred_bucket::resolve(&ctx, args.bucket.as_deref(), config.as_ref()).await?;
         let bucket = Bucket::new(&ctx, &name);
         bucket.check().await?;
-        let mut existing = BTreeMap::new();
-        if !force {
-            for (key, source) in &entries {
-                if *source == Source::GenerateWhenEmpty {
-                    if let Some(v) = bucket.get_secret(key).await? {
-                        existing.insert(key.clone(), v);
-                    }
-                }
-            }
-        }
+        let existing = bucket.secrets(&keys_to_keep(&entries, *force)).await?;
         let writes = plan(&entries, &existing, *force, &mut rand::rngs::OsRng);
         if !dry_run {
             progress::note(format!("updating environment {env} in bucket {name}"));

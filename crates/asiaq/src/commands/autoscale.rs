@@ -9,10 +9,10 @@ use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 
 use super::aws::confirm_destructive;
 use super::aws_session;
-use super::hosts_env::{self, HostsConfig};
+use super::hosts_env;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
-use crate::output::{emit, write_table};
+use crate::output::{emit, print_deleted, write_lines, write_table};
 
 #[derive(Debug, Subcommand)]
 pub enum AutoscaleCommand {
@@ -167,7 +167,7 @@ fn policy_spec(a: &CreatePolicyArgs) -> Result<ScalingPolicySpec, CliError> {
 }
 
 fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     aws_session::run(global, |ctx| async move {
         let env = cfg.env.as_str();
         match cmd {
@@ -176,27 +176,12 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                 if global.debug {
                     eprintln!("Name AMI min desired max count type is_testing");
                 }
-                emit(global.output, &rows, |out: &mut dyn Write| {
-                    for r in &rows {
-                        writeln!(
-                            out,
-                            "{0} {1:21} {2:3} {3:3} {4:3} {5:3} {6:4} {7:10}",
-                            r.name,
-                            r.ami,
-                            r.min,
-                            r.desired,
-                            r.max,
-                            r.count,
-                            r.r#type,
-                            if r.is_testing { "y" } else { "n" }
-                        )?;
-                    }
-                    Ok(())
-                })
+                let lines = rows.iter().map(autoscale::GroupRow::line).collect();
+                emit(global.output, &rows, |out| write_lines(out, lines))
             }
             AutoscaleCommand::Cleangroups { dry_run } => {
                 let deleted = autoscale::clean_groups(&ctx, env, *dry_run).await?;
-                print_deleted(global, &deleted, *dry_run)
+                print_deleted(global.output, &deleted, *dry_run)
             }
             AutoscaleCommand::Deletegroup(a) => {
                 let gs = groups::env_groups(&ctx, env).await?;
@@ -210,7 +195,7 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                         groups::delete_group(&ctx, g, a.force).await?;
                     }
                 }
-                print_deleted(global, &names, a.dry_run)
+                print_deleted(global.output, &names, a.dry_run)
             }
             AutoscaleCommand::Listconfigs => {
                 let rows = autoscale::configs(&ctx, env).await?;
@@ -223,11 +208,11 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
             }
             AutoscaleCommand::Cleanconfigs { dry_run } => {
                 let deleted = autoscale::clean_configs(&ctx, env, *dry_run).await?;
-                print_deleted(global, &deleted, *dry_run)
+                print_deleted(global.output, &deleted, *dry_run)
             }
             AutoscaleCommand::Deleteconfig { config, dry_run } => {
                 autoscale::delete_config(&ctx, env, config, *dry_run).await?;
-                print_deleted(global, std::slice::from_ref(config), *dry_run)
+                print_deleted(global.output, std::slice::from_ref(config), *dry_run)
             }
             AutoscaleCommand::Createpolicy(a) => {
                 let spec = policy_spec(a)?;
@@ -270,18 +255,5 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                 })
             }
         }
-    })
-}
-
-fn print_deleted(global: &GlobalArgs, names: &[String], dry_run: bool) -> Result<(), CliError> {
-    emit(global.output, &names, |out: &mut dyn Write| {
-        for n in names {
-            writeln!(
-                out,
-                "{} {n}",
-                if dry_run { "would delete" } else { "deleted" }
-            )?;
-        }
-        Ok(())
     })
 }

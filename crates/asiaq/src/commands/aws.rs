@@ -22,11 +22,11 @@ use asiaq_engine::report as progress;
 use clap::{ArgGroup, Args, Subcommand};
 
 use super::aws_session;
-use super::hosts_env::HostsConfig;
+use super::hosts_env::{self, HostsConfig};
 use crate::cli::{GlobalArgs, OutputFormat, PendingGroup};
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::{emit, plan_closing_line, print_plan};
+use crate::output::{emit, plan_closing_line, print_plan, write_lines};
 
 /// Hostclasses provisioned at once within a sequence, by default.
 pub const DEFAULT_MAX_PARALLEL: usize = 16;
@@ -91,20 +91,8 @@ impl Selectors {
     /// One selector per kind given, in the original's order (instances, hostclasses, AMIs,
     /// groups, hostnames).
     pub fn selectors(&self) -> Vec<Selector> {
-        [
-            (
-                Selector::Instance as fn(Vec<String>) -> Selector,
-                &self.instance,
-            ),
-            (Selector::Hostclass, &self.hostclass),
-            (Selector::Ami, &self.ami),
-            (Selector::Asg, &self.asg),
-            (Selector::Hostname, &self.hostname),
-        ]
-        .into_iter()
-        .filter(|(_, values)| !values.is_empty())
-        .map(|(kind, values)| kind(values.clone()))
-        .collect()
+        let (i, hc, ami) = (&self.instance, &self.hostclass, &self.ami);
+        instances::selectors(i, hc, ami, &self.asg, &self.hostname)
     }
 
     /// The one kind given (clap requires exactly one where this is used).
@@ -374,7 +362,7 @@ impl ProvisionArgs {
 }
 
 fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     let mut request = a.request()?;
     if a.hostclass.is_none() && a.ami.is_none() {
         return Err(CliError::usage("provision needs --hostclass or --ami"));
@@ -426,7 +414,7 @@ async fn spinup_flow(
         .map(SpindownPlan::hostclasses)
         .unwrap_or_default();
     let prepared = spinup::prepare(ctx, &cfg.env, requests, &trusted, &spun_down, |network| {
-        cfg.environment_settings(network, ctx.region(), run.stage.as_deref())
+        hosts_env::environment_settings(cfg, network, ctx.region(), run.stage.as_deref())
     })
     .await?;
     if run.dry_run {
@@ -469,13 +457,9 @@ fn print_spinup_plan(
     })
 }
 
-fn write_lines(out: &mut dyn Write, lines: Vec<String>) -> std::io::Result<()> {
-    lines.iter().try_for_each(|l| writeln!(out, "{l}"))
-}
-
 fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
-    let requests = cfg.pipeline_requests(&a.pipeline, a.testing)?;
+    let cfg = hosts_env::load(global)?;
+    let requests = hosts_env::warned(cfg.pipeline_requests(&a.pipeline, a.testing)?);
     aws_session::run(global, |ctx| async move {
         let mut planned_spindown = None;
         if spindown_first {
@@ -518,8 +502,8 @@ fn print_spindown(global: &GlobalArgs, plan: &SpindownPlan, dry_run: bool) -> Re
 }
 
 fn spindown_cmd(global: &GlobalArgs, a: &SpindownArgs) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
-    let pipeline = cfg.pipeline(&a.pipeline)?;
+    let cfg = hosts_env::load(global)?;
+    let pipeline = hosts_env::warned(cfg.pipeline(&a.pipeline)?);
     let hostclasses: Vec<String> = pipeline.rows.iter().map(|r| r.hostclass.clone()).collect();
     aws_session::run(global, |ctx| async move {
         let (network, plan) = spinup::observe_spindown(&ctx, &cfg.env, &hostclasses).await?;
@@ -532,7 +516,7 @@ fn spindown_cmd(global: &GlobalArgs, a: &SpindownArgs) -> Result<(), CliError> {
 }
 
 fn listhosts(global: &GlobalArgs, a: &ListhostsArgs) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     let mut cols = Columns {
         state: a.state,
         hostname: a.hostname,
@@ -571,7 +555,7 @@ fn listhosts(global: &GlobalArgs, a: &ListhostsArgs) -> Result<(), CliError> {
 }
 
 fn act(global: &GlobalArgs, a: &ActionArgs, terminate: bool) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     let selector = a.selectors.selector();
     let (verb, done) = if terminate {
         ("Terminate", "Terminated")
@@ -599,23 +583,8 @@ fn act(global: &GlobalArgs, a: &ActionArgs, terminate: bool) -> Result<(), CliEr
     })
 }
 
-/// The ssh client configuration file: `ASIAQ_SSH_CONFIG`, else `[disco_aws]
-/// ssh_config_file` (relative to the configuration directory).
-fn ssh_config_file(cfg: &HostsConfig) -> Option<PathBuf> {
-    if let Some(p) =
-        std::env::var_os(asiaq_core::env_vars::EnvVars::ASIAQ_SSH_CONFIG).filter(|p| !p.is_empty())
-    {
-        return Some(PathBuf::from(p));
-    }
-    cfg.aws
-        .config("ssh_config_file", asiaq_config::aws_ini::DISCO_AWS)
-        .map(|v| v.text.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .map(|t| cfg.dir.path(t))
-}
-
 fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     let selector = a.selectors.selector();
     let proxy_command = hc_config::ssh_proxy_command(&cfg.aws);
     let jump_hostclasses = hc_config::jump_box_hostclasses(&cfg.aws);
@@ -625,7 +594,8 @@ fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
         if hosts.is_empty() {
             return Err(CliError::failed("no running instances match"));
         }
-        let config_file = ssh_config_file(&cfg);
+        let ssh_env = std::env::var_os(asiaq_core::env_vars::EnvVars::ASIAQ_SSH_CONFIG);
+        let config_file = cfg.ssh_config_file(ssh_env);
         let route = remote::route(
             &ctx,
             &network.vpc_id,
@@ -655,7 +625,7 @@ fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
 }
 
 fn isready(global: &GlobalArgs, a: &IsreadyArgs) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     let selectors = a.selectors.selectors();
     aws_session::run(global, |ctx| async move {
         let statuses = instances::readiness(&ctx, &cfg.env, &selectors).await?;
@@ -693,7 +663,7 @@ fn tag(global: &GlobalArgs, a: &TagArgs) -> Result<(), CliError> {
 }
 
 fn get_option(global: &GlobalArgs, a: &GetOptionArgs) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     match cfg.aws.hostclass_option(&a.hostclass, &a.option) {
         Some(v) => emit(global.output, &v.text, |out: &mut dyn Write| {
             writeln!(out, "{}", v.text)
@@ -713,7 +683,7 @@ fn get_option(global: &GlobalArgs, a: &GetOptionArgs) -> Result<(), CliError> {
 }
 
 fn promote_running(global: &GlobalArgs, a: &PromoteArgs) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     let promotion = Promotion {
         hours: a.hours,
         final_stage: cfg.aws.ami_stages().last().cloned().unwrap_or_default(),

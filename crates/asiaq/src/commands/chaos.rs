@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::aws::confirm_destructive;
 use super::aws_session;
-use super::hosts_env::HostsConfig;
+use super::hosts_env;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
 use crate::output::emit;
@@ -43,7 +43,7 @@ pub fn run(global: &GlobalArgs, a: &ChaosArgs) -> Result<(), CliError> {
         availability_zone: a.az.clone(),
     };
     opts.check().map_err(CliError::usage)?;
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     let options = cfg.chaos_options();
     aws_session::run(global, |ctx| async move {
         let mut rng = rand::thread_rng();

@@ -5,17 +5,11 @@
 
 use asiaq_aws::credentials::environment_type;
 use asiaq_aws::AwsContext;
-use asiaq_config::{ConfigDir, VpcIni};
+pub use asiaq_config::vpc_env::BucketConfig;
+use asiaq_config::ConfigDir;
 
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
-
-/// The configuration needed to name an environment's bucket, read before any AWS call.
-pub struct BucketConfig {
-    pub env: String,
-    project: String,
-    vpc: VpcIni,
-}
 
 /// Reads what [`resolve`] needs, unless `--bucket` makes it unnecessary. `env` is the
 /// environment to use (from `--env` or elsewhere); without one, `[disco_aws]
@@ -62,23 +56,5 @@ pub async fn resolve(
         ))
         .with_hint("create it with `asiaq vpc create`, or name the bucket with --bucket"));
     };
-    let spec = c.vpc.environment(&c.env, &env_type).map_err(|diags| {
-        CliError::usage(
-            diags
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
-    spec.credential_bucket_names(ctx.region(), &c.project)
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            CliError::usage(format!(
-                "{}: environment {} (type {env_type}) has no credential_buckets",
-                c.vpc.ini().path().display(),
-                c.env
-            ))
-        })
+    Ok(c.first_bucket(&env_type, ctx.region())?)
 }

@@ -40,7 +40,7 @@ pub struct ElbArgs {
 }
 
 pub fn run(global: &GlobalArgs, cmd: &ElbCommand) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     let args = match cmd {
         ElbCommand::List => return list(global, &cfg),
         ElbCommand::Delete(args) => return delete(global, &cfg, args),
@@ -50,9 +50,7 @@ pub fn run(global: &GlobalArgs, cmd: &ElbCommand) -> Result<(), CliError> {
     let settings = cfg.settings(hostclass)?;
     aws_session::run(global, |ctx| async move {
         let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let facts = cfg
-            .environment_settings(&network, ctx.region(), None)?
-            .facts;
+        let facts = hosts_env::environment_settings(&cfg, &network, ctx.region(), None)?.facts;
         let plan = elb_plan(hostclass, testing, &settings, &facts)?.ok_or_else(|| {
             CliError::usage(format!("{hostclass} has no elb=True in disco_aws.ini"))
         })?;

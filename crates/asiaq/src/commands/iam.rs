@@ -3,18 +3,17 @@
 
 use std::io::Write;
 
-use asiaq_aws::iam::{self as aws_iam, PlanError};
-use asiaq_aws::saml::{self, SamlMetadataError};
+use asiaq_aws::iam as aws_iam;
+use asiaq_aws::saml;
 use asiaq_config::iam_tree::desired_state;
 use asiaq_config::ConfigDir;
 use asiaq_core::iam::{policy_timestamp, IamPlan};
-use asiaq_core::plan::PlanAction;
 use serde::Serialize;
 
 use crate::cli::GlobalArgs;
 use crate::commands::aws_session;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::{emit, write_lines};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum IamCommand {
@@ -121,29 +120,16 @@ pub fn run(global: &GlobalArgs, cmd: &IamCommand) -> Result<(), CliError> {
         }),
         IamCommand::Listusers => aws_session::run(global, |ctx| async move {
             let users = aws_iam::list_users(&ctx).await?;
-            emit(global.output, &users, |out: &mut dyn Write| {
-                let width = users.iter().map(|u| u.user.len()).max().unwrap_or(0);
-                for u in &users {
-                    writeln!(out, "{:<width$} {}", u.user, u.groups.join(","))?;
-                }
-                Ok(())
-            })
+            let lines = aws_iam::user_lines(&users);
+            emit(global.output, &users, |out| write_lines(out, lines))
         }),
         IamCommand::Listusergroups { user_name } => names(global, |ctx| async move {
             aws_iam::list_user_groups(&ctx, user_name).await
         }),
         IamCommand::Listkeys { user_name } => aws_session::run(global, |ctx| async move {
             let keys = aws_iam::list_access_keys(&ctx, user_name).await?;
-            emit(global.output, &keys, |out: &mut dyn Write| {
-                for k in &keys {
-                    writeln!(
-                        out,
-                        "{:<30}\t{}\t{:<8}\t{}",
-                        k.user, k.access_key_id, k.status, k.create_date
-                    )?;
-                }
-                Ok(())
-            })
+            let lines = keys.iter().map(aws_iam::AccessKeyInfo::line).collect();
+            emit(global.output, &keys, |out| write_lines(out, lines))
         }),
         IamCommand::Createkey { user_name, dry_run } => {
             if *dry_run {
@@ -188,21 +174,8 @@ pub fn run(global: &GlobalArgs, cmd: &IamCommand) -> Result<(), CliError> {
         }),
         IamCommand::Listroles { federation } => aws_session::run(global, |ctx| async move {
             let roles = aws_iam::list_roles(&ctx).await?;
-            emit(global.output, &roles, |out: &mut dyn Write| {
-                for r in &roles {
-                    if *federation {
-                        let kind = if r.federated {
-                            "federated"
-                        } else {
-                            "unfederated"
-                        };
-                        writeln!(out, "{}\t{kind}", r.role)?;
-                    } else {
-                        writeln!(out, "{}", r.role)?;
-                    }
-                }
-                Ok(())
-            })
+            let lines = roles.iter().map(|r| r.line(*federation)).collect();
+            emit(global.output, &roles, |out| write_lines(out, lines))
         }),
         IamCommand::Listrolepolicies { role_name } => names(global, |ctx| async move {
             aws_iam::list_role_policies(&ctx, role_name).await
@@ -305,20 +278,8 @@ fn print_plan(
         notes: &plan.notes,
         applied,
     };
-    emit(global.output, &report, |out: &mut dyn Write| {
-        if plan.is_empty() {
-            writeln!(
-                out,
-                "IAM is in sync with the configuration: nothing to change"
-            )?;
-        }
-        for a in &plan.actions {
-            writeln!(out, "{} {a}", a.change().sign())?;
-        }
-        for n in &plan.notes {
-            writeln!(out, "note: {n}")?;
-        }
-        Ok(())
+    emit(global.output, &report, |out| {
+        write_lines(out, plan.update_lines())
     })
 }
 
@@ -336,24 +297,14 @@ fn update(global: &GlobalArgs, dry_run: bool) -> Result<(), CliError> {
     for w in warnings {
         asiaq_engine::report::warn(w.located());
     }
-    let (desired, saml_url) = desired.map_err(|e| match e.hint() {
-        Some(hint) => CliError::usage(e.to_string()).with_hint(hint),
-        None => CliError::usage(e.to_string()),
-    })?;
+    let (desired, saml_url) = desired?;
     if let Some(url) = &saml_url {
         saml::check_url(url)
             .map_err(|e| CliError::usage(format!("{}: [iam] {e}", aws.ini().path().display())))?;
     }
     aws_session::run(global, |ctx| async move {
-        let plan = aws_iam::plan_update(&ctx, desired, saml_url.as_deref(), &now_timestamp())
-            .await
-            .map_err(|e| match e {
-                PlanError::Saml(e @ SamlMetadataError::BadUrl { .. }) => {
-                    CliError::usage(e.to_string())
-                }
-                PlanError::Saml(e) => CliError::failed(e.to_string()),
-                PlanError::Aws(e) => e.into(),
-            })?;
+        let plan =
+            aws_iam::plan_update(&ctx, desired, saml_url.as_deref(), &now_timestamp()).await?;
         if dry_run {
             // The one plan printer (text, or the asiaq.plan/1 JSON document).
             return crate::output::print_plan(

@@ -13,10 +13,10 @@ use clap::{ArgGroup, Args, Subcommand};
 
 use super::aws::Selectors;
 use super::aws_session;
-use super::hosts_env::HostsConfig;
+use super::hosts_env;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::{emit, print_deleted};
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
@@ -87,7 +87,7 @@ pub struct CaptureArgs {
 }
 
 pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
-    let cfg = HostsConfig::load(global)?;
+    let cfg = hosts_env::load(global)?;
     let extra_tags = match cmd {
         SnapshotCommand::Capture(a) => a
             .tag
@@ -136,12 +136,12 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
             }
             SnapshotCommand::Cleanup { keep, dry_run } => {
                 let doomed = snapshots::cleanup(&ctx, env, *keep, *dry_run).await?;
-                print_deleted(global, &doomed, *dry_run)
+                print_deleted(global.output, &doomed, *dry_run)
             }
             SnapshotCommand::Delete { snapshot, dry_run } => {
                 let (ok, foreign) =
                     snapshots::delete_in_environment(&ctx, env, snapshot, *dry_run).await?;
-                print_deleted(global, &ok, *dry_run)?;
+                print_deleted(global.output, &ok, *dry_run)?;
                 if foreign.is_empty() {
                     return Ok(());
                 }
@@ -193,12 +193,5 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                 })
             }
         }
-    })
-}
-
-fn print_deleted(global: &GlobalArgs, ids: &[String], dry_run: bool) -> Result<(), CliError> {
-    let done = if dry_run { "would delete" } else { "deleted" };
-    emit(global.output, &ids, |out| {
-        ids.iter().try_for_each(|id| writeln!(out, "{done} {id}"))
     })
 }

@@ -1,11 +1,12 @@
 //! `asiaq vpc` (the original's `disco_vpc_ui.py`): environments.
 
-use asiaq_aws::vpc::{self as env, Extras, VpcError};
+use asiaq_aws::vpc::{self as env, Extras};
 use asiaq_aws::AwsContext;
-use asiaq_config::vpc_env::{config_of, env_config, env_static_ips, peering_config};
-use asiaq_config::{ConfigDir, ConfigError, Diagnostic};
+use asiaq_config::vpc_env::{config_of, environment_inputs, peering_config};
+use asiaq_config::ConfigDir;
 use asiaq_core::syntax;
-use asiaq_core::vpc::show::{overview, Overview};
+use asiaq_core::vpc::check_vpc_name;
+use asiaq_core::vpc::show::{overview, ShowEnvironment};
 use asiaq_core::vpc::state::VpcState;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -14,7 +15,7 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::commands::aws_session;
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::{emit, print_plan};
+use crate::output::{emit, print_plan, write_lines};
 
 /// Which environment: exactly one of `--name` and `--vpc-id`.
 #[derive(Debug, Clone, Args)]
@@ -104,35 +105,6 @@ pub struct PeeringsArgs {
     pub dry_run: bool,
 }
 
-fn usage_from(diags: Vec<Diagnostic>) -> CliError {
-    CliError::from(ConfigError::Invalid(diags))
-}
-
-fn check_name(name: &str) -> Result<(), CliError> {
-    if name.is_empty() || name.contains('_') {
-        return Err(CliError::usage(format!(
-            "VPC name {name:?} is not allowed: it must be non-empty and must not contain \"_\" (alarm names are split on it)"
-        )));
-    }
-    Ok(())
-}
-
-fn vpc_error(e: VpcError) -> CliError {
-    match e {
-        VpcError::Plan(p) => CliError::usage(p.to_string()),
-        VpcError::Ntp { .. } | VpcError::Config(_) => CliError::usage(e.to_string()),
-        VpcError::Destroy(d) => CliError::failed(d.to_string()),
-        VpcError::Aws(a) => a.into(),
-        other => CliError::failed(other.to_string()),
-    }
-}
-
-fn now_iso() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
 /// Resolves `--name`/`--vpc-id` to `(vpc id, name, type)`; exit 2 when there is none.
 async fn resolve(
     ctx: &AwsContext,
@@ -156,7 +128,7 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
             skip_enis,
             dry_run,
         } => {
-            check_name(name)?;
+            check_vpc_name(name).map_err(CliError::usage)?;
             let extra_tags = tags
                 .iter()
                 .map(|t| {
@@ -165,25 +137,16 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let vpc_ini = dir.vpc()?;
-            let spec = vpc_ini.environment(name, env_type).map_err(usage_from)?;
-            let peerings = peering_config(&vpc_ini)?;
-            let static_ips = if *skip_enis {
-                Vec::new()
-            } else {
-                env_static_ips(&dir, name)?
-            };
-            let cfg = env_config(&spec, extra_tags);
-            let extras = Extras {
-                static_ips,
-                peerings: Some(peerings),
-                now: now_iso(),
-            };
+            let inputs =
+                environment_inputs(&dir, &vpc_ini, name, env_type, extra_tags, !skip_enis)?;
+            let (cfg, extras) = (
+                inputs.config,
+                Extras::now(inputs.static_ips, inputs.peerings),
+            );
             let name = name.clone();
             let dry_run = *dry_run;
             aws_session::run(global, |ctx| async move {
-                let prepared = env::prepare_create(&ctx, cfg, &extras)
-                    .await
-                    .map_err(vpc_error)?;
+                let prepared = env::prepare_create(&ctx, cfg, &extras).await?;
                 let plan = &prepared.outcome.plan;
                 crate::output::print_plan(
                     global,
@@ -195,9 +158,7 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                 if dry_run {
                     return Ok(());
                 }
-                let (vpc_id, _) = env::apply_create(&ctx, &name, plan)
-                    .await
-                    .map_err(vpc_error)?;
+                let (vpc_id, _) = env::apply_create(&ctx, &name, plan).await?;
                 #[derive(Serialize)]
                 struct Created<'a> {
                     name: &'a str,
@@ -215,23 +176,8 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
         }
         VpcCommand::List { show_type } => aws_session::run(global, |ctx| async move {
             let rows = env::listing::list_vpcs(&ctx).await?;
-            emit(global.output, &rows, |w| {
-                for r in &rows {
-                    let name = r.name.as_deref().unwrap_or("-");
-                    if *show_type {
-                        writeln!(
-                            w,
-                            "{}\t{:<15}\t{}",
-                            r.vpc_id,
-                            name,
-                            r.env_type.as_deref().unwrap_or("-")
-                        )?;
-                    } else {
-                        writeln!(w, "{}\t{:<15}", r.vpc_id, name)?;
-                    }
-                }
-                Ok(())
-            })
+            let lines = rows.iter().map(|r| r.line(*show_type)).collect();
+            emit(global.output, &rows, |w| write_lines(w, lines))
         }),
         VpcCommand::Show { target } => aws_session::run(global, |ctx| async move {
             let found = resolve(&ctx, target).await?;
@@ -241,7 +187,7 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
         }),
         VpcCommand::Update { target, dry_run } => {
             let vpc_ini = dir.vpc()?;
-            let peerings = peering_config(&vpc_ini)?;
+            peering_config(&vpc_ini)?;
             let dry_run = *dry_run;
             aws_session::run(global, |ctx| async move {
                 let found = resolve(&ctx, target).await?;
@@ -251,19 +197,13 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
                         found.vpc_id
                     ))
                 })?;
-                let spec = vpc_ini
-                    .environment(&found.name, &env_type)
-                    .map_err(usage_from)?;
-                let static_ips = env_static_ips(&dir, &found.name)?;
-                let cfg = env_config(&spec, Vec::new());
-                let extras = Extras {
-                    static_ips,
-                    peerings: Some(peerings),
-                    now: now_iso(),
-                };
-                let prepared = env::prepare_update(&ctx, &found.vpc_id, cfg, &extras)
-                    .await
-                    .map_err(vpc_error)?;
+                let name = &found.name;
+                let inputs = environment_inputs(&dir, &vpc_ini, name, &env_type, vec![], true)?;
+                let (cfg, extras) = (
+                    inputs.config,
+                    Extras::now(inputs.static_ips, inputs.peerings),
+                );
+                let prepared = env::prepare_update(&ctx, &found.vpc_id, cfg, &extras).await?;
                 let plan = &prepared.outcome.plan;
                 crate::output::print_plan(
                     global,
@@ -303,9 +243,7 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
             let dry_run = *dry_run;
             aws_session::run(global, |ctx| async move {
                 let found = resolve(&ctx, target).await?;
-                let plan = env::prepare_destroy(&ctx, &found.name, &found.vpc_id)
-                    .await
-                    .map_err(vpc_error)?;
+                let plan = env::prepare_destroy(&ctx, &found.name, &found.vpc_id).await?;
                 print_plan(global, "vpc destroy", &plan, &[], dry_run)?;
                 if dry_run {
                     return Ok(());
@@ -363,26 +301,11 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
         let vpc_id = found.as_ref().map(|f| f.vpc_id.clone());
         if args.list {
             let rows = env::listing::list_peering_rows(&ctx, vpc_id.as_deref()).await?;
-            return emit(global.output, &rows, |w| {
-                for r in &rows {
-                    writeln!(
-                        w,
-                        "{} {} {}<->{} {}<->{}",
-                        r.id,
-                        r.status,
-                        r.requester,
-                        r.accepter,
-                        r.requester_cidr.as_deref().unwrap_or("-"),
-                        r.accepter_cidr.as_deref().unwrap_or("-")
-                    )?;
-                }
-                Ok(())
-            });
+            let lines = rows.iter().map(|r| r.line()).collect();
+            return emit(global.output, &rows, |w| write_lines(w, lines));
         }
         if args.delete {
-            let prepared = env::peerings::prepare_delete_peerings(&ctx, vpc_id.as_deref())
-                .await
-                .map_err(vpc_error)?;
+            let prepared = env::peerings::prepare_delete_peerings(&ctx, vpc_id.as_deref()).await?;
             let notes = prepared.notes();
             let plan = &prepared.plan;
             print_plan(global, "vpc peerings", plan, &notes, args.dry_run)?;
@@ -421,11 +344,10 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
             &environments,
             &specs,
             |name, env_type| config_of(&vpc_ini, name, env_type),
-            &now_iso(),
+            &env::now_iso(),
             args.dry_run,
         )
-        .await
-        .map_err(vpc_error)?;
+        .await?;
         print_plan(global, "vpc peerings", &plan, &[], args.dry_run)?;
         if !args.dry_run {
             eprintln!("{} peering change(s) made", plan.len());
@@ -439,18 +361,7 @@ fn show(
     found: &asiaq_aws::ObservedEnvironment,
     state: &VpcState,
 ) -> Result<(), CliError> {
-    #[derive(Serialize)]
-    struct ShowEnv<'a> {
-        vpc_id: &'a str,
-        name: &'a str,
-        #[serde(rename = "type")]
-        env_type: Option<&'a str>,
-        cidr: String,
-        tags: &'a std::collections::BTreeMap<String, String>,
-        #[serde(flatten)]
-        overview: Overview,
-    }
-    let out = ShowEnv {
+    let out = ShowEnvironment {
         vpc_id: &found.vpc_id,
         name: &found.name,
         env_type: found.env_type.as_deref(),
@@ -458,47 +369,7 @@ fn show(
         tags: &found.tags,
         overview: overview(state),
     };
-    emit(global.output, &out, |w| {
-        writeln!(
-            w,
-            "{} {} type {} {}",
-            out.vpc_id,
-            out.name,
-            out.env_type.unwrap_or("-"),
-            out.cidr
-        )?;
-        for n in &out.overview.metanetworks {
-            writeln!(
-                w,
-                "metanetwork {} {}",
-                n.name,
-                n.cidr.as_deref().unwrap_or("-")
-            )?;
-            writeln!(w, "  security group {}", n.security_group)?;
-            for r in &n.rules {
-                writeln!(w, "    allow {r}")?;
-            }
-            for s in &n.subnets {
-                writeln!(
-                    w,
-                    "  subnet {} {} {} route table {}",
-                    s.id,
-                    s.availability_zone,
-                    s.cidr,
-                    s.route_table.as_deref().unwrap_or("-")
-                )?;
-                for r in &s.routes {
-                    writeln!(w, "    route {r}")?;
-                }
-            }
-        }
-        for (label, items) in out.overview.labelled() {
-            for i in items {
-                writeln!(w, "{label} {i}")?;
-            }
-        }
-        Ok(())
-    })?;
+    emit(global.output, &out, |w| write_lines(w, out.lines()))?;
     if global.output == OutputFormat::Text && state.metanetworks().is_empty() {
         eprintln!("note: the VPC has no metanetworks (was it made by asiaq?)");
     }
