@@ -71,6 +71,36 @@ pub async fn zones_named(ctx: &AwsContext, name: &str) -> Result<Vec<Zone>, AwsE
         .collect())
 }
 
+/// The one zone named `name`; `Err` says why there is none to choose (see
+/// [`names::choose_zone`]).
+pub async fn one_zone(ctx: &AwsContext, name: &str) -> Result<Result<Zone, String>, AwsError> {
+    let mut found = zones_named(ctx, name).await?;
+    let ids: Vec<String> = found.iter().map(|z| z.id.clone()).collect();
+    Ok(names::choose_zone(name, &ids).map(|i| found.swap_remove(i)))
+}
+
+/// The record sets of the zone `zone` (see [`one_zone`]), or of every zone: `(zone name,
+/// set)`.
+pub async fn zone_records(
+    ctx: &AwsContext,
+    zone: Option<&str>,
+) -> Result<Result<Vec<(String, RecordSet)>, String>, AwsError> {
+    let zones = match zone {
+        Some(name) => match one_zone(ctx, name).await? {
+            Ok(z) => vec![z],
+            Err(why) => return Ok(Err(why)),
+        },
+        None => zones(ctx).await?,
+    };
+    let mut rows = Vec::new();
+    for z in &zones {
+        for set in records(ctx, &z.id).await? {
+            rows.push((z.name.clone(), set));
+        }
+    }
+    Ok(Ok(rows))
+}
+
 /// The public or private hosted zone serving exactly `domain`, if any (one call: the
 /// zones are listed from that name on).
 pub async fn hosted_zone_id(ctx: &AwsContext, domain: &str) -> Result<Option<String>, AwsError> {

@@ -135,6 +135,53 @@ pub fn record_value(rtype: &str, value: &str) -> Result<String, String> {
     }
 }
 
+/// Checks the ZONE and NAME arguments: both DNS names, the name inside the zone.
+pub fn check_record_name(zone: &str, name: &str) -> Result<(), String> {
+    if !is_dns_name(zone) {
+        return Err(format!("ZONE: {zone:?} is not a DNS name"));
+    }
+    if !is_dns_name(name) {
+        return Err(format!("NAME: {name:?} is not a DNS name"));
+    }
+    if !in_zone(name, zone) {
+        return Err(format!("NAME: {name} is not in the zone {}", fqdn(zone)));
+    }
+    Ok(())
+}
+
+/// Which of the zones named `name` (their ids, `found`) a command means: the only one, or
+/// why none can be chosen (none, or a public and a private zone of one name).
+pub fn choose_zone(name: &str, found: &[String]) -> Result<usize, String> {
+    match found.len() {
+        1 => Ok(0),
+        0 => Err(format!("there is no hosted zone {}", fqdn(name))),
+        n => Err(format!(
+            "{} names {n} hosted zones ({}); asiaq cannot tell which one is meant",
+            fqdn(name),
+            found.join(", ")
+        )),
+    }
+}
+
+/// What a record command did, one line per change (`written: …` / `deleted: …`), or that
+/// nothing needed to change.
+pub fn outcome_lines(plan: &Plan<RecordAction>) -> Vec<String> {
+    if plan.is_empty() {
+        return vec!["no change: the record is already so".to_string()];
+    }
+    plan.steps
+        .iter()
+        .map(|s| {
+            let verb = if s.action.change().is_delete() {
+                "deleted"
+            } else {
+                "written"
+            };
+            format!("{verb}: {}", s.action)
+        })
+        .collect()
+}
+
 /// A record set as observed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordSet {
@@ -148,6 +195,17 @@ pub struct RecordSet {
 }
 
 impl RecordSet {
+    /// The set as `list-records` prints it: `zone name type ttl values` (`ALIAS target`
+    /// for an alias, `-` for no TTL).
+    pub fn line(&self, zone: &str) -> String {
+        let value = match &self.alias {
+            Some(target) => format!("ALIAS {target}"),
+            None => self.values.join(","),
+        };
+        let ttl = self.ttl.map_or_else(|| "-".to_string(), |t| t.to_string());
+        format!("{zone} {} {} {ttl} {value}", self.name, self.rtype)
+    }
+
     /// Whether this set is exactly the single-value record asiaq would write.
     pub fn is(&self, rtype: &str, ttl: i64, value: &str) -> bool {
         self.rtype == rtype
@@ -394,6 +452,39 @@ mod tests {
         assert_eq!(
             plan.steps[0].action.to_string(),
             "CNAME www.example.com. -> elb.example.net (TTL 5)"
+        );
+    }
+
+    #[test]
+    fn zones_and_names_are_chosen_or_refused() {
+        assert_eq!(choose_zone("example.com", &["Z1".into()]), Ok(0));
+        assert_eq!(
+            choose_zone("example.com", &[]).unwrap_err(),
+            "there is no hosted zone example.com."
+        );
+        assert!(choose_zone("example.com", &["Z1".into(), "Z2".into()])
+            .unwrap_err()
+            .contains("names 2 hosted zones (Z1, Z2)"));
+        assert!(check_record_name("example.com", "a.example.com").is_ok());
+        assert_eq!(
+            check_record_name("example.com", "a.example.org").unwrap_err(),
+            "NAME: a.example.org is not in the zone example.com."
+        );
+        assert!(check_record_name("ex ample.com", "a.example.com").is_err());
+        let mut alias = set("x", 5);
+        alias.alias = Some("d.elb.example.net".into());
+        alias.ttl = None;
+        assert_eq!(
+            alias.line("example.com."),
+            "example.com. www.example.com. CNAME - ALIAS d.elb.example.net"
+        );
+        assert_eq!(
+            outcome_lines(&upsert_plan(&zone(), "www.example.com", "CNAME", "x", None)),
+            ["written: CNAME www.example.com. -> x (TTL 5)"]
+        );
+        assert_eq!(
+            outcome_lines(&delete_plan(&zone(), &set("x", 5))),
+            ["deleted: CNAME www.example.com. (x (TTL 5))"]
         );
     }
 

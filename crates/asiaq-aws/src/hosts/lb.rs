@@ -579,3 +579,38 @@ pub async fn update(
     }
     Ok((created, dns))
 }
+
+/// What deleting a hostclass's load balancer (`human`: its human name) deletes, as a
+/// spindown without groups: the load balancer, found by its id or, as the original's oldest
+/// ones were named, by its human name, and the DNS records pointing at it. Nothing when it
+/// does not exist.
+pub async fn hostclass_spindown(
+    ctx: &AwsContext,
+    hostclass: &str,
+    human: &str,
+) -> Result<super::spinup::SpindownPlan, AwsError> {
+    let mut load_balancers = Vec::new();
+    for name in [asiaq_core::elb::elb_id(human), human.to_string()] {
+        if let Some(e) = describe_elb(ctx, &name).await? {
+            load_balancers.push((hostclass.to_string(), name, e.dns_name));
+            break;
+        }
+    }
+    Ok(super::spinup::SpindownPlan {
+        groups: Vec::new(),
+        load_balancers,
+        target_groups: Vec::new(),
+    })
+}
+
+/// What `elb delete` deleted (`plan`, from [`hostclass_spindown`]), one line per load
+/// balancer, or that there was nothing to delete.
+pub fn deleted_lines(plan: &super::spinup::SpindownPlan, human: &str) -> Vec<String> {
+    if plan.load_balancers.is_empty() {
+        return vec![format!("no load balancer {human}: nothing to delete")];
+    }
+    plan.load_balancers
+        .iter()
+        .map(|(_, name, dns)| format!("deleted {name} ({human}) {dns}"))
+        .collect()
+}

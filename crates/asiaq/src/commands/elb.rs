@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use asiaq_aws::hosts::lb;
-use asiaq_aws::hosts::spinup::{self, SpindownPlan};
+use asiaq_aws::hosts::spinup;
 use asiaq_core::provision::elb_plan;
 use clap::Subcommand;
 
@@ -12,7 +12,7 @@ use super::hosts_env::{self, HostsConfig};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::{emit, print_plan};
+use crate::output::{emit, print_plan, write_lines};
 
 #[derive(Debug, Subcommand)]
 pub enum ElbCommand {
@@ -75,49 +75,25 @@ fn delete(global: &GlobalArgs, cfg: &HostsConfig, args: &ElbArgs) -> Result<(), 
     let human = asiaq_core::elb::human_name(&cfg.env, &args.hostclass, args.testing)
         .map_err(|e| CliError::usage(e.to_string()))?;
     aws_session::run(global, |ctx| async move {
-        let network = hosts_env::environment(&ctx, &cfg.env).await?;
-        let mut found = None;
-        for name in [asiaq_core::elb::elb_id(&human), human.clone()] {
-            if let Some(e) = lb::describe_elb(&ctx, &name).await? {
-                found = Some((args.hostclass.clone(), name, e.dns_name));
-                break;
-            }
-        }
-        let plan = SpindownPlan {
-            groups: Vec::new(),
-            load_balancers: found.into_iter().collect(),
-            target_groups: Vec::new(),
-        };
+        let (network, plan) = futures::try_join!(
+            asiaq_aws::hosts::env::require(&ctx, &cfg.env),
+            lb::hostclass_spindown(&ctx, &args.hostclass, &human),
+        )?;
         let steps = plan.steps();
         if args.dry_run {
             return print_plan(global, "elb delete", &steps, &[], true);
         }
-        if steps.is_empty() {
-            return emit(
-                global.output,
-                &plan.load_balancers,
-                |out: &mut dyn Write| writeln!(out, "no load balancer {human}: nothing to delete"),
-            );
-        }
-        if network.env_type.as_deref() != Some("sandbox") {
-            confirm(
-                global,
-                &format!(
-                    "delete the load balancer {human} of {} and its DNS records",
-                    cfg.env
-                ),
-            )?;
+        if !steps.is_empty() && network.env_type.as_deref() != Some("sandbox") {
+            let env = &cfg.env;
+            let question = format!("delete the load balancer {human} of {env} and its DNS records");
+            confirm(global, &question)?;
         }
         spinup::spindown(&ctx, &plan, 1).await?;
+        let lines = lb::deleted_lines(&plan, &human);
         emit(
             global.output,
             &plan.load_balancers,
-            |out: &mut dyn Write| {
-                for (_, name, dns) in &plan.load_balancers {
-                    writeln!(out, "deleted {name} ({human}) {dns}")?;
-                }
-                Ok(())
-            },
+            |out: &mut dyn Write| write_lines(out, lines),
         )
     })
 }

@@ -2,15 +2,16 @@
 
 use std::io::Write;
 
-use asiaq_aws::route53::{self, Zone};
+use asiaq_aws::route53;
 use asiaq_aws::AwsContext;
+use asiaq_core::plan::Plan;
 use asiaq_core::route53 as names;
 use clap::Subcommand;
 
 use super::aws_session;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
-use crate::output::{emit, print_plan};
+use crate::output::{emit, print_plan, write_lines};
 
 #[derive(Debug, Subcommand)]
 pub enum Route53Command {
@@ -55,8 +56,24 @@ pub struct ChangeArgs {
 
 pub fn run(global: &GlobalArgs, cmd: &Route53Command) -> Result<(), CliError> {
     match cmd {
-        Route53Command::ListZones => list_zones(global),
-        Route53Command::ListRecords { zone } => list_records(global, zone.as_deref()),
+        Route53Command::ListZones => aws_session::run(global, |ctx| async move {
+            let zones = route53::zones(&ctx).await?;
+            emit(global.output, &zones, |out: &mut dyn Write| {
+                let lines = zones
+                    .iter()
+                    .map(|z| format!("{} {} {}", z.name, z.id, z.private));
+                write_lines(out, lines.collect())
+            })
+        }),
+        Route53Command::ListRecords { zone } => aws_session::run(global, |ctx| async move {
+            let rows = route53::zone_records(&ctx, zone.as_deref())
+                .await?
+                .map_err(no_zone)?;
+            let json: Vec<_> = rows.iter().map(|(zone, set)| Row { zone, set }).collect();
+            emit(global.output, &json, |out: &mut dyn Write| {
+                write_lines(out, rows.iter().map(|(z, set)| set.line(z)).collect())
+            })
+        }),
         Route53Command::CreateRecord {
             zone,
             name,
@@ -64,13 +81,11 @@ pub fn run(global: &GlobalArgs, cmd: &Route53Command) -> Result<(), CliError> {
             value,
             change,
         } => {
-            let rtype = names::record_type(rtype)
-                .map_err(|e| CliError::usage(format!("create-record TYPE: {e}")))?;
-            let value = names::record_value(&rtype, value)
-                .map_err(|e| CliError::usage(format!("create-record VALUE: {e}")))?;
-            check_name(zone, name)?;
+            let rtype = names::record_type(rtype).map_err(|e| usage("TYPE", e))?;
+            let value = names::record_value(&rtype, value).map_err(|e| usage("VALUE", e))?;
+            names::check_record_name(zone, name).map_err(CliError::usage)?;
             aws_session::run(global, |ctx| async move {
-                let zone = one_zone(&ctx, zone).await?;
+                let zone = route53::one_zone(&ctx, zone).await?.map_err(no_zone)?;
                 let existing = route53::record(&ctx, &zone.id, name, &rtype).await?;
                 let plan =
                     names::upsert_plan(&zone.as_ref(), name, &rtype, &value, existing.as_ref());
@@ -83,17 +98,16 @@ pub fn run(global: &GlobalArgs, cmd: &Route53Command) -> Result<(), CliError> {
             rtype,
             change,
         } => {
-            let rtype = names::record_type(rtype)
-                .map_err(|e| CliError::usage(format!("delete-record TYPE: {e}")))?;
-            check_name(zone, name)?;
+            let rtype = names::record_type(rtype).map_err(|e| usage("TYPE", e))?;
+            names::check_record_name(zone, name).map_err(CliError::usage)?;
             aws_session::run(global, |ctx| async move {
-                let zone = one_zone(&ctx, zone).await?;
+                let zone = route53::one_zone(&ctx, zone).await?.map_err(no_zone)?;
                 let set = route53::record(&ctx, &zone.id, name, &rtype)
                     .await?
                     .ok_or_else(|| {
+                        let name = names::fqdn(name);
                         CliError::failed(format!(
-                            "there is no {rtype} record {} in {}",
-                            names::fqdn(name),
+                            "there is no {rtype} record {name} in {}",
                             zone.name
                         ))
                     })?;
@@ -104,133 +118,35 @@ pub fn run(global: &GlobalArgs, cmd: &Route53Command) -> Result<(), CliError> {
     }
 }
 
-/// A record name must be a DNS name inside its zone (exit 2 otherwise).
-fn check_name(zone: &str, name: &str) -> Result<(), CliError> {
-    if !names::is_dns_name(zone) {
-        return Err(CliError::usage(format!("ZONE: {zone:?} is not a DNS name")));
-    }
-    if !names::is_dns_name(name) {
-        return Err(CliError::usage(format!("NAME: {name:?} is not a DNS name")));
-    }
-    if !names::in_zone(name, zone) {
-        return Err(CliError::usage(format!(
-            "NAME: {name} is not in the zone {}",
-            names::fqdn(zone)
-        )));
-    }
-    Ok(())
+#[derive(serde::Serialize)]
+struct Row<'a> {
+    zone: &'a str,
+    #[serde(flatten)]
+    set: &'a names::RecordSet,
 }
 
-/// The one zone named `name`: none is a usage error (exit 2, nothing changed), and so are
-/// two (a public and a private zone of one name), which the original never told apart.
-async fn one_zone(ctx: &AwsContext, name: &str) -> Result<Zone, CliError> {
-    let mut found = route53::zones_named(ctx, name).await?;
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(
-            CliError::usage(format!("there is no hosted zone {}", names::fqdn(name)))
-                .with_hint("`asiaq route53 list-zones` lists them"),
-        ),
-        _ => Err(CliError::usage(format!(
-            "{} names {} hosted zones ({}); asiaq cannot tell which one is meant",
-            names::fqdn(name),
-            found.len(),
-            found
-                .iter()
-                .map(|z| z.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+fn usage(what: &str, e: String) -> CliError {
+    CliError::usage(format!("{what}: {e}"))
+}
+
+/// No zone to choose is bad input (exit 2, nothing changed).
+fn no_zone(why: String) -> CliError {
+    CliError::usage(why).with_hint("`asiaq route53 list-zones` lists them")
 }
 
 async fn apply(
     global: &GlobalArgs,
     ctx: &AwsContext,
     command: &str,
-    plan: &asiaq_core::plan::Plan<names::RecordAction>,
+    plan: &Plan<names::RecordAction>,
     change: &ChangeArgs,
 ) -> Result<(), CliError> {
     if change.dry_run {
         return print_plan(global, command, plan, &[], true);
     }
     route53::apply(ctx, plan, !change.no_wait, command).await?;
-    #[derive(serde::Serialize)]
-    struct Done<'a> {
-        changed: Vec<String>,
-        command: &'a str,
-    }
-    let done = Done {
-        changed: plan.steps.iter().map(|s| s.action.to_string()).collect(),
-        command,
-    };
-    emit(global.output, &done, |out: &mut dyn Write| {
-        if done.changed.is_empty() {
-            writeln!(out, "no change: the record is already so")?;
-        }
-        for c in &done.changed {
-            let verb = if command.ends_with("delete-record") {
-                "deleted"
-            } else {
-                "written"
-            };
-            writeln!(out, "{verb}: {c}")?;
-        }
-        Ok(())
-    })
-}
-
-fn list_zones(global: &GlobalArgs) -> Result<(), CliError> {
-    aws_session::run(global, |ctx| async move {
-        let zones = route53::zones(&ctx).await?;
-        emit(global.output, &zones, |out: &mut dyn Write| {
-            for z in &zones {
-                writeln!(out, "{} {} {}", z.name, z.id, z.private)?;
-            }
-            Ok(())
-        })
-    })
-}
-
-fn list_records(global: &GlobalArgs, zone: Option<&str>) -> Result<(), CliError> {
-    aws_session::run(global, |ctx| async move {
-        let zones = match zone {
-            Some(name) => vec![one_zone(&ctx, name).await?],
-            None => route53::zones(&ctx).await?,
-        };
-        #[derive(serde::Serialize)]
-        struct Row {
-            zone: String,
-            #[serde(flatten)]
-            set: names::RecordSet,
-        }
-        let mut rows = Vec::new();
-        for z in &zones {
-            for set in route53::records(&ctx, &z.id).await? {
-                rows.push(Row {
-                    zone: z.name.clone(),
-                    set,
-                });
-            }
-        }
-        emit(global.output, &rows, |out: &mut dyn Write| {
-            for r in &rows {
-                let value = match &r.set.alias {
-                    Some(target) => format!("ALIAS {target}"),
-                    None => r.set.values.join(","),
-                };
-                let ttl = r
-                    .set
-                    .ttl
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| "-".into());
-                writeln!(
-                    out,
-                    "{} {} {} {ttl} {value}",
-                    r.zone, r.set.name, r.set.rtype
-                )?;
-            }
-            Ok(())
-        })
+    let lines = names::outcome_lines(plan);
+    emit(global.output, &lines, |out: &mut dyn Write| {
+        write_lines(out, lines.clone())
     })
 }
