@@ -271,6 +271,9 @@ lifecycle "create or update the load balancer of mhcweb and its CNAME" elb creat
 lifecycle "plan a DNS record (dry run)" route53 create-record sandbox.example.com db.sandbox.example.com A 10.101.0.10 --dry-run
 lifecycle "write the DNS record" route53 create-record sandbox.example.com db.sandbox.example.com A 10.101.0.10
 lifecycle "list the DNS records of sandbox.example.com" route53 list-records --zone sandbox.example.com
+# A picture of the environment: metanetworks by zone, hosts, load balancers, rule arrows.
+PICTURE=${ASIAQ_DEMO_PICTURE:-${TMPDIR:-/tmp}/asiaq-demo-environment.html}
+lifecycle "draw the environment demo into $PICTURE" vpc show --name demo --format html --out "$PICTURE"
 # Dry runs print the one plan format (+/~/- per change, grouped by resource, with a count).
 lifecycle "plan the IAM sync of demo (dry run)" iam update --environment demo --dry-run
 lifecycle "plan destroying demo, its hosts included (dry run)" vpc destroy --name demo --dry-run
@@ -289,6 +292,9 @@ teardown "create environment demo" "destroy environment demo" \
 
 say ""
 say "demo: ${#PASSED[@]} steps passed against moto_server at $ENDPOINT"
+if [ -n "${DONE["draw the environment demo into $PICTURE"]:-}" ]; then
+    say "demo: the picture of environment demo is $PICTURE (open it in a browser)"
+fi
 if [ ${#SKIPPED[@]} -gt 0 ]; then
     say "demo: not run, as asiaq does not have their commands yet${LIFECYCLE_STOPPED:+ (the lifecycle stops where $LIFECYCLE_STOPPED)}:"
     for title in "${SKIPPED[@]}"; do

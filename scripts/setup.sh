@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what asiaq's tests and demo need, and only what is missing:
 #   * Debian packages openssh-server busybox-static rsync netcat-openbsd (the confined SSH
-#     test host) and python3-venv when Python cannot make a virtual environment;
+#     test host), chromium and fonts-dejavu-core (the `vpc show --format html` test renders
+#     the page headless) and python3-venv when Python cannot make a virtual environment;
 #   * a Python virtual environment .venv in the repository with moto[server] 5.2.x (the local
 #     AWS the tests and the demo run against);
 #   * a check that cargo (with rustfmt and clippy) is there.
@@ -12,8 +13,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=$ROOT/.venv
 MOTO_REQUIREMENT='moto[server]>=5.2.5,<5.3'
 # ca-certificates and passwd: the accounts test copies the trust store and useradd into the
-# confined test host.
-PACKAGES=(openssh-server busybox-static rsync netcat-openbsd ca-certificates passwd)
+# confined test host. chromium: the picture of `vpc show --format html` is rendered headless.
+PACKAGES=(openssh-server busybox-static rsync netcat-openbsd ca-certificates passwd chromium fonts-dejavu-core)
 
 die() {
     echo "setup: $*" >&2

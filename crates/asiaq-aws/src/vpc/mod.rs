@@ -7,6 +7,7 @@ pub mod execute;
 pub mod listing;
 pub mod observe;
 pub mod peerings;
+pub mod picture;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

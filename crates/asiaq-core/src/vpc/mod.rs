@@ -3,6 +3,7 @@
 
 pub mod destroy;
 pub mod peering;
+pub mod picture;
 pub mod plan;
 pub mod reconcile;
 pub mod routes;
@@ -21,4 +22,4 @@ pub fn check_vpc_name(name: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

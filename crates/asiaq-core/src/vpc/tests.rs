@@ -239,7 +239,7 @@ fn create_with_random_cidrs() {
 }
 
 /// An observed environment equal to what the create plan makes.
-fn built_state() -> VpcState {
+pub(crate) fn built_state() -> VpcState {
     let tags = |net: &str, az: &str| -> Tags {
         BTreeMap::from([
             ("Name".to_string(), format!("demo_{net}_{az}")),

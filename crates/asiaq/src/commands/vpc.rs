@@ -6,6 +6,7 @@ use asiaq_config::vpc_env::{config_of, environment_inputs, peering_config};
 use asiaq_config::ConfigDir;
 use asiaq_core::syntax;
 use asiaq_core::vpc::check_vpc_name;
+use asiaq_core::vpc::picture::{dot, html, pending_changes, svg, Picture};
 use asiaq_core::vpc::show::{overview, ShowEnvironment};
 use asiaq_core::vpc::state::VpcState;
 use clap::{Args, Subcommand};
@@ -55,10 +56,20 @@ pub enum VpcCommand {
         #[arg(long = "type")]
         show_type: bool,
     },
-    /// Show an environment: metanetworks, subnets, routes, rules, gateways, peerings
+    /// Show an environment: metanetworks, subnets, routes, rules, gateways, peerings, as
+    /// text or as a picture (html, svg, dot)
     Show {
         #[command(flatten)]
         target: Target,
+        /// text (the default), or a picture: html (one self-contained page), svg, dot
+        #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+        format: ShowFormat,
+        /// Write the picture to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        /// Mark on the picture what `vpc update` would change (reads disco_vpc.ini)
+        #[arg(long)]
+        diff: bool,
     },
     /// Bring an environment in line with disco_vpc.ini (rules, routes, NAT, DHCP, peerings)
     Update {
@@ -83,6 +94,14 @@ pub enum VpcCommand {
     },
     /// Create, delete or list VPC peerings
     Peerings(PeeringsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    Text,
+    Html,
+    Svg,
+    Dot,
 }
 
 #[derive(Debug, Args)]
@@ -179,12 +198,31 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
             let lines = rows.iter().map(|r| r.line(*show_type)).collect();
             emit(global.output, &rows, |w| write_lines(w, lines))
         }),
-        VpcCommand::Show { target } => aws_session::run(global, |ctx| async move {
-            let found = resolve(&ctx, target).await?;
-            let state =
-                env::observe::observe_state(&ctx, &found.name, Some(&found.vpc_id), false).await?;
-            show(global, &found, &state)
-        }),
+        VpcCommand::Show {
+            target,
+            format: ShowFormat::Text,
+            out,
+            diff,
+        } => {
+            if out.is_some() || *diff {
+                return Err(CliError::usage(
+                    "--out and --diff go with a picture: --format html, svg or dot",
+                ));
+            }
+            aws_session::run(global, |ctx| async move {
+                let found = resolve(&ctx, target).await?;
+                let state =
+                    env::observe::observe_state(&ctx, &found.name, Some(&found.vpc_id), false)
+                        .await?;
+                show(global, &found, &state)
+            })
+        }
+        VpcCommand::Show {
+            target,
+            format,
+            out,
+            diff,
+        } => picture(global, &dir, target, *format, out.as_deref(), *diff),
         VpcCommand::Update { target, dry_run } => {
             let vpc_ini = dir.vpc()?;
             peering_config(&vpc_ini)?;
@@ -353,6 +391,62 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
             eprintln!("{} peering change(s) made", plan.len());
         }
         Ok(())
+    })
+}
+
+/// `vpc show --format html|svg|dot`: the picture of the environment, with what `vpc
+/// update` would change marked when `diff`.
+fn picture(
+    global: &GlobalArgs,
+    dir: &ConfigDir,
+    target: &Target,
+    format: ShowFormat,
+    out: Option<&std::path::Path>,
+    diff: bool,
+) -> Result<(), CliError> {
+    let vpc_ini = if diff {
+        let ini = dir.vpc()?;
+        peering_config(&ini)?;
+        Some(ini)
+    } else {
+        None
+    };
+    aws_session::run(global, |ctx| async move {
+        let found = resolve(&ctx, target).await?;
+        let state =
+            env::observe::observe_state(&ctx, &found.name, Some(&found.vpc_id), false).await?;
+        let env_type = found.env_type.clone();
+        let mut observed =
+            env::picture::observe(&ctx, &found.name, &found.vpc_id, env_type.clone(), &state)
+                .await?;
+        if let Some(vpc_ini) = &vpc_ini {
+            let env_type = env_type.ok_or_else(|| {
+                CliError::usage(format!("VPC {} has no `type` tag", found.vpc_id))
+            })?;
+            let inputs = environment_inputs(dir, vpc_ini, &found.name, &env_type, vec![], true)?;
+            let extras = Extras::now(inputs.static_ips, inputs.peerings);
+            let prepared = env::prepare_update(&ctx, &found.vpc_id, inputs.config, &extras).await?;
+            observed.changes = Some(pending_changes(&prepared.outcome.plan));
+        }
+        let p = Picture::new(&found.name, &state, &observed);
+        let text = match format {
+            ShowFormat::Html => html(&p),
+            ShowFormat::Svg => svg(&p).0,
+            ShowFormat::Dot | ShowFormat::Text => dot(&p),
+        };
+        match out {
+            Some(path) => {
+                std::fs::write(path, &text).map_err(|e| {
+                    CliError::failed(format!("cannot write {}: {e}", path.display()))
+                })?;
+                eprintln!("wrote {}", path.display());
+                Ok(())
+            }
+            None => {
+                print!("{text}");
+                Ok(())
+            }
+        }
     })
 }
 

@@ -1365,3 +1365,126 @@ fn eip_allocate_list_release() {
     );
     assert!(ec2.addresses().is_empty());
 }
+
+/// `vpc show --format html|svg|dot` of the example environment made on moto: the HTML page
+/// renders in headless Chromium at 1600 px, not blank, without console messages; the SVG
+/// is the page's picture; the DOT is a digraph; with `--diff`, a rule added to the
+/// configuration is listed as pending and its metanetwork marked.
+#[test]
+fn the_picture_of_the_example_environment_renders_in_chromium() {
+    let moto = Moto::shared();
+    let account = moto.new_account();
+    let (dir, config) = config_copy();
+    expect(
+        asiaq(&account, &config).args(["vpc", "create", "--name", "demo", "--type", "sandbox"]),
+        0,
+    );
+    let page = dir.path().join("demo.html");
+    let out = expect(
+        asiaq(&account, &config)
+            .args(["vpc", "show", "--name", "demo", "--format", "html", "--out"])
+            .arg(&page),
+        0,
+    );
+    assert!(text(&out.stdout).is_empty(), "the page goes to --out");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for net in ["intranet", "tunnel", "dmz", "maintenance"] {
+        assert!(html.contains(&format!("data-net=\"{net}\"")), "{net}");
+    }
+    let svg = text(
+        &expect(
+            asiaq(&account, &config).args(["vpc", "show", "--name", "demo", "--format", "svg"]),
+            0,
+        )
+        .stdout,
+    );
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1600\""));
+    assert!(
+        html.contains(svg.trim_end()),
+        "the page holds the same picture"
+    );
+    let dot = text(
+        &expect(
+            asiaq(&account, &config).args(["vpc", "show", "--name", "demo", "--format", "dot"]),
+            0,
+        )
+        .stdout,
+    );
+    assert!(dot.starts_with("digraph \"demo\" {"), "{dot}");
+    assert_eq!(dot.matches("subgraph cluster_").count(), 4);
+    // --out and --diff need a picture format.
+    expect(
+        asiaq(&account, &config).args(["vpc", "show", "--name", "demo", "--diff"]),
+        2,
+    );
+
+    // Rendered by a browser: the size asked for, not blank, no console message.
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("headless Chromium (scripts/setup.sh installs Debian's chromium)");
+    let shot = dir.path().join("demo.png");
+    let run = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1600,1000",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let log = text(&run.stderr);
+    assert!(
+        !log.lines().any(|l| l.contains(":CONSOLE(")),
+        "console messages: {log}"
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((frame.width, frame.height), (1600, 1000));
+    let pixels = &buf[..frame.buffer_size()];
+    let step = frame.color_type.samples();
+    let not_white = pixels
+        .chunks(step)
+        .filter(|p| p.iter().take(3).any(|&c| c < 235))
+        .count();
+    let total = (frame.width * frame.height) as usize;
+    assert!(
+        not_white * 20 > total,
+        "the page looks blank: {not_white} of {total} pixels are not white"
+    );
+
+    // A rule added to the configuration: pending, and its metanetwork marked.
+    let ini = std::fs::read_to_string(config.join("disco_vpc.ini")).unwrap();
+    std::fs::write(
+        config.join("disco_vpc.ini"),
+        ini.replace(
+            "tunnel_sg_rules=tcp all 80 443,",
+            "tunnel_sg_rules=tcp all 80 443 8443,",
+        ),
+    )
+    .unwrap();
+    let diff = text(
+        &expect(
+            asiaq(&account, &config)
+                .args(["vpc", "show", "--name", "demo", "--format", "svg", "--diff"]),
+            0,
+        )
+        .stdout,
+    );
+    assert!(diff.contains("Pending changes (vpc update): "), "{diff}");
+    assert!(diff.contains("8443"), "{diff}");
+    assert!(diff.contains("class=\"row-box tunnel changed\""), "{diff}");
+    assert!(
+        !diff.contains("class=\"row-box intranet changed\""),
+        "{diff}"
+    );
+}
