@@ -12,6 +12,7 @@
 //! that creates a key it refers to, plus the steps listed in its `after`.
 
 pub mod buckets;
+pub mod dynamodb;
 pub mod hosts;
 pub mod provision;
 pub mod render;
