@@ -150,8 +150,9 @@ pub enum Command {
     AppAuth(crate::commands::app_auth::AppAuthArgs),
     /// Terminate random instances of an environment (disco_chaos.py)
     Chaos(crate::commands::chaos::ChaosArgs),
-    /// DynamoDB tables (disco_dynamodb.py)
-    Dynamodb(PendingGroup),
+    /// DynamoDB tables and their native backups (disco_dynamodb.py, asiaq ddb_backup)
+    #[command(subcommand)]
+    Dynamodb(crate::commands::dynamodb::DynamodbCommand),
     /// Classic load balancers of hostclasses (disco_elb.py)
     #[command(subcommand)]
     Elb(crate::commands::elb::ElbCommand),
@@ -226,7 +227,6 @@ impl Command {
     pub fn pending_group(&self) -> Option<&'static str> {
         Some(match self {
             Command::Deploy(_) => "deploy",
-            Command::Dynamodb(_) => "dynamodb",
             Command::Route53(_) => "route53",
             Command::Elasticache(_) => "elasticache",
             Command::Elasticsearch(_) => "elasticsearch",
@@ -242,6 +242,7 @@ impl Command {
             | Command::PurgeSnapshots(_)
             | Command::Snapshot(_)
             | Command::Elb(_)
+            | Command::Dynamodb(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)
             | Command::Bake(_)

@@ -5,6 +5,7 @@
 mod bake;
 mod buckets;
 mod config_validate;
+mod dynamodb;
 mod hosts;
 mod hosts_bench;
 mod hosts_ops;
