@@ -928,6 +928,22 @@ mod tests {
     }
 
     #[test]
+    fn a_table_is_settled_when_it_and_every_index_are_active() {
+        let mut t: ObservedTable = serde_json::from_value(serde_json::json!({
+            "TableName": "t_ci", "TableStatus": "UPDATING", "AttributeDefinitions": [],
+            "KeySchema": [], "BillingMode": "PAY_PER_REQUEST",
+            "GlobalSecondaryIndexes": [{"IndexName": "i", "IndexStatus": "CREATING",
+                "KeySchema": [], "Projection": {}}]
+        }))
+        .unwrap();
+        assert_eq!(t.settled(), Err("table UPDATING".to_string()));
+        t.table_status = "ACTIVE".into();
+        assert_eq!(t.settled(), Err("index i CREATING".to_string()));
+        t.global_secondary_indexes[0].index_status = "ACTIVE".into();
+        assert_eq!(t.settled(), Ok(()));
+    }
+
+    #[test]
     fn descriptions_print_with_sorted_keys() {
         let v = serde_json::json!({"b": 1, "a": {"d": 2, "c": 3}});
         assert_eq!(

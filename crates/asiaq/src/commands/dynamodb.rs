@@ -435,6 +435,10 @@ fn update(
         if dry_run {
             return Ok(());
         }
+        // A table still busy with an earlier change takes no other until it is done.
+        if !update.plan.is_empty() && observed.settled().is_err() {
+            wait_active(&ctx, &table).await?;
+        }
         apply(
             &ctx,
             &format!("update DynamoDB table {table}"),
