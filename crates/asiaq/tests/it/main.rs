@@ -6,6 +6,7 @@ mod bake;
 mod buckets;
 mod config_validate;
 mod dynamodb;
+mod dynamodb_bench;
 mod hosts;
 mod hosts_bench;
 mod hosts_ops;
