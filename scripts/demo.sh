@@ -278,6 +278,15 @@ lifecycle "draw the environment demo into $PICTURE" vpc show --name demo --forma
 lifecycle "plan the IAM sync of demo (dry run)" iam update --environment demo --dry-run
 lifecycle "plan destroying demo, its hosts included (dry run)" vpc destroy --name demo --dry-run
 
+# --- DynamoDB: a table of demo (examples/sandbox/dynamodb), its update plan, a native backup
+step "create DynamoDB table notices of demo" \
+    dynamodb create --env demo --config dynamodb/notices.json --wait
+step "plan the original's sample update of notices (dry run)" \
+    dynamodb update --env demo --table notices --config dynamodb/notices-capacity.json --dry-run
+step "back up notices" dynamodb backup --env demo --table notices --name notices-demo-1
+step "list the backups of demo's tables" dynamodb list-backups --env demo
+step "delete notices" dynamodb delete --env demo --table notices --yes --wait
+
 # --- teardown, in reverse --------------------------------------------------------------------
 teardown "write the DNS record" "delete the DNS record" \
     route53 delete-record sandbox.example.com db.sandbox.example.com A

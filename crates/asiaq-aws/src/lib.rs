@@ -10,6 +10,7 @@ pub mod buckets;
 pub mod budget;
 mod context;
 pub mod credentials;
+pub mod dynamodb;
 pub mod eip;
 pub mod environment;
 mod error;

@@ -11,6 +11,7 @@ pub mod app_auth;
 pub mod autoscale;
 pub mod buckets;
 pub mod chaos;
+pub mod dynamodb;
 pub mod ec2_limits;
 pub mod eip;
 pub mod elb;

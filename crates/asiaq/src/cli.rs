@@ -150,8 +150,9 @@ pub enum Command {
     AppAuth(crate::commands::app_auth::AppAuthArgs),
     /// Terminate random instances of an environment (disco_chaos.py)
     Chaos(crate::commands::chaos::ChaosArgs),
-    /// DynamoDB tables (disco_dynamodb.py)
-    Dynamodb(PendingGroup),
+    /// DynamoDB tables and their native backups (disco_dynamodb.py, asiaq ddb_backup)
+    #[command(subcommand)]
+    Dynamodb(crate::commands::dynamodb::DynamodbCommand),
     /// Classic load balancers of hostclasses (disco_elb.py)
     #[command(subcommand)]
     Elb(crate::commands::elb::ElbCommand),
@@ -227,7 +228,6 @@ impl Command {
     pub fn pending_group(&self) -> Option<&'static str> {
         Some(match self {
             Command::Deploy(_) => "deploy",
-            Command::Dynamodb(_) => "dynamodb",
             Command::Elasticache(_) => "elasticache",
             Command::Elasticsearch(_) => "elasticsearch",
             Command::Rds(_) => "rds",
@@ -243,6 +243,7 @@ impl Command {
             | Command::Snapshot(_)
             | Command::Elb(_)
             | Command::Route53(_)
+            | Command::Dynamodb(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)
             | Command::Bake(_)

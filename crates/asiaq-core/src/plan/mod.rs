@@ -13,6 +13,7 @@
 
 pub mod bake;
 pub mod buckets;
+pub mod dynamodb;
 pub mod hosts;
 pub mod provision;
 pub mod render;

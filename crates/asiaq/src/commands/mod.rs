@@ -13,6 +13,7 @@ mod config;
 mod cred_bucket;
 pub mod creds;
 mod doctor;
+pub mod dynamodb;
 pub mod eip;
 pub mod elb;
 mod hosts_env;
@@ -57,6 +58,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Bake(group) => bake::run(global, &group.command),
         Command::Acfg(args) => acfg::run(global, args),
         Command::Buckets(cmd) => buckets::run(global, cmd),
+        Command::Dynamodb(cmd) => dynamodb::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }
 }

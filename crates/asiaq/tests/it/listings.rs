@@ -134,3 +134,41 @@ fn listings_and_plans_read_as_before() {
         &w.ok(&["iam", "update", "--environment", "demo", "--dry-run"]),
     );
 }
+
+/// `dynamodb list`, `list-backups` and the dry runs of `create` and `update`, on an account
+/// of their own (DynamoDB needs no environment).
+#[test]
+fn dynamodb_listings_and_plans_read_as_before() {
+    use crate::identity_common::{asiaq, example_config, succeed};
+    let account = asiaq_testkit::Moto::shared().new_account();
+    let config = example_config();
+    let ddb = |args: &[&str]| {
+        let mut c = asiaq(&account, config.path());
+        c.args(["--env", "ci", "dynamodb"]).args(args);
+        succeed(&mut c)
+    };
+    let notices = "dynamodb/notices.json";
+    snapshot(
+        "dynamodb_create_dry_run",
+        &ddb(&["create", "--config", notices, "--dry-run"]),
+    );
+    ddb(&["create", "--config", notices]);
+    snapshot(
+        "dynamodb_update_dry_run",
+        &ddb(&[
+            "update",
+            "--table",
+            "notices",
+            "--config",
+            "dynamodb/notices-capacity.json",
+            "--dry-run",
+        ]),
+    );
+    snapshot("dynamodb_list", &ddb(&["list", "--header"]));
+    ddb(&["backup", "--table", "notices", "--name", "nightly-1"]);
+    snapshot_with(
+        "dynamodb_list_backups",
+        &ddb(&["list-backups"]),
+        &[(r"/backup/\d+-[0-9a-f]+", "/backup/[BACKUP-ID]")],
+    );
+}

@@ -5,6 +5,8 @@
 mod bake;
 mod buckets;
 mod config_validate;
+mod dynamodb;
+mod dynamodb_bench;
 mod hosts;
 mod hosts_bench;
 mod hosts_ops;
