@@ -38,9 +38,11 @@ impl EnvVars {
     pub const ASIAQ_SSHD_DIR: &'static str = "ASIAQ_SSHD_DIR";
     /// Benchmarks only: the latency added per call by the proxy, in milliseconds.
     pub const ASIAQ_BENCH_LATENCY_MS: &'static str = "ASIAQ_BENCH_LATENCY_MS";
+    /// The demo only (`scripts/demo.sh`): where it writes the picture of its environment.
+    pub const ASIAQ_DEMO_PICTURE: &'static str = "ASIAQ_DEMO_PICTURE";
 
     /// Every variable (and the one prefix), for the check below.
-    pub const ALL: [&'static str; 14] = [
+    pub const ALL: [&'static str; 15] = [
         Self::ASIAQ_CONFIG,
         Self::ASIAQ_LOG,
         Self::ASIAQ_QUIET,
@@ -55,6 +57,7 @@ impl EnvVars {
         Self::ASIAQ_MOTO_SERVER,
         Self::ASIAQ_SSHD_DIR,
         Self::ASIAQ_BENCH_LATENCY_MS,
+        Self::ASIAQ_DEMO_PICTURE,
     ];
 }
 
