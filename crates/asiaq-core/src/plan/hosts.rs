@@ -58,7 +58,8 @@ pub enum HostsAction {
     },
 }
 
-fn size(v: Option<u32>) -> String {
+/// A requested group size as the plans print it: the number, or `-` when left as it is.
+pub(super) fn size(v: Option<u32>) -> String {
     v.map_or_else(|| "-".to_string(), |n| n.to_string())
 }
 

@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::hosts::size;
 use super::{new_ref, Change, Plan, PlanAction, PlanBuilder, Resource};
 use crate::provision::{GroupAction, HostclassPlan};
 
@@ -99,10 +100,6 @@ pub enum ProvisionAction {
     DeleteGroup {
         name: String,
     },
-}
-
-fn size(v: Option<u32>) -> String {
-    v.map_or_else(|| "-".to_string(), |n| n.to_string())
 }
 
 impl fmt::Display for ProvisionAction {
