@@ -5,7 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use asiaq_core::vpc::picture::{HostGroup, LoadBalancer, Observed};
+use asiaq_core::vpc::picture::{pending_changes, HostGroup, LoadBalancer, Observed, Picture};
+use asiaq_core::vpc::reconcile::EnvConfig;
 use asiaq_core::vpc::state::VpcState;
 
 use crate::context::AwsContext;
@@ -169,4 +170,27 @@ pub async fn observe(
         peers,
         changes: None,
     })
+}
+
+/// The picture of the environment `found`: its network state and what [`observe`] adds;
+/// with `update` (its configuration), the steps `vpc update` would take are marked.
+pub async fn draw(
+    ctx: &AwsContext,
+    found: &crate::ObservedEnvironment,
+    update: Option<(EnvConfig, super::Extras)>,
+) -> Result<Picture, super::VpcError> {
+    let state = super::observe::observe_state(ctx, &found.name, Some(&found.vpc_id), false).await?;
+    let mut observed = observe(
+        ctx,
+        &found.name,
+        &found.vpc_id,
+        found.env_type.clone(),
+        &state,
+    )
+    .await?;
+    if let Some((cfg, extras)) = update {
+        let prepared = super::prepare_update(ctx, &found.vpc_id, cfg, &extras).await?;
+        observed.changes = Some(pending_changes(&prepared.outcome.plan));
+    }
+    Ok(Picture::new(&found.name, &state, &observed))
 }

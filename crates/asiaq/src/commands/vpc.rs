@@ -6,7 +6,7 @@ use asiaq_config::vpc_env::{config_of, environment_inputs, peering_config};
 use asiaq_config::ConfigDir;
 use asiaq_core::syntax;
 use asiaq_core::vpc::check_vpc_name;
-use asiaq_core::vpc::picture::{dot, html, pending_changes, svg, Picture};
+use asiaq_core::vpc::picture::{dot, html, svg};
 use asiaq_core::vpc::show::{overview, ShowEnvironment};
 use asiaq_core::vpc::state::VpcState;
 use clap::{Args, Subcommand};
@@ -413,22 +413,21 @@ fn picture(
     };
     aws_session::run(global, |ctx| async move {
         let found = resolve(&ctx, target).await?;
-        let state =
-            env::observe::observe_state(&ctx, &found.name, Some(&found.vpc_id), false).await?;
-        let env_type = found.env_type.clone();
-        let mut observed =
-            env::picture::observe(&ctx, &found.name, &found.vpc_id, env_type.clone(), &state)
-                .await?;
-        if let Some(vpc_ini) = &vpc_ini {
-            let env_type = env_type.ok_or_else(|| {
-                CliError::usage(format!("VPC {} has no `type` tag", found.vpc_id))
-            })?;
-            let inputs = environment_inputs(dir, vpc_ini, &found.name, &env_type, vec![], true)?;
-            let extras = Extras::now(inputs.static_ips, inputs.peerings);
-            let prepared = env::prepare_update(&ctx, &found.vpc_id, inputs.config, &extras).await?;
-            observed.changes = Some(pending_changes(&prepared.outcome.plan));
-        }
-        let p = Picture::new(&found.name, &state, &observed);
+        let update = match (&vpc_ini, &found.env_type) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(CliError::usage(format!(
+                    "VPC {} has no `type` tag",
+                    found.vpc_id
+                )))
+            }
+            (Some(ini), Some(env_type)) => {
+                let inputs = environment_inputs(dir, ini, &found.name, env_type, vec![], true)?;
+                let extras = Extras::now(inputs.static_ips, inputs.peerings);
+                Some((inputs.config, extras))
+            }
+        };
+        let p = env::picture::draw(&ctx, &found, update).await?;
         let text = match format {
             ShowFormat::Html => html(&p),
             ShowFormat::Svg => svg(&p).0,
