@@ -125,6 +125,85 @@ impl RestoreRequest {
     }
 }
 
+/// A command's input, checked: what it changes (physical names) and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `create` table `table` of `env` from a definition file.
+    Create {
+        table: String,
+        env: String,
+        definition: TableDefinition,
+    },
+    /// `update` table `table` to what a definition file (shown as `file`) says.
+    Update {
+        table: String,
+        definition: TableDefinition,
+        file: String,
+    },
+    Delete {
+        table: String,
+        env: String,
+    },
+    Backup {
+        table: String,
+        name: String,
+    },
+    Restore(RestoreRequest),
+    Pitr {
+        table: String,
+        on: bool,
+    },
+}
+
+impl Request {
+    /// A `create` of the file's table of `env`.
+    pub fn create(env: &str, definition: TableDefinition) -> Result<Self, String> {
+        Ok(Request::Create {
+            table: create_table_name(&definition, env)?,
+            env: env.to_string(),
+            definition,
+        })
+    }
+
+    /// An `update` of `--table` (`table`, physical name `physical`) to what `file` says.
+    pub fn update(
+        table: &str,
+        physical: String,
+        definition: TableDefinition,
+        file: &str,
+    ) -> Result<Self, String> {
+        check_update_file(&definition, table, file)?;
+        Ok(Request::Update {
+            table: physical,
+            definition,
+            file: file.to_string(),
+        })
+    }
+
+    /// A `delete` of `--table` of `env`.
+    pub fn delete(table: &str, env: &str) -> Result<Self, String> {
+        Ok(Request::Delete {
+            table: table_arg(table, env)?,
+            env: env.to_string(),
+        })
+    }
+
+    /// `pitr on|off` for `--table` of `env`.
+    pub fn pitr(table: &str, env: &str, on: bool) -> Result<Self, String> {
+        Ok(Request::Pitr {
+            table: table_arg(table, env)?,
+            on,
+        })
+    }
+
+    /// A `backup` of `--table` of `env`, named `--name` or after the table and `now`.
+    pub fn backup(table: &str, env: &str, name: Option<&str>, now: &str) -> Result<Self, String> {
+        let table = table_arg(table, env)?;
+        let name = backup_name(&table, name, now)?;
+        Ok(Request::Backup { table, name })
+    }
+}
+
 /// The question a delete of `table` of `env` asks first, unless the environment (its VPC's
 /// type, `env_type`) is a sandbox.
 pub fn delete_question(table: &str, env: &str, env_type: Option<&str>) -> Option<String> {
@@ -330,6 +409,57 @@ mod tests {
         assert!(RestoreRequest::new("no_tes", "ci", None, None, None, NOW)
             .unwrap_err()
             .starts_with("--table: "));
+    }
+
+    #[test]
+    fn requests_check_their_input() {
+        let named = def(r#"{"TableName": "notices"}"#);
+        match Request::create("ci", named.clone()).unwrap() {
+            Request::Create { table, env, .. } => {
+                assert_eq!((table, env), ("notices_ci".into(), "ci".into()))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Request::create("ci", def("{}")).is_err());
+        assert_eq!(
+            Request::update("notices", "notices_ci".into(), def("{}"), "f.json").unwrap(),
+            Request::Update {
+                table: "notices_ci".into(),
+                definition: def("{}"),
+                file: "f.json".into()
+            }
+        );
+        assert!(Request::update("other", "other_ci".into(), named, "f.json")
+            .unwrap_err()
+            .contains("not --table \"other\""));
+        assert_eq!(
+            Request::backup("notices", "ci", None, NOW).unwrap(),
+            Request::Backup {
+                table: "notices_ci".into(),
+                name: "notices_ci-20261207T195150Z".into()
+            }
+        );
+        assert!(Request::backup("no_tices", "ci", None, NOW)
+            .unwrap_err()
+            .starts_with("--table: "));
+        assert_eq!(
+            Request::delete("notices", "ci").unwrap(),
+            Request::Delete {
+                table: "notices_ci".into(),
+                env: "ci".into()
+            }
+        );
+        assert_eq!(
+            Request::pitr("notices", "ci", true).unwrap(),
+            Request::Pitr {
+                table: "notices_ci".into(),
+                on: true
+            }
+        );
+        assert!(Request::pitr("no_tices", "ci", false).is_err());
+        assert!(Request::backup("notices", "ci", Some("x"), NOW)
+            .unwrap_err()
+            .starts_with("--name: "));
     }
 
     #[test]

@@ -39,6 +39,18 @@ pub enum AfterWait {
 }
 
 impl Operation {
+    /// The command, as its plan names it.
+    pub fn command(&self) -> &'static str {
+        match self {
+            Operation::Create => "dynamodb create",
+            Operation::Update => "dynamodb update",
+            Operation::Delete { .. } => "dynamodb delete",
+            Operation::Backup { .. } => "dynamodb backup",
+            Operation::Restore => "dynamodb restore",
+            Operation::Pitr { .. } => "dynamodb pitr",
+        }
+    }
+
     /// The title of the run (progress and errors) on `table`.
     pub fn title(&self, table: &str) -> String {
         match self {
