@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use asiaq_core::dynamodb::{
-    delete_question, sorted_json, Outcome, RestoreFrom, RestoreRequest, TableDefinition,
+    delete_question, sorted_json, Outcome, Request, RestoreFrom, RestoreRequest, TableDefinition,
 };
 use asiaq_core::plan::dynamodb::{
     create_plan, pitr_actions, restore_action, settle_first, update_plan, AfterWait, DynamoAction,
@@ -207,6 +207,26 @@ pub async fn prepare_pitr(
         table,
         pitr_actions(table, now_on, on),
     ))
+}
+
+/// The plan of `request`, from the table(s) as they are.
+pub async fn prepare(ctx: &AwsContext, request: &Request) -> Result<Prepared, DynamoError> {
+    match request {
+        Request::Create {
+            table,
+            env,
+            definition,
+        } => prepare_create(ctx, table, env, definition).await,
+        Request::Update {
+            table,
+            definition,
+            file,
+        } => prepare_update(ctx, table, definition, file).await,
+        Request::Delete { table, env } => prepare_delete(ctx, table, env).await,
+        Request::Backup { table, name } => prepare_backup(ctx, table, name).await,
+        Request::Restore(r) => prepare_restore(ctx, r).await,
+        Request::Pitr { table, on } => prepare_pitr(ctx, table, *on).await,
+    }
 }
 
 /// The question to ask before running `prepared`, if any: a delete (without `yes`) of a
