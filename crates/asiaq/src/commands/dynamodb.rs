@@ -3,13 +3,11 @@
 //! updated to a JSON definition file, and their backups.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use asiaq_aws::dynamodb::{self as ddb, DynamoError};
-use asiaq_aws::AwsContext;
 use asiaq_config::dynamodb::{self as input, InputError};
-use asiaq_core::dynamodb::{self as core, Purpose, RestoreRequest};
-use asiaq_core::plan::dynamodb::Prepared;
+use asiaq_core::dynamodb::{self as core, Purpose, Request, RestoreRequest};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::cli::{GlobalArgs, OutputFormat};
@@ -157,13 +155,6 @@ fn now_utc() -> String {
         .to_string()
 }
 
-fn with_hint(cli: CliError, hint: Option<&str>) -> CliError {
-    match hint {
-        Some(h) => cli.with_hint(h),
-        None => cli,
-    }
-}
-
 impl From<InputError> for CliError {
     /// Input refused before any call: exit 2.
     fn from(e: InputError) -> Self {
@@ -172,213 +163,137 @@ impl From<InputError> for CliError {
             InputError::Config(c) | InputError::NoEnvironment(c) => CliError::from(c),
             InputError::Invalid(m) => CliError::usage(m),
         };
-        with_hint(cli, hint)
+        hint.into_iter().fold(cli, CliError::with_hint)
     }
 }
 
 impl From<DynamoError> for CliError {
     /// Bad input: exit 2; AWS's errors as they are; anything else: exit 1.
     fn from(e: DynamoError) -> Self {
-        let hint = e.hint();
-        let cli = match e {
+        match e {
             DynamoError::Usage(m) => CliError::usage(m),
             DynamoError::Aws(a) => CliError::from(a),
-            other => CliError::failed(other.to_string()),
-        };
-        with_hint(cli, hint)
+            e => {
+                let failed = CliError::failed(e.to_string());
+                e.hint().into_iter().fold(failed, CliError::with_hint)
+            }
+        }
     }
-}
-
-fn environment(global: &GlobalArgs) -> Result<String, CliError> {
-    Ok(input::environment(
-        &global.asiaq_config,
-        global.env.as_deref(),
-    )?)
-}
-
-fn table_of(table: &str, env: &str) -> Result<String, CliError> {
-    core::table_arg(table, env).map_err(CliError::usage)
-}
-
-/// Prints the plan; unless a dry run, asks when it must, runs it and prints the result.
-async fn finish(
-    global: &GlobalArgs,
-    ctx: &AwsContext,
-    command: &str,
-    prepared: Prepared,
-    wait: bool,
-    dry_run: bool,
-) -> Result<(), CliError> {
-    print_plan(global, command, &prepared.plan, &prepared.notes, dry_run)?;
-    if dry_run {
-        return Ok(());
-    }
-    if let Some(question) = ddb::confirmation(ctx, &prepared, global.yes).await? {
-        confirm(global, &question)?;
-    }
-    let outcome = ddb::execute(ctx, &prepared, wait).await?;
-    emit(global.output, &outcome, |out: &mut dyn Write| {
-        write!(out, "{}", outcome.text())
-    })
 }
 
 pub fn run(global: &GlobalArgs, cmd: &DynamodbCommand) -> Result<(), CliError> {
-    match cmd {
-        DynamodbCommand::List { header } => list(global, *header),
-        DynamodbCommand::Create {
+    use DynamodbCommand as C;
+    let environment = || input::environment(&global.asiaq_config, global.env.as_deref());
+    let definition = |file, purpose| input::read_definition(&global.asiaq_config, file, purpose);
+    let usage = CliError::usage;
+    let (request, wait, dry_run) = match cmd {
+        C::List { header } => {
+            return aws_session::run(global, |ctx| async move {
+                let names = ddb::list_tables(&ctx).await?;
+                let rows = core::table_rows(&names, global.env.as_deref());
+                emit(global.output, &rows, |out: &mut dyn Write| {
+                    if *header {
+                        writeln!(out, "{:<20} ENV_NAME", "TABLE_NAME")?;
+                    }
+                    for r in &rows {
+                        writeln!(out, "{:<20} {}", r.table, r.environment)?;
+                    }
+                    Ok(())
+                })
+            });
+        }
+        C::Describe { table } => {
+            let table = core::table_arg(&table.table, &environment()?).map_err(usage)?;
+            return aws_session::run(global, |ctx| async move {
+                let value = ddb::describe_json(&ctx, &table).await?;
+                // The original printed the description as JSON whatever the format.
+                emit(OutputFormat::Json, &value, |_| Ok(()))
+            });
+        }
+        C::ListBackups { table } => {
+            let env = environment()?;
+            let table = table.as_deref().map(|t| core::table_arg(t, &env));
+            let table = table.transpose().map_err(usage)?;
+            return aws_session::run(global, |ctx| async move {
+                let all = ddb::list_backups(&ctx, table.as_deref()).await?;
+                let backups = core::backups_of_environment(all, &env);
+                emit(global.output, &backups, |out: &mut dyn Write| {
+                    let rows: Vec<Vec<String>> = backups
+                        .iter()
+                        .map(|b| [&b.created, &b.table, &b.name, &b.status, &b.arn])
+                        .map(|row| row.map(String::clone).to_vec())
+                        .collect();
+                    write_table(out, &rows)
+                })
+            });
+        }
+        C::Create {
             config,
             wait,
             dry_run,
-        } => create(global, config, *wait, *dry_run),
-        DynamodbCommand::Describe { table } => describe(global, &table.table),
-        DynamodbCommand::Update {
+        } => {
+            let env = environment()?;
+            let def = definition(config, Purpose::Create)?;
+            (Request::create(&env, def), *wait, *dry_run)
+        }
+        C::Update {
             table,
             config,
             wait,
             dry_run,
-        } => update(global, &table.table, config, *wait, *dry_run),
-        DynamodbCommand::Delete {
+        } => {
+            let physical = core::table_arg(&table.table, &environment()?).map_err(usage)?;
+            let def = definition(config, Purpose::Update)?;
+            let file = config.display().to_string();
+            let request = Request::update(&table.table, physical, def, &file);
+            (request, *wait, *dry_run)
+        }
+        C::Delete {
             table,
             wait,
             dry_run,
-        } => delete(global, &table.table, *wait, *dry_run),
-        DynamodbCommand::Backup {
+        } => {
+            let request = Request::delete(&table.table, &environment()?);
+            (request, *wait, *dry_run)
+        }
+        C::Backup {
             table,
             name,
             dry_run,
-        } => backup(global, &table.table, name.as_deref(), *dry_run),
-        DynamodbCommand::ListBackups { table } => list_backups(global, table.as_deref()),
-        DynamodbCommand::Restore(args) => restore(global, args),
-        DynamodbCommand::Pitr {
+        } => {
+            let (env, name) = (environment()?, name.as_deref());
+            let request = Request::backup(&table.table, &env, name, &now_utc());
+            (request, false, *dry_run)
+        }
+        C::Restore(a) => {
+            let (env, source) = (environment()?, &a.source);
+            let (backup, time) = (source.backup.as_deref(), source.point_in_time.as_deref());
+            let r = RestoreRequest::new(&a.table, &env, a.to.as_deref(), backup, time, &now_utc());
+            (r.map(Request::Restore), a.wait, a.dry_run)
+        }
+        C::Pitr {
             table,
             state,
             dry_run,
-        } => pitr(global, &table.table, *state == OnOff::On, *dry_run),
-    }
-}
-
-fn list(global: &GlobalArgs, header: bool) -> Result<(), CliError> {
+        } => {
+            let request = Request::pitr(&table.table, &environment()?, *state == OnOff::On);
+            (request, false, *dry_run)
+        }
+    };
+    let request = request.map_err(usage)?;
     aws_session::run(global, |ctx| async move {
-        let names = ddb::list_tables(&ctx).await?;
-        let rows = core::table_rows(&names, global.env.as_deref());
-        emit(global.output, &rows, |out: &mut dyn Write| {
-            if header {
-                writeln!(out, "{:<20} ENV_NAME", "TABLE_NAME")?;
-            }
-            for r in &rows {
-                writeln!(out, "{:<20} {}", r.table, r.environment)?;
-            }
-            Ok(())
+        let prepared = ddb::prepare(&ctx, &request).await?;
+        let command = prepared.operation.command();
+        print_plan(global, command, &prepared.plan, &prepared.notes, dry_run)?;
+        if dry_run {
+            return Ok(());
+        }
+        if let Some(question) = ddb::confirmation(&ctx, &prepared, global.yes).await? {
+            confirm(global, &question)?;
+        }
+        let outcome = ddb::execute(&ctx, &prepared, wait).await?;
+        emit(global.output, &outcome, |out: &mut dyn Write| {
+            write!(out, "{}", outcome.text())
         })
-    })
-}
-
-fn create(global: &GlobalArgs, config: &Path, wait: bool, dry_run: bool) -> Result<(), CliError> {
-    let env = environment(global)?;
-    let def = input::read_definition(&global.asiaq_config, config, Purpose::Create)?;
-    let table = core::create_table_name(&def, &env).map_err(CliError::usage)?;
-    aws_session::run(global, |ctx| async move {
-        let prepared = ddb::prepare_create(&ctx, &table, &env, &def).await?;
-        finish(global, &ctx, "dynamodb create", prepared, wait, dry_run).await
-    })
-}
-
-fn describe(global: &GlobalArgs, table: &str) -> Result<(), CliError> {
-    let table = table_of(table, &environment(global)?)?;
-    aws_session::run(global, |ctx| async move {
-        let value = ddb::describe_json(&ctx, &table).await?;
-        // The original printed the description as JSON whatever the format; so does asiaq.
-        emit(OutputFormat::Json, &value, |_| Ok(()))
-    })
-}
-
-fn update(
-    global: &GlobalArgs,
-    table: &str,
-    config: &Path,
-    wait: bool,
-    dry_run: bool,
-) -> Result<(), CliError> {
-    let env = environment(global)?;
-    let physical = table_of(table, &env)?;
-    let def = input::read_definition(&global.asiaq_config, config, Purpose::Update)?;
-    let file = config.display().to_string();
-    core::check_update_file(&def, table, &file).map_err(CliError::usage)?;
-    aws_session::run(global, |ctx| async move {
-        let prepared = ddb::prepare_update(&ctx, &physical, &def, &file).await?;
-        finish(global, &ctx, "dynamodb update", prepared, wait, dry_run).await
-    })
-}
-
-fn delete(global: &GlobalArgs, table: &str, wait: bool, dry_run: bool) -> Result<(), CliError> {
-    let env = environment(global)?;
-    let table = table_of(table, &env)?;
-    aws_session::run(global, |ctx| async move {
-        let prepared = ddb::prepare_delete(&ctx, &table, &env).await?;
-        finish(global, &ctx, "dynamodb delete", prepared, wait, dry_run).await
-    })
-}
-
-fn backup(
-    global: &GlobalArgs,
-    table: &str,
-    name: Option<&str>,
-    dry_run: bool,
-) -> Result<(), CliError> {
-    let table = table_of(table, &environment(global)?)?;
-    let name = core::backup_name(&table, name, &now_utc()).map_err(CliError::usage)?;
-    aws_session::run(global, |ctx| async move {
-        let prepared = ddb::prepare_backup(&ctx, &table, &name).await?;
-        finish(global, &ctx, "dynamodb backup", prepared, false, dry_run).await
-    })
-}
-
-fn list_backups(global: &GlobalArgs, table: Option<&str>) -> Result<(), CliError> {
-    let env = environment(global)?;
-    let table = table.map(|t| table_of(t, &env)).transpose()?;
-    aws_session::run(global, |ctx| async move {
-        let all = ddb::list_backups(&ctx, table.as_deref()).await?;
-        let backups = core::backups_of_environment(all, &env);
-        emit(global.output, &backups, |out: &mut dyn Write| {
-            let rows: Vec<Vec<String>> = backups
-                .iter()
-                .map(|b| {
-                    vec![
-                        b.created.clone(),
-                        b.table.clone(),
-                        b.name.clone(),
-                        b.status.clone(),
-                        b.arn.clone(),
-                    ]
-                })
-                .collect();
-            write_table(out, &rows)
-        })
-    })
-}
-
-fn restore(global: &GlobalArgs, args: &RestoreArgs) -> Result<(), CliError> {
-    let env = environment(global)?;
-    let request = RestoreRequest::new(
-        &args.table,
-        &env,
-        args.to.as_deref(),
-        args.source.backup.as_deref(),
-        args.source.point_in_time.as_deref(),
-        &now_utc(),
-    )
-    .map_err(CliError::usage)?;
-    let (wait, dry_run) = (args.wait, args.dry_run);
-    aws_session::run(global, |ctx| async move {
-        let prepared = ddb::prepare_restore(&ctx, &request).await?;
-        finish(global, &ctx, "dynamodb restore", prepared, wait, dry_run).await
-    })
-}
-
-fn pitr(global: &GlobalArgs, table: &str, on: bool, dry_run: bool) -> Result<(), CliError> {
-    let table = table_of(table, &environment(global)?)?;
-    aws_session::run(global, |ctx| async move {
-        let prepared = ddb::prepare_pitr(&ctx, &table, on).await?;
-        finish(global, &ctx, "dynamodb pitr", prepared, false, dry_run).await
     })
 }
