@@ -107,9 +107,10 @@ pub async fn prepare_create(
             hint: Some("`asiaq dynamodb update --table T --config FILE` changes a table"),
         });
     }
-    let mut prepared = Prepared::new(Operation::Create, table, Vec::new());
-    prepared.plan = create_plan(table, env, def);
-    Ok(prepared)
+    Ok(Prepared {
+        plan: create_plan(table, env, def),
+        ..Prepared::new(Operation::Create, table, Vec::new())
+    })
 }
 
 /// `update`: what makes `table` what `def` (read from `file`) says. A file that asks for
