@@ -25,6 +25,9 @@ use crate::error::AwsError;
 use crate::wait::{wait_for, Backoff, Poll};
 use crate::AwsContext;
 
+mod prepare;
+pub use prepare::*;
+
 fn err<E>(operation: &'static str) -> impl FnOnce(crate::error::CallError<E>) -> AwsError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,

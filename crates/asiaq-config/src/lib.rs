@@ -10,6 +10,7 @@ pub mod aws_ini;
 pub mod bake;
 pub mod diag;
 pub mod dir;
+pub mod dynamodb;
 pub mod error;
 pub mod host;
 pub mod hostclass;

@@ -12,6 +12,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod operation;
+pub use operation::*;
+
 use super::{new_ref, Change, Plan, PlanAction, PlanBuilder, Resource};
 use crate::dynamodb::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, ObservedTable,
