@@ -706,33 +706,33 @@ fn exec_ssm(global: &GlobalArgs, a: &ExecSsmArgs) -> Result<(), CliError> {
     let bucket = cfg.aws.asiaq_s3_bucket_name("ssm").ok();
     let selector = a.selectors.selector();
     aws_session::run(global, |ctx| async move {
-        let declared = ssm::declared_parameters(&ctx, &a.document)
-            .await?
-            .ok_or_else(|| {
-                CliError::usage(format!("there is no SSM document {}", a.document))
-                    .with_hint("`asiaq ssm list-documents` lists the account's own")
-            })?;
+        // The document, the instances and the output bucket are looked up at once.
+        let (declared, selected, bucket_state) = tokio::join!(
+            ssm::declared_parameters(&ctx, &a.document),
+            instances::select(&ctx, &cfg.env, Some(&selector)),
+            async {
+                match &bucket {
+                    Some(b) => ssm::output_bucket(&ctx, b).await.map(|()| b.clone()),
+                    None => Err("no s3_bucket_base in disco_aws.ini, so no output bucket".into()),
+                }
+            }
+        );
+        let declared = declared?.ok_or_else(|| {
+            CliError::usage(format!("there is no SSM document {}", a.document))
+                .with_hint("`asiaq ssm list-documents` lists the account's own")
+        })?;
         core::check_parameters(&a.document, &parameters, &declared)
             .map_err(|e| CliError::usage(format!("--parameters: {e}")))?;
-        let (_, hosts) = instances::select(&ctx, &cfg.env, Some(&selector)).await?;
+        let (_, hosts) = selected?;
         let hosts: Vec<HostInfo> = hosts.into_iter().filter(|h| h.state == "running").collect();
         if hosts.is_empty() {
             return Err(CliError::failed("no running instances match"));
         }
-        let output_bucket = match &bucket {
-            Some(b) => match ssm::output_bucket(&ctx, b).await {
-                Ok(()) => Some(b.clone()),
-                Err(why) => {
-                    progress::note(format!(
-                        "{why}: each instance's output is limited to {} characters (SSM keeps no more without an output bucket)",
-                        core::INLINE_OUTPUT_LIMIT
-                    ));
-                    None
-                }
-            },
-            None => {
+        let output_bucket = match bucket_state {
+            Ok(b) => Some(b),
+            Err(why) => {
                 progress::note(format!(
-                    "no s3_bucket_base in disco_aws.ini, so no output bucket: each instance's output is limited to {} characters",
+                    "{why}: each instance's output is limited to {} characters (SSM keeps no more without an output bucket)",
                     core::INLINE_OUTPUT_LIMIT
                 ));
                 None

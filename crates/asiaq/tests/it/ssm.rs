@@ -727,3 +727,66 @@ fn exec_ssm_bad_input_is_refused_before_any_change() {
     assert_eq!(out.status.code(), Some(2));
     assert!(commands(&w).is_empty());
 }
+
+/// Benchmark, not a test (`#[ignore]`d, never run by CI): `aws exec-ssm` on 120 instances
+/// through asiaq-proxy adding a fixed latency to every call (`ASIAQ_BENCH_LATENCY_MS`,
+/// default 50), against the minimum: 3 SendCommand calls (50 + 50 + 20 instances, sent at
+/// once: one round) plus the polling (one GetCommandInvocation per instance, as moto ends
+/// every invocation at once), after the reads that find the document, the environment, its
+/// instances and the output bucket. Prints calls and wall time at 0 ms and at the latency.
+///
+/// ```text
+/// ASIAQ_BENCH_LATENCY_MS=50 cargo test --workspace --test it ssm::bench -- --ignored --nocapture
+/// ```
+#[test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+fn bench_exec_ssm_120_instances() {
+    use asiaq_proxy::{Proxy, ProxyConfig};
+    use std::time::Instant;
+
+    let latency_ms: u64 = std::env::var("ASIAQ_BENCH_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let w = World::new();
+    let vpc = w.create_environment("demo", 101);
+    let ami = w.create_ami("mhcbench", 1_700_000_000, "tested");
+    launch(&w, &vpc, &ami, "mhcbench", 120, false);
+    w.ok(&["ssm", "update-documents"]);
+    println!("aws exec-ssm on 120 instances (3 batches)");
+    println!("| added latency | wall | calls | SendCommand | GetCommandInvocation | other reads | minimum calls (3 + 120) |");
+    println!("|---|---|---|---|---|---|---|");
+    for latency in [0, latency_ms] {
+        let mut config = ProxyConfig::new(asiaq_testkit::Moto::shared().endpoint());
+        config.latency_ms = latency;
+        config.ec2_throttling = false;
+        let proxy = Proxy::start(config).expect("start asiaq-proxy");
+        let started = Instant::now();
+        let (out, calls) = with_stats(w.asiaq().env("AWS_ENDPOINT_URL", proxy.endpoint()).args([
+            "aws",
+            "exec-ssm",
+            "--env",
+            "demo",
+            "--document",
+            EXAMPLE,
+            "--hostclass",
+            "mhcbench",
+            "--output",
+            "json",
+        ]));
+        let wall = started.elapsed().as_secs_f64();
+        proxy.shutdown();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(json(&text(&out.stdout)).as_array().unwrap().len(), 120);
+        let total: u64 = calls.values().sum();
+        let send = calls.get("ssm:SendCommand").copied().unwrap_or(0);
+        let polls = calls.get("ssm:GetCommandInvocation").copied().unwrap_or(0);
+        println!(
+            "| +{latency} ms | {wall:.2} s | {total} | {send} | {polls} | {} | 123 |",
+            total - send - polls
+        );
+        for (op, n) in &calls {
+            println!("    {op}: {n}");
+        }
+    }
+}
