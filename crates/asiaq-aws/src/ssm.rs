@@ -623,6 +623,23 @@ pub async fn wait_invocations(
     ctx: &AwsContext,
     sent: &[(String, Vec<String>)],
 ) -> Result<Vec<Invocation>, AwsError> {
+    poll_until_final(sent, |command, instance| async move {
+        invocation(ctx, &command, &instance).await
+    })
+    .await
+}
+
+/// [`wait_invocations`] with the poll of one (command, instance) given: `None` while it
+/// is not final. Each round polls only the invocations not final yet,
+/// [`POLL_CONCURRENCY`] at a time.
+async fn poll_until_final<F, Fut>(
+    sent: &[(String, Vec<String>)],
+    poll: F,
+) -> Result<Vec<Invocation>, AwsError>
+where
+    F: Fn(String, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Invocation>, AwsError>>,
+{
     let pairs: Vec<(String, String)> = sent
         .iter()
         .flat_map(|(c, ids)| ids.iter().map(move |i| (c.clone(), i.clone())))
@@ -630,8 +647,8 @@ pub async fn wait_invocations(
     let total = pairs.len();
     let done: std::sync::Mutex<BTreeMap<usize, Invocation>> =
         std::sync::Mutex::new(BTreeMap::new());
-    let done_ref = &done;
-    let pairs_ref = &pairs;
+    let poisoned = || AwsError::State("the invocation table was poisoned".into());
+    let (done_ref, pairs_ref, poll_ref) = (&done, &pairs, &poll);
     let commands: Vec<&str> = sent.iter().map(|(c, _)| c.as_str()).collect();
     wait_for(
         &format!(
@@ -645,22 +662,18 @@ pub async fn wait_invocations(
         ),
         || async move {
             let pending: Vec<usize> = {
-                let d = done_ref
-                    .lock()
-                    .map_err(|_| AwsError::State("poisoned".into()))?;
+                let d = done_ref.lock().map_err(|_| poisoned())?;
                 (0..total).filter(|i| !d.contains_key(i)).collect()
             };
             let found: Vec<(usize, Option<Invocation>)> = stream::iter(pending)
                 .map(|i| async move {
                     let (c, id) = &pairs_ref[i];
-                    invocation(ctx, c, id).await.map(|inv| (i, inv))
+                    poll_ref(c.clone(), id.clone()).await.map(|inv| (i, inv))
                 })
                 .buffer_unordered(POLL_CONCURRENCY)
                 .try_collect()
                 .await?;
-            let mut d = done_ref
-                .lock()
-                .map_err(|_| AwsError::State("poisoned".into()))?;
+            let mut d = done_ref.lock().map_err(|_| poisoned())?;
             for (i, inv) in found {
                 if let Some(inv) = inv {
                     d.insert(i, inv);
@@ -674,9 +687,7 @@ pub async fn wait_invocations(
         },
     )
     .await?;
-    let done = done
-        .into_inner()
-        .map_err(|_| AwsError::State("poisoned".into()))?;
+    let done = done.into_inner().map_err(|_| poisoned())?;
     Ok(done.into_values().collect())
 }
 
@@ -718,4 +729,85 @@ pub async fn environment_types(ctx: &AwsContext) -> Result<Vec<(String, String)>
             )
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn final_invocation(command: &str, instance: &str) -> Invocation {
+        Invocation {
+            instance_id: instance.into(),
+            hostname: None,
+            command_id: command.into(),
+            status: "Success".into(),
+            status_details: "Success".into(),
+            response_code: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_url: None,
+            stderr_url: None,
+        }
+    }
+
+    /// Invocations end at different polls; each is polled until it ends and no more, and
+    /// the result keeps the order of the batches.
+    #[tokio::test(start_paused = true)]
+    async fn polls_each_invocation_until_it_ends() {
+        let sent = vec![
+            (
+                "c-1".to_string(),
+                vec!["i-1".to_string(), "i-2".to_string()],
+            ),
+            ("c-2".to_string(), vec!["i-3".to_string()]),
+        ];
+        // i-1 ends at its 3rd poll, i-2 at its 1st, i-3 at its 2nd.
+        let ends_at = BTreeMap::from([("i-1", 3), ("i-2", 1), ("i-3", 2)]);
+        let polls: std::sync::Mutex<BTreeMap<String, usize>> = Default::default();
+        let total = AtomicUsize::new(0);
+        let out = poll_until_final(&sent, |c, i| {
+            total.fetch_add(1, Ordering::Relaxed);
+            let n = {
+                let mut p = polls.lock().unwrap();
+                let n = p.entry(i.clone()).or_default();
+                *n += 1;
+                *n
+            };
+            let end = ends_at[i.as_str()];
+            async move { Ok((n >= end).then(|| final_invocation(&c, &i))) }
+        })
+        .await
+        .unwrap();
+        let ids: Vec<(&str, &str)> = out
+            .iter()
+            .map(|i| (i.command_id.as_str(), i.instance_id.as_str()))
+            .collect();
+        assert_eq!(ids, [("c-1", "i-1"), ("c-1", "i-2"), ("c-2", "i-3")]);
+        assert_eq!(total.load(Ordering::Relaxed), 3 + 1 + 2);
+    }
+
+    /// An invocation that never ends stops the wait at its timeout, saying how many did.
+    #[tokio::test(start_paused = true)]
+    async fn stops_at_the_timeout_with_the_count() {
+        let sent = vec![(
+            "c-1".to_string(),
+            vec!["i-1".to_string(), "i-2".to_string()],
+        )];
+        let err = poll_until_final(&sent, |c, i| async move {
+            Ok((i == "i-1").then(|| final_invocation(&c, &i)))
+        })
+        .await
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("timed out after 30m") || text.starts_with("timed out after 30 m"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2 invocation(s) of command c-1 to end"),
+            "{text}"
+        );
+        assert!(text.contains("(last state: 1 of 2 done)"), "{text}");
+    }
 }
