@@ -92,7 +92,7 @@ pub fn read_ssm_documents(
                 &path,
                 e.line,
                 e.message,
-                Some("an SSM document in JSON or YAML, with a schemaVersion".into()),
+                Some(e.expected.into()),
             )),
         }
     }

@@ -52,12 +52,18 @@ impl fmt::Display for DocFormat {
     }
 }
 
-/// Why content is not a document: the message, and the 1-based line when known.
+/// Why content is not a document: the message, the 1-based line when known, and what was
+/// expected there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentError {
     pub line: Option<usize>,
     pub message: String,
+    pub expected: &'static str,
 }
+
+const EXPECTED_JSON: &str = "a JSON document";
+const EXPECTED_YAML: &str = "a YAML document";
+const EXPECTED_DOCUMENT: &str = "an SSM document with schemaVersion";
 
 /// Parsed document content.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +84,7 @@ pub fn parse_content(text: &str) -> Result<Content, ContentError> {
             ContentError {
                 line: Some(e.line()),
                 message: format!("invalid JSON (column {}): {message}", e.column()),
+                expected: EXPECTED_JSON,
             }
         })?;
         (DocFormat::Json, value)
@@ -85,6 +92,7 @@ pub fn parse_content(text: &str) -> Result<Content, ContentError> {
         let value = serde_yaml::from_str::<Value>(text).map_err(|e| ContentError {
             line: e.location().map(|l| l.line()),
             message: format!("invalid YAML: {e}"),
+            expected: EXPECTED_YAML,
         })?;
         (DocFormat::Yaml, value)
     };
@@ -92,6 +100,7 @@ pub fn parse_content(text: &str) -> Result<Content, ContentError> {
         return Err(ContentError {
             line: None,
             message: "the document is not a mapping of keys to values".into(),
+            expected: EXPECTED_DOCUMENT,
         });
     };
     match object.get("schemaVersion") {
@@ -99,10 +108,12 @@ pub fn parse_content(text: &str) -> Result<Content, ContentError> {
         Some(_) => Err(ContentError {
             line: line_of(text, "schemaVersion"),
             message: "schemaVersion is not a version such as \"2.2\"".into(),
+            expected: EXPECTED_DOCUMENT,
         }),
         None => Err(ContentError {
             line: None,
             message: "the document has no schemaVersion".into(),
+            expected: EXPECTED_DOCUMENT,
         }),
     }
 }
