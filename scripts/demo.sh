@@ -263,6 +263,12 @@ fi
 # real instance); the demo does not wait for it.
 lifecycle "spin up $PIPELINE in demo" aws spinup --env demo --pipeline "$MOTO_PIPELINE" --no-smoke-test
 lifecycle "list the hosts of demo" aws listhosts --env demo --most
+# SSM: the documents of ssm/documents/ (a dry run first, with the plan), then Run Command of
+# one of them on the hosts of mhcweb (moto ends every invocation at once, with no output).
+lifecycle "plan the SSM documents (dry run)" ssm update-documents --dry-run
+lifecycle "create the SSM documents" ssm update-documents
+lifecycle "list the SSM documents" ssm list-documents --headers
+lifecycle "run the example-run document on mhcweb" aws exec-ssm --env demo --document example-run --hostclass mhcweb --parameters "message=hello from the demo"
 # DNS: the load balancer of mhcweb with its CNAME, and a record written by hand.
 if [ -z "$LIFECYCLE_STOPPED" ] && built route53 create-record; then
     create_hosted_zone sandbox.example.com

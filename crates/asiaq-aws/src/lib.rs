@@ -23,6 +23,7 @@ mod probe;
 pub mod remote;
 pub mod route53;
 pub mod saml;
+pub mod ssm;
 pub mod tags;
 pub mod vpc;
 pub mod wait;

@@ -166,7 +166,8 @@ pub enum Command {
     /// RDS databases (disco_rds.py)
     Rds(PendingGroup),
     /// SSM documents (disco_ssm.py)
-    Ssm(PendingGroup),
+    #[command(subcommand)]
+    Ssm(crate::commands::ssm::SsmCommand),
     /// CloudWatch alarms and notifications (disco_alarms.py)
     Alarms(PendingGroup),
     /// CloudWatch Logs metric filters (disco_log_metrics.py)
@@ -231,7 +232,6 @@ impl Command {
             Command::Elasticache(_) => "elasticache",
             Command::Elasticsearch(_) => "elasticsearch",
             Command::Rds(_) => "rds",
-            Command::Ssm(_) => "ssm",
             Command::Alarms(_) => "alarms",
             Command::LogMetrics(_) => "log-metrics",
             Command::Metrics(_) => "metrics",
@@ -244,6 +244,7 @@ impl Command {
             | Command::Elb(_)
             | Command::Route53(_)
             | Command::Dynamodb(_)
+            | Command::Ssm(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)
             | Command::Bake(_)

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Change, Plan, PlanAction, Resource};
 
+/// Unchanged lines shown around each changed line of a multi-line update.
+pub const DIFF_CONTEXT: usize = 3;
+
 /// The schema name and version of [`PlanDocument`]; it changes only with a change of shape.
 pub const PLAN_SCHEMA: &str = "asiaq.plan/1";
 
@@ -174,6 +177,9 @@ pub fn document<A: PlanAction>(
 ///   ~ allow into ${sg:intranet}: tcp 22 from 10.0.0.0/8
 /// Plan: 1 to create, 1 to change, 0 to delete.
 /// ```
+///
+/// An update whose before or after spans several lines (a document's content) is shown as
+/// a line diff under its step ([`crate::textdiff`]).
 pub fn text<A: PlanAction>(plan: &Plan<A>) -> String {
     document("", plan, &[], true).to_text()
 }
@@ -197,6 +203,14 @@ impl PlanDocument {
                     after: Some(a),
                 } = &s.change
                 {
+                    if b.contains('\n') || a.contains('\n') {
+                        // Content (a document): the changed lines, under the step.
+                        out.push('\n');
+                        for line in crate::textdiff::line_diff(b, a, DIFF_CONTEXT) {
+                            let _ = writeln!(out, "      {line}");
+                        }
+                        continue;
+                    }
                     let _ = write!(out, ": {b} -> {a}");
                 }
                 out.push('\n');
@@ -266,6 +280,34 @@ mod tests {
              Plan: 2 to create, 2 to change, 1 to delete.\n"
         );
         assert_eq!(text(&Plan::<Toy>::default()), "No changes.\n");
+    }
+
+    #[test]
+    fn multi_line_updates_are_shown_as_a_diff() {
+        let mut b = PlanBuilder::new();
+        b.add(
+            Toy::Change {
+                thing: "doc".into(),
+                before: "{\n  \"a\": 1,\n  \"b\": 2\n}".into(),
+                after: "{\n  \"a\": 1,\n  \"b\": 3\n}".into(),
+            },
+            &[],
+        );
+        assert_eq!(
+            text(&b.build()),
+            [
+                "thing doc",
+                "  ~ change doc",
+                "        {",
+                "          \"a\": 1,",
+                "      -   \"b\": 2",
+                "      +   \"b\": 3",
+                "        }",
+                "Plan: 0 to create, 1 to change, 0 to delete.",
+                "",
+            ]
+            .join("\n")
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use clap::{ArgGroup, Args, Subcommand};
 
 use super::aws_session;
 use super::hosts_env::{self, HostsConfig};
-use crate::cli::{GlobalArgs, OutputFormat, PendingGroup};
+use crate::cli::{GlobalArgs, OutputFormat};
 use crate::confirm::confirm;
 use crate::exit::CliError;
 use crate::output::{emit, plan_closing_line, print_plan, write_lines};
@@ -43,9 +43,9 @@ pub enum AwsCommand {
     Stop(ActionArgs),
     /// Run a command on instances over ssh
     Exec(ExecArgs),
-    /// Run an SSM document on instances (not built yet)
+    /// Run an SSM document on instances (Run Command) and print each instance's output
     #[command(name = "exec-ssm")]
-    ExecSsm(PendingGroup),
+    ExecSsm(ExecSsmArgs),
     /// Say whether instances passed their smoke test
     Isready(IsreadyArgs),
     /// Set or remove a tag on instances
@@ -218,6 +218,31 @@ pub struct ExecArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("selector").required(true).args(SELECTOR)))]
+pub struct ExecSsmArgs {
+    /// The SSM document to run: the account's own, or one of AWS's (AWS-RunShellScript, ...)
+    #[arg(long)]
+    pub document: String,
+    /// A parameter the document declares, KEY=VALUE (repeatable; a key given again adds a
+    /// value to a StringList)
+    #[arg(long = "parameters", value_name = "KEY=VALUE")]
+    pub parameters: Vec<String>,
+    /// A comment shown with the command in SSM (100 characters at most)
+    #[arg(long)]
+    pub comment: Option<String>,
+    /// How many instances run the command at once: a number or a percentage (SendCommand's
+    /// MaxConcurrency; applies to each batch of 50 instances)
+    #[arg(long, value_name = "N|N%")]
+    pub max_concurrency: Option<String>,
+    /// How many errors stop the command: a number or a percentage (SendCommand's MaxErrors;
+    /// applies to each batch of 50 instances)
+    #[arg(long, value_name = "N|N%")]
+    pub max_errors: Option<String>,
+    #[command(flatten)]
+    pub selectors: Selectors,
+}
+
+#[derive(Debug, Args)]
 pub struct IsreadyArgs {
     #[command(flatten)]
     pub selectors: Selectors,
@@ -295,8 +320,7 @@ pub fn run(global: &GlobalArgs, cmd: &AwsCommand) -> Result<(), CliError> {
         AwsCommand::Terminate(a) => act(global, a, true),
         AwsCommand::Stop(a) => act(global, a, false),
         AwsCommand::Exec(a) => exec(global, a),
-        AwsCommand::ExecSsm(_) => Err(CliError::usage("`asiaq aws exec-ssm` is not built yet")
-            .with_hint("run commands over ssh with `asiaq aws exec`")),
+        AwsCommand::ExecSsm(a) => exec_ssm(global, a),
         AwsCommand::Isready(a) => isready(global, a),
         AwsCommand::Tag(a) => tag(global, a),
         AwsCommand::Spinup(a) => spinup_cmd(global, a, false),
@@ -620,6 +644,126 @@ fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
         match exec_exit_code(&codes, a.concurrent) {
             0 => Ok(()),
             code => Err(CliError::remote(code.clamp(1, 255) as u8)),
+        }
+    })
+}
+
+/// `exec-ssm`: checks the command line and the document's declared parameters (exit 2 before
+/// any call that changes anything), sends the command to the selected running instances
+/// in batches of 50 at once, waits for every invocation and prints each instance's output.
+fn exec_ssm(global: &GlobalArgs, a: &ExecSsmArgs) -> Result<(), CliError> {
+    use asiaq_aws::ssm;
+    use asiaq_core::ssm as core;
+
+    let parameters = core::parse_parameters(&a.parameters)
+        .map_err(|e| CliError::usage(format!("--parameters: {e}")))?;
+    for (flag, value) in [
+        ("max-concurrency", &a.max_concurrency),
+        ("max-errors", &a.max_errors),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !core::is_rate(v)) {
+            return Err(CliError::usage(format!(
+                "--{flag} {v:?}: expected a number or a percentage (10, 25%)"
+            )));
+        }
+    }
+    if a.comment.as_ref().is_some_and(|c| c.chars().count() > 100) {
+        return Err(CliError::usage(
+            "--comment: 100 characters at most (SSM's limit)",
+        ));
+    }
+    let cfg = hosts_env::load(global)?;
+    let bucket = cfg.aws.asiaq_s3_bucket_name("ssm").ok();
+    let selector = a.selectors.selector();
+    aws_session::run(global, |ctx| async move {
+        // The document, the instances and the output bucket are looked up at once.
+        let (declared, selected, bucket_state) = tokio::join!(
+            ssm::declared_parameters(&ctx, &a.document),
+            instances::select(&ctx, &cfg.env, Some(&selector)),
+            async {
+                match &bucket {
+                    Some(b) => ssm::output_bucket(&ctx, b).await.map(|()| b.clone()),
+                    None => Err("no s3_bucket_base in disco_aws.ini, so no output bucket".into()),
+                }
+            }
+        );
+        let declared = declared?.ok_or_else(|| {
+            CliError::usage(format!("there is no SSM document {}", a.document))
+                .with_hint("`asiaq ssm list-documents` lists the account's own")
+        })?;
+        core::check_parameters(&a.document, &parameters, &declared)
+            .map_err(|e| CliError::usage(format!("--parameters: {e}")))?;
+        let (_, hosts) = selected?;
+        let hosts: Vec<HostInfo> = hosts.into_iter().filter(|h| h.state == "running").collect();
+        if hosts.is_empty() {
+            return Err(CliError::failed("no running instances match"));
+        }
+        let output_bucket = match bucket_state {
+            Ok(b) => Some(b),
+            Err(why) => {
+                progress::note(format!(
+                    "{why}: each instance's output is limited to {} characters (SSM keeps no more without an output bucket)",
+                    core::INLINE_OUTPUT_LIMIT
+                ));
+                None
+            }
+        };
+        let request = ssm::CommandRequest {
+            document: a.document.clone(),
+            parameters,
+            comment: a.comment.clone(),
+            output_bucket,
+            max_concurrency: a.max_concurrency.clone(),
+            max_errors: a.max_errors.clone(),
+        };
+        let ids: Vec<String> = hosts.iter().map(|h| h.id.clone()).collect();
+        let sent = ssm::send_command(&ctx, &request, &ids).await?;
+        for (command, batch) in &sent {
+            progress::note(format!(
+                "command {command}: {} on {} instance(s)",
+                a.document,
+                batch.len()
+            ));
+        }
+        let mut invocations = ssm::wait_invocations(&ctx, &sent).await?;
+        for inv in &mut invocations {
+            inv.hostname = hosts
+                .iter()
+                .find(|h| h.id == inv.instance_id)
+                .and_then(|h| h.tag("hostname"))
+                .map(str::to_string);
+        }
+        emit(global.output, &invocations, |out: &mut dyn Write| {
+            for inv in &invocations {
+                writeln!(
+                    out,
+                    "==> {}: {} (exit {})",
+                    inv.label(),
+                    inv.status,
+                    inv.response_code
+                )?;
+                for (name, text, url) in [
+                    ("stdout", &inv.stdout, &inv.stdout_url),
+                    ("stderr", &inv.stderr, &inv.stderr_url),
+                ] {
+                    if text.is_empty() && url.is_none() {
+                        continue;
+                    }
+                    writeln!(out, "--- {name}")?;
+                    write!(out, "{text}")?;
+                    if !text.is_empty() && !text.ends_with('\n') {
+                        writeln!(out)?;
+                    }
+                    if let Some(u) = url {
+                        writeln!(out, "(all of it: {u})")?;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        match core::failure_summary(&invocations) {
+            None => Ok(()),
+            Some(summary) => Err(CliError::failed(summary)),
         }
     })
 }

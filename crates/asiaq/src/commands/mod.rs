@@ -22,6 +22,7 @@ mod meta;
 pub mod purge_snapshots;
 pub mod route53;
 pub mod snapshot;
+pub mod ssm;
 pub mod vpc;
 mod whoami;
 
@@ -47,6 +48,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Chaos(args) => chaos::run(global, args),
         Command::Elb(cmd) => elb::run(global, cmd),
         Command::Route53(cmd) => route53::run(global, cmd),
+        Command::Ssm(cmd) => ssm::run(global, cmd),
         Command::Snapshot(group) => snapshot::run(global, &group.command),
         Command::PurgeSnapshots(args) => purge_snapshots::run(global, args),
         Command::Iam(cmd) => iam::run(global, cmd),

@@ -105,6 +105,20 @@ impl World {
         aws_sdk_route53::Client::new(&conf)
     }
 
+    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+        let conf = self.rt.block_on(self.account.sdk_config());
+        aws_sdk_ssm::Client::new(&conf)
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let conf = self.rt.block_on(self.account.sdk_config());
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
     /// The asiaq binary pointed at this account and configuration.
     pub fn asiaq(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_asiaq"));

@@ -18,6 +18,7 @@ mod meta;
 mod plans;
 mod route53;
 mod secrets;
+mod ssm;
 mod support;
 mod vpc;
 mod whoami_doctor;
