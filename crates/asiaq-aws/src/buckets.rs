@@ -28,7 +28,7 @@ use asiaq_core::plan::buckets::{
     plan_update, BucketAction, BucketFacts, BucketWork, UpdateError as PlanUpdateError, UpdatePlan,
 };
 use asiaq_core::plan::Plan;
-use asiaq_engine::{report, Apply, ExecOptions};
+use asiaq_engine::{report, Apply};
 
 use crate::context::AwsContext;
 use crate::error::AwsError;
@@ -602,21 +602,10 @@ pub async fn apply_plan(
     plan: &Plan<BucketAction>,
     settings: &BTreeMap<(String, String), Setting>,
 ) -> Result<usize, AwsError> {
-    let options = ExecOptions {
-        max_in_flight: 4,
-        retry: crate::vpc::execute::retry_policy(),
-        title: "buckets update".to_string(),
-    };
-    let reporter = asiaq_engine::report::current();
-    asiaq_engine::execute(
-        &BucketSteps { ctx, settings },
-        plan,
-        &options,
-        reporter.as_ref(),
-    )
-    .await
-    .map(|done| done.steps_done)
-    .map_err(|failure| failure.error)
+    let calls = BucketSteps { ctx, settings };
+    crate::engine::run_forward(&calls, plan, 4, "buckets update")
+        .await
+        .map(|done| done.steps_done)
 }
 
 /// What `buckets update` asks S3 while planning.

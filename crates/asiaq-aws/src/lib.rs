@@ -12,6 +12,7 @@ mod context;
 pub mod credentials;
 pub mod dynamodb;
 pub mod eip;
+pub mod engine;
 pub mod environment;
 mod error;
 pub mod fault;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use asiaq_core::plan::Plan;
 use asiaq_core::route53::{self as names, RecordAction, RecordSet, ZoneRef};
-use asiaq_engine::{report, Apply, ExecOptions};
+use asiaq_engine::Apply;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
 };
@@ -422,19 +422,7 @@ pub async fn apply(
     wait: bool,
     title: &str,
 ) -> Result<(), AwsError> {
-    let options = ExecOptions {
-        max_in_flight: 4,
-        retry: crate::vpc::execute::retry_policy(),
-        title: title.to_string(),
-    };
-    let reporter = report::current();
-    asiaq_engine::execute(
-        &RecordSteps { ctx, wait },
-        plan,
-        &options,
-        reporter.as_ref(),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|failure| failure.error)
+    crate::engine::run_forward(&RecordSteps { ctx, wait }, plan, 4, title)
+        .await
+        .map(drop)
 }

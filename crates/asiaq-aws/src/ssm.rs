@@ -9,7 +9,7 @@ use asiaq_core::plan::Plan;
 use asiaq_core::ssm::{
     self as core, DeclaredParameter, DocFormat, Invocation, ObservedDocument, SsmAction,
 };
-use asiaq_engine::{report, Apply, Disposition, ExecOptions, StepError};
+use asiaq_engine::{report, Apply, Disposition, StepError};
 use aws_sdk_ssm::types::{DocumentFormat, DocumentKeyValuesFilter, DocumentStatus, DocumentType};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
@@ -455,21 +455,10 @@ pub async fn apply_documents(
     plan: &Plan<SsmAction>,
     wait: bool,
 ) -> Result<(), AwsError> {
-    let options = ExecOptions {
-        max_in_flight: 4,
-        retry: crate::vpc::execute::retry_policy(),
-        title: "ssm update-documents".to_string(),
-    };
-    let reporter = report::current();
-    asiaq_engine::execute(
-        &DocumentSteps { ctx, wait },
-        plan,
-        &options,
-        reporter.as_ref(),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|failure| failure.error)
+    let calls = DocumentSteps { ctx, wait };
+    crate::engine::run_forward(&calls, plan, 4, "ssm update-documents")
+        .await
+        .map(drop)
 }
 
 /// Whether the bucket exists and is ours to write to (HeadBucket); the reason when not.

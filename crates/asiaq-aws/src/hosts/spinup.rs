@@ -30,7 +30,7 @@ use crate::error::AwsError;
 use crate::wait::{wait_for, Backoff, Poll};
 use asiaq_core::plan::hosts::HostsAction;
 use asiaq_core::plan::Plan;
-use asiaq_engine::{report, Apply, ExecOptions};
+use asiaq_engine::{report, Apply};
 
 /// The candidate images of the requests: explicit ids in one call, the rest by name
 /// `<hostclass> *` in one call. Stages are not needed yet (the core chooses among these
@@ -714,21 +714,10 @@ pub async fn spindown(
     plan: &SpindownPlan,
     max_parallel: usize,
 ) -> Result<(), AwsError> {
-    let options = ExecOptions {
-        max_in_flight: max_parallel.max(1),
-        retry: crate::vpc::execute::retry_policy(),
-        title: "spindown".to_string(),
-    };
-    let reporter = report::current();
-    asiaq_engine::execute(
-        &SpindownSteps { ctx, plan },
-        &plan.steps(),
-        &options,
-        reporter.as_ref(),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|failure| failure.error)
+    let calls = SpindownSteps { ctx, plan };
+    crate::engine::run_forward(&calls, &plan.steps(), max_parallel, "spindown")
+        .await
+        .map(drop)
 }
 
 #[cfg(test)]
