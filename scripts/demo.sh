@@ -221,6 +221,15 @@ boto3.client("iam").create_instance_profile(InstanceProfileName=sys.argv[1])
 PY
 }
 
+# create_bucket NAME: a bucket in the region in use, made through the AWS API of moto.
+create_bucket() {
+    "$PYTHON" - "$1" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket=sys.argv[1], CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+PY
+}
+
 # create_hosted_zone NAME: the environment's DNS zone (domain_name of disco_aws.ini), which
 # an operator makes once per account; made here through the AWS API of moto.
 create_hosted_zone() {
@@ -286,6 +295,16 @@ step "plan the original's sample update of notices (dry run)" \
 step "back up notices" dynamodb backup --env demo --table notices --name notices-demo-1
 step "list the backups of demo's tables" dynamodb list-backups --env demo
 step "delete notices" dynamodb delete --env demo --table notices --yes --wait
+
+# --- bootstrap of an environment: app_conf/demo/ into demo's credential bucket --------------
+# The bucket is made directly: `buckets update` would also give it the example's policy,
+# which denies plain HTTP, and moto serves nothing else.
+if built app-conf update && [ -z "$LIFECYCLE_STOPPED" ]; then
+    create_bucket us-west-2.example.credentials.demo
+fi
+lifecycle "plan the upload of app_conf/demo (dry run)" app-conf update --env demo --dry-run
+lifecycle "upload app_conf/demo to demo's credential bucket" app-conf update --env demo
+lifecycle "upload app_conf/demo again: nothing differs" app-conf update --env demo
 
 # --- teardown, in reverse --------------------------------------------------------------------
 teardown "write the DNS record" "delete the DNS record" \

@@ -5,6 +5,7 @@
 //! override variables); the pure decisions live in `asiaq-core`.
 
 mod accounting;
+pub mod app_conf;
 pub mod bake;
 pub mod buckets;
 pub mod budget;

@@ -148,6 +148,9 @@ pub enum Command {
     Creds(crate::commands::creds::CredsArgs),
     /// Application passwords (disco_app_auth.py)
     AppAuth(crate::commands::app_auth::AppAuthArgs),
+    /// Application configuration files (disco_app_conf_update.sh)
+    #[command(subcommand)]
+    AppConf(crate::commands::app_conf::AppConfCommand),
     /// Terminate random instances of an environment (disco_chaos.py)
     Chaos(crate::commands::chaos::ChaosArgs),
     /// DynamoDB tables and their native backups (disco_dynamodb.py, asiaq ddb_backup)
@@ -253,6 +256,7 @@ impl Command {
             | Command::Accounts(_)
             | Command::Creds(_)
             | Command::AppAuth(_)
+            | Command::AppConf(_)
             | Command::Vpc(_)
             | Command::Eip(_)
             | Command::Whoami

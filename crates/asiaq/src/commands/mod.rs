@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod acfg;
 pub mod app_auth;
+pub mod app_conf;
 pub mod autoscale;
 pub mod aws;
 mod aws_session;
@@ -52,6 +53,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Iam(cmd) => iam::run(global, cmd),
         Command::Creds(args) => creds::run(global, args),
         Command::AppAuth(args) => app_auth::run(global, args),
+        Command::AppConf(cmd) => app_conf::run(global, cmd),
         Command::Accounts(args) => accounts::run(global, args),
         Command::Vpc(cmd) => vpc::run(global, cmd),
         Command::Eip(cmd) => eip::run(global, cmd),

@@ -1,0 +1,297 @@
+//! Account and environment bootstrap against moto: `app-conf update` (and, as they are
+//! built, the other commands of issue 21). Effects are checked through the S3 API.
+//!
+//! S3 bucket names are global in moto, so every test renames the example's project and so
+//! gets a credential bucket of its own (`us-west-2.<project>.credentials.demo`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use asiaq_testkit::{AwsAccount, Moto};
+
+use crate::identity_common::*;
+use crate::support::{expect, text};
+
+/// A copy of the example configuration with project `project`; returns it and the demo
+/// environment's credential bucket.
+fn config_for(project: &str) -> (tempfile::TempDir, String) {
+    let config = example_config();
+    let ini = config.path().join("disco_aws.ini");
+    let t = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(
+        &ini,
+        t.replace("project_name=example", &format!("project_name={project}")),
+    )
+    .unwrap();
+    (config, format!("us-west-2.{project}.credentials.demo"))
+}
+
+fn s3(account: &AwsAccount) -> aws_sdk_s3::Client {
+    let conf = runtime().block_on(account.sdk_config());
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The environment "demo" (a VPC tagged Name=demo, type=sandbox) and, with `bucket`, its
+/// credential bucket.
+fn demo_environment(account: &AwsAccount, bucket: Option<&str>) {
+    let conf = runtime().block_on(account.sdk_config());
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let s3 = s3(account);
+    runtime().block_on(async {
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.102.0.0/16")
+            .send()
+            .await
+            .unwrap();
+        let id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+        ec2.create_tags()
+            .resources(id)
+            .tags(tag("Name", "demo"))
+            .tags(tag("type", "sandbox"))
+            .send()
+            .await
+            .unwrap();
+        if let Some(bucket) = bucket {
+            s3.create_bucket()
+                .bucket(bucket)
+                .create_bucket_configuration(
+                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+/// Every object of `bucket` under `prefix` with its content.
+fn objects(account: &AwsAccount, bucket: &str, prefix: &str) -> BTreeMap<String, String> {
+    let s3 = s3(account);
+    runtime().block_on(async {
+        let list = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        let mut out = BTreeMap::new();
+        for o in list.contents() {
+            let key = o.key().unwrap().to_string();
+            let got = s3
+                .get_object()
+                .bucket(bucket)
+                .key(&key)
+                .send()
+                .await
+                .unwrap();
+            let body = got.body.collect().await.unwrap().into_bytes();
+            out.insert(key, String::from_utf8_lossy(&body).into_owned());
+        }
+        out
+    })
+}
+
+fn put(account: &AwsAccount, bucket: &str, key: &str, body: &str) {
+    let s3 = s3(account);
+    runtime().block_on(async {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+fn app_conf(account: &AwsAccount, config: &Path, extra: &[&str]) -> Command {
+    let mut c = asiaq(account, config);
+    c.args(["--env", "demo", "app-conf", "update"]).args(extra);
+    c
+}
+
+/// The example's app_conf/demo tree as the bucket should hold it.
+fn expected_app_conf(config: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for rel in ["myapp/settings.ini", "nginx.conf"] {
+        out.insert(
+            format!("app_conf/{rel}"),
+            std::fs::read_to_string(config.join("app_conf/demo").join(rel)).unwrap(),
+        );
+    }
+    out
+}
+
+#[test]
+fn app_conf_update_uploads_what_differs_and_deletes_with_delete() {
+    let account = Moto::shared().new_account();
+    let (config, bucket) = config_for("bootconf1");
+    let cfg = config.path();
+    demo_environment(&account, Some(&bucket));
+    // Something that is not app_conf stays whatever happens.
+    put(&account, &bucket, "app_auth/myapp/admin", "keep");
+
+    // Dry run: the plan, no mutating call.
+    let (out, calls) = with_stats(&mut app_conf(&account, cfg, &["--dry-run"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    let plan = text(&out.stdout);
+    assert!(
+        plan.contains("+ upload app_conf/myapp/settings.ini"),
+        "{plan}"
+    );
+    assert!(plan.contains("+ upload app_conf/nginx.conf"), "{plan}");
+    assert!(
+        plan.contains("Plan: 2 to create, 0 to change, 0 to delete."),
+        "{plan}"
+    );
+    assert!(objects(&account, &bucket, "app_conf/").is_empty());
+
+    // The update: every file at app_conf/<relative path>, encrypted at rest.
+    let out = succeed(&mut app_conf(&account, cfg, &[]));
+    assert!(out.contains("2 uploaded, 0 deleted, 0 unchanged"), "{out}");
+    assert_eq!(
+        objects(&account, &bucket, "app_conf/"),
+        expected_app_conf(cfg)
+    );
+
+    // A second run makes no mutating call.
+    let (out, calls) = with_stats(&mut app_conf(&account, cfg, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    assert!(text(&out.stdout).contains("0 uploaded, 0 deleted, 2 unchanged"));
+
+    // One file changed, one object without a file: only the change is uploaded; the stray
+    // object stays without --delete and goes with it.
+    std::fs::write(cfg.join("app_conf/demo/nginx.conf"), "changed\n").unwrap();
+    put(&account, &bucket, "app_conf/stale.conf", "old");
+    let plan = succeed(&mut app_conf(&account, cfg, &["--dry-run", "--delete"]));
+    assert!(
+        plan.contains("~ upload app_conf/nginx.conf (content differs)"),
+        "{plan}"
+    );
+    assert!(plan.contains("- delete app_conf/stale.conf"), "{plan}");
+    assert!(
+        plan.contains("Plan: 0 to create, 1 to change, 1 to delete."),
+        "{plan}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&succeed(asiaq(&account, cfg).args([
+        "--env",
+        "demo",
+        "--output",
+        "json",
+        "app-conf",
+        "update",
+        "--dry-run",
+        "--delete",
+    ])))
+    .unwrap();
+    assert_eq!(json["schema"], "asiaq.plan/1", "{json}");
+
+    let (out, calls) = with_stats(&mut app_conf(&account, cfg, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(calls.get("s3:PutObject"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("s3:DeleteObject"), None, "{calls:?}");
+    assert!(objects(&account, &bucket, "app_conf/").contains_key("app_conf/stale.conf"));
+
+    let json: serde_json::Value = serde_json::from_str(&succeed(asiaq(&account, cfg).args([
+        "--env", "demo", "--output", "json", "app-conf", "update", "--delete",
+    ])))
+    .unwrap();
+    assert_eq!(
+        json["deleted"],
+        serde_json::json!(["app_conf/stale.conf"]),
+        "{json}"
+    );
+    assert_eq!(
+        objects(&account, &bucket, "app_conf/"),
+        expected_app_conf(cfg)
+    );
+    assert_eq!(
+        objects(&account, &bucket, "app_auth/")
+            .get("app_auth/myapp/admin")
+            .map(String::as_str),
+        Some("keep")
+    );
+}
+
+#[test]
+fn app_conf_update_refuses_bad_input_before_any_mutating_call() {
+    let account = Moto::shared().new_account();
+    let (config, bucket) = config_for("bootconf2");
+    let cfg = config.path();
+    demo_environment(&account, Some(&bucket));
+
+    // No app_conf/<env> directory: exit 2 before any AWS call.
+    let (out, calls) =
+        with_stats(asiaq(&account, cfg).args(["--env", "nosuch", "app-conf", "update"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(calls.is_empty(), "{calls:?}");
+    assert!(text(&out.stderr).contains("no application configuration for environment nosuch"));
+
+    // An environment whose type has no credential buckets: exit 2, nothing written.
+    let vpc_ini = cfg.join("disco_vpc.ini");
+    let t = std::fs::read_to_string(&vpc_ini).unwrap();
+    std::fs::write(&vpc_ini, t.replace("credential_buckets=demo\n", "")).unwrap();
+    let (out, calls) = with_stats(&mut app_conf(&account, cfg, &[]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    assert!(
+        text(&out.stderr).contains("has no credential_buckets"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(&vpc_ini, t).unwrap();
+
+    // An environment that does not exist (no VPC): exit 2.
+    std::fs::create_dir_all(cfg.join("app_conf/ghost")).unwrap();
+    std::fs::write(cfg.join("app_conf/ghost/a.conf"), "a").unwrap();
+    let (out, calls) =
+        with_stats(asiaq(&account, cfg).args(["--env", "ghost", "app-conf", "update"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    assert!(objects(&account, &bucket, "app_conf/").is_empty());
+}
+
+#[test]
+fn app_conf_update_resumes_after_a_failure_at_any_step() {
+    let account = Moto::shared().new_account();
+    let (config, bucket) = config_for("bootconf3");
+    let cfg = config.path();
+    demo_environment(&account, Some(&bucket));
+    put(&account, &bucket, "app_conf/stale.conf", "old");
+    // Three mutating calls: two uploads and one delete.
+    for n in 1..=3 {
+        let fault = format!("mutating:{n}");
+        let out = expect(
+            app_conf(&account, cfg, &["--delete"]).env("ASIAQ_INJECT_FAULT", &fault),
+            1,
+        );
+        assert!(
+            text(&out.stderr).contains("injected"),
+            "{fault}: {}",
+            text(&out.stderr)
+        );
+        succeed(&mut app_conf(&account, cfg, &["--delete"]));
+        assert_eq!(
+            objects(&account, &bucket, "app_conf/"),
+            expected_app_conf(cfg),
+            "{fault}"
+        );
+        let (_, calls) = with_stats(&mut app_conf(&account, cfg, &["--delete"]));
+        assert!(mutating(&calls).is_empty(), "{fault}: {calls:?}");
+        put(&account, &bucket, "app_conf/stale.conf", "old");
+        put(&account, &bucket, "app_conf/nginx.conf", "drifted");
+        put(&account, &bucket, "app_conf/myapp/settings.ini", "drifted");
+    }
+}
