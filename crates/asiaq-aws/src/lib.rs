@@ -9,6 +9,7 @@ pub mod app_conf;
 pub mod bake;
 pub mod buckets;
 pub mod budget;
+pub mod cloudtrail;
 mod context;
 pub mod credentials;
 pub mod dynamodb;

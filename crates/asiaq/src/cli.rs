@@ -189,6 +189,9 @@ pub enum Command {
     /// Create and configure the S3 buckets described by iam/s3/<account>/
     #[command(subcommand)]
     Buckets(crate::commands::buckets::BucketsCommand),
+    /// Set up an account: its CloudTrail trail logging to the audit bucket
+    #[command(subcommand)]
+    Account(crate::commands::account::AccountCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,6 +256,7 @@ impl Command {
             | Command::Acfg(_)
             | Command::Iam(_)
             | Command::Buckets(_)
+            | Command::Account(_)
             | Command::Accounts(_)
             | Command::Creds(_)
             | Command::AppAuth(_)

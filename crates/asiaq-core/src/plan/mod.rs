@@ -14,6 +14,7 @@
 pub mod app_conf;
 pub mod bake;
 pub mod buckets;
+pub mod cloudtrail;
 pub mod dynamodb;
 pub mod hosts;
 pub mod provision;

@@ -1,5 +1,6 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod account;
 pub mod accounts;
 pub mod acfg;
 pub mod app_auth;
@@ -60,6 +61,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Bake(group) => bake::run(global, &group.command),
         Command::Acfg(args) => acfg::run(global, args),
         Command::Buckets(cmd) => buckets::run(global, cmd),
+        Command::Account(cmd) => account::run(global, cmd),
         Command::Dynamodb(cmd) => dynamodb::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }

@@ -295,3 +295,270 @@ fn app_conf_update_resumes_after_a_failure_at_any_step() {
         put(&account, &bucket, "app_conf/myapp/settings.ini", "drifted");
     }
 }
+
+// --- account cloudtrail ----------------------------------------------------------------------
+
+/// A request mutator that sends CloudTrail's long `X-Amz-Target` (moto_server answers the
+/// SDK's short form with HTTP 404; see `asiaq_aws::cloudtrail`).
+macro_rules! long_target {
+    () => {
+        |req| {
+            let long = req
+                .headers()
+                .get("x-amz-target")
+                .map(|t| format!("com.amazonaws.cloudtrail.v20131101.{t}"));
+            if let Some(long) = long {
+                req.headers_mut().insert("x-amz-target", long);
+            }
+        }
+    };
+}
+
+fn cloudtrail_client(account: &AwsAccount) -> aws_sdk_cloudtrail::Client {
+    aws_sdk_cloudtrail::Client::new(&runtime().block_on(account.sdk_config()))
+}
+
+/// The trail `Default`: its bucket and whether it logs.
+fn trail(account: &AwsAccount) -> Option<(String, bool)> {
+    let ct = cloudtrail_client(account);
+    runtime().block_on(async {
+        let out = ct
+            .describe_trails()
+            .customize()
+            .mutate_request(long_target!())
+            .send()
+            .await
+            .unwrap();
+        let t = out
+            .trail_list()
+            .iter()
+            .find(|t| t.name() == Some("Default"))?;
+        let status = ct
+            .get_trail_status()
+            .name("Default")
+            .customize()
+            .mutate_request(long_target!())
+            .send()
+            .await
+            .unwrap();
+        Some((
+            t.s3_bucket_name().unwrap().to_string(),
+            status.is_logging().unwrap(),
+        ))
+    })
+}
+
+fn cloudtrail(account: &AwsAccount, config: &Path, extra: &[&str]) -> Command {
+    let mut c = asiaq(account, config);
+    c.args(["account", "cloudtrail", "--account", "123456789012"])
+        .args(extra);
+    c
+}
+
+/// The account's audit bucket with the example's policy for it (`buckets update` would
+/// make it, with every other bucket of the account; but one of those has a fixed name, and
+/// bucket names are global in moto); returns its name. Without the bucket's own policy
+/// file, it gets `default.iam`, as `buckets update` would give it.
+fn audit_bucket(account: &AwsAccount, config: &Path, project: &str) -> String {
+    let name = format!("us-west-2.{project}.s3audit.123456789012");
+    let dir = config.join("iam/s3/123456789012");
+    let own = dir.join("REGION.PROJECT.s3audit.123456789012.iam");
+    let file = if own.exists() {
+        own
+    } else {
+        dir.join("default.iam")
+    };
+    let policy = std::fs::read_to_string(file)
+        .unwrap()
+        .replace("$BUCKET_NAME", &name)
+        .replace("$ACCOUNT", "123456789012");
+    let s3 = s3(account);
+    runtime().block_on(async {
+        s3.create_bucket()
+            .bucket(&name)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        s3.put_bucket_policy()
+            .bucket(&name)
+            .policy(policy)
+            .send()
+            .await
+            .unwrap();
+    });
+    name
+}
+
+#[test]
+fn account_cloudtrail_creates_the_trail_on_the_audit_bucket_and_starts_it() {
+    let account = Moto::shared().new_account();
+    let (config, _) = config_for("boottrail1");
+    let cfg = config.path();
+    let audit = audit_bucket(&account, cfg, "boottrail1");
+
+    let (out, calls) = with_stats(&mut cloudtrail(&account, cfg, &["--dry-run"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    let plan = text(&out.stdout);
+    assert!(
+        plan.contains(&format!("+ create trail Default logging to s3://{audit}")),
+        "{plan}"
+    );
+    assert!(plan.contains("~ trail Default: start logging"), "{plan}");
+    assert!(
+        plan.contains("Plan: 1 to create, 1 to change, 0 to delete."),
+        "{plan}"
+    );
+    assert_eq!(trail(&account), None);
+
+    let out = succeed(&mut cloudtrail(&account, cfg, &[]));
+    assert!(
+        out.contains(&format!("trail Default logs to s3://{audit}")),
+        "{out}"
+    );
+    assert_eq!(trail(&account), Some((audit.clone(), true)));
+    let ct = cloudtrail_client(&account);
+    let tagged = runtime().block_on(async {
+        let arn = ct
+            .describe_trails()
+            .customize()
+            .mutate_request(long_target!())
+            .send()
+            .await
+            .unwrap()
+            .trail_list()[0]
+            .trail_arn()
+            .unwrap()
+            .to_string();
+        let tags = ct
+            .list_tags()
+            .resource_id_list(arn)
+            .customize()
+            .mutate_request(long_target!())
+            .send()
+            .await
+            .unwrap();
+        tags.resource_tag_list()[0]
+            .tags_list()
+            .iter()
+            .any(|t| t.key() == "managed-by" && t.value() == Some("asiaq"))
+    });
+    assert!(tagged);
+
+    // Idempotent: the second run makes no mutating call.
+    let (out, calls) = with_stats(&mut cloudtrail(&account, cfg, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    assert!(text(&out.stdout).contains("already logs"));
+    let json: serde_json::Value = serde_json::from_str(&succeed(asiaq(&account, cfg).args([
+        "--output",
+        "json",
+        "account",
+        "cloudtrail",
+        "--account",
+        "123456789012",
+    ])))
+    .unwrap();
+    assert_eq!(json["bucket"], audit.as_str(), "{json}");
+    assert_eq!(json["changes"], serde_json::json!([]), "{json}");
+
+    // Stopped logging is started again.
+    runtime().block_on(async {
+        ct.stop_logging()
+            .name("Default")
+            .customize()
+            .mutate_request(long_target!())
+            .send()
+            .await
+            .unwrap();
+    });
+    let (_, calls) = with_stats(&mut cloudtrail(&account, cfg, &[]));
+    assert_eq!(
+        mutating(&calls),
+        ["cloudtrail:StartLogging x1"],
+        "{calls:?}"
+    );
+    assert_eq!(trail(&account), Some((audit, true)));
+}
+
+#[test]
+fn account_cloudtrail_checks_the_bucket_and_its_policy_before_creating_the_trail() {
+    let account = Moto::shared().new_account();
+    let (config, _) = config_for("boottrail2");
+    let cfg = config.path();
+
+    // An unknown account directory: exit 2 before any call.
+    let (out, calls) =
+        with_stats(asiaq(&account, cfg).args(["account", "cloudtrail", "--account", "nosuch"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(calls.is_empty(), "{calls:?}");
+    assert!(
+        text(&out.stderr).contains("iam/s3/nosuch"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // No audit bucket yet: exit 1, said so, no trail.
+    let (out, calls) = with_stats(&mut cloudtrail(&account, cfg, &[]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the audit bucket us-west-2.boottrail2.s3audit.123456789012 does not exist"),
+        "{err}"
+    );
+
+    // A bucket whose policy does not let CloudTrail write: exit 1, said so, no trail.
+    std::fs::remove_file(cfg.join("iam/s3/123456789012/REGION.PROJECT.s3audit.123456789012.iam"))
+        .unwrap();
+    audit_bucket(&account, cfg, "boottrail2");
+    let (out, calls) = with_stats(&mut cloudtrail(&account, cfg, &[]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("does not let cloudtrail.amazonaws.com read its ACL"),
+        "{err}"
+    );
+    assert_eq!(trail(&account), None);
+}
+
+#[test]
+fn account_cloudtrail_resumes_after_a_failure_at_any_step() {
+    let account = Moto::shared().new_account();
+    let (config, _) = config_for("boottrail3");
+    let cfg = config.path();
+    let audit = audit_bucket(&account, cfg, "boottrail3");
+    // Two mutating calls: CreateTrail, then StartLogging.
+    for n in 1..=2 {
+        let fault = format!("mutating:{n}");
+        let out = expect(
+            cloudtrail(&account, cfg, &[]).env("ASIAQ_INJECT_FAULT", &fault),
+            1,
+        );
+        assert!(
+            text(&out.stderr).contains("injected"),
+            "{fault}: {}",
+            text(&out.stderr)
+        );
+        succeed(&mut cloudtrail(&account, cfg, &[]));
+        assert_eq!(trail(&account), Some((audit.clone(), true)), "{fault}");
+        let (_, calls) = with_stats(&mut cloudtrail(&account, cfg, &[]));
+        assert!(mutating(&calls).is_empty(), "{fault}: {calls:?}");
+        let ct = cloudtrail_client(&account);
+        runtime().block_on(async {
+            ct.delete_trail()
+                .name("Default")
+                .customize()
+                .mutate_request(long_target!())
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+}
