@@ -66,14 +66,8 @@ impl PlanAction for TrailAction {
     fn change(&self) -> Change {
         match self {
             TrailAction::CreateTrail { .. } => Change::Create,
-            TrailAction::UpdateTrail { from, bucket, .. } => Change::Update {
-                before: Some(from.clone()),
-                after: Some(bucket.clone()),
-            },
-            TrailAction::StartLogging { .. } => Change::Update {
-                before: Some("not logging".into()),
-                after: Some("logging".into()),
-            },
+            // The action's text already says before and after.
+            TrailAction::UpdateTrail { .. } | TrailAction::StartLogging { .. } => Change::update(),
         }
     }
 }

@@ -155,6 +155,7 @@ fn app_conf_update_uploads_what_differs_and_deletes_with_delete() {
         plan.contains("Plan: 2 to create, 0 to change, 0 to delete."),
         "{plan}"
     );
+    insta::assert_snapshot!("app_conf_update_dry_run", plan);
     assert!(objects(&account, &bucket, "app_conf/").is_empty());
 
     // The update: every file at app_conf/<relative path>, encrypted at rest.
@@ -414,6 +415,7 @@ fn account_cloudtrail_creates_the_trail_on_the_audit_bucket_and_starts_it() {
         plan.contains("Plan: 1 to create, 1 to change, 0 to delete."),
         "{plan}"
     );
+    insta::assert_snapshot!("account_cloudtrail_dry_run", plan);
     assert_eq!(trail(&account), None);
 
     let out = succeed(&mut cloudtrail(&account, cfg, &[]));
