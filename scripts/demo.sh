@@ -296,7 +296,8 @@ step "back up notices" dynamodb backup --env demo --table notices --name notices
 step "list the backups of demo's tables" dynamodb list-backups --env demo
 step "delete notices" dynamodb delete --env demo --table notices --yes --wait
 
-# --- bootstrap: app_conf/demo/ into demo's credential bucket, the account's buckets and trail
+# --- bootstrap: app_conf/demo/ and SSH keys into demo's credential bucket, the account's
+# buckets and trail
 # The bucket is made directly: `buckets update` would also give it the example's policy,
 # which denies plain HTTP, and moto serves nothing else.
 if built app-conf update && [ -z "$LIFECYCLE_STOPPED" ]; then
@@ -305,6 +306,8 @@ fi
 lifecycle "plan the upload of app_conf/demo (dry run)" app-conf update --env demo --dry-run
 lifecycle "upload app_conf/demo to demo's credential bucket" app-conf update --env demo
 lifecycle "upload app_conf/demo again: nothing differs" app-conf update --env demo
+lifecycle "plan new SSH keys for demo (dry run)" keys rotate --env demo --dry-run
+lifecycle "make new SSH keys for demo in its credential bucket" keys rotate --env demo
 # The account's buckets (after the upload: they give the credential bucket its policy), then
 # CloudTrail's trail Default logging to the audit bucket, whose policy lets CloudTrail write.
 step "create and configure the account's buckets" buckets update --account 123456789012

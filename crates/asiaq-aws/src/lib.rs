@@ -21,6 +21,7 @@ pub mod hosts;
 pub mod iam;
 mod identity;
 pub mod images;
+pub mod keys;
 mod probe;
 pub mod remote;
 pub mod route53;

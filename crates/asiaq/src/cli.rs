@@ -192,6 +192,9 @@ pub enum Command {
     /// Set up an account: its CloudTrail trail logging to the audit bucket
     #[command(subcommand)]
     Account(crate::commands::account::AccountCommand),
+    /// SSH keys of an environment in its credential bucket (disco_keys_rotate.sh)
+    #[command(subcommand)]
+    Keys(crate::commands::keys::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +260,7 @@ impl Command {
             | Command::Iam(_)
             | Command::Buckets(_)
             | Command::Account(_)
+            | Command::Keys(_)
             | Command::Accounts(_)
             | Command::Creds(_)
             | Command::AppAuth(_)

@@ -20,6 +20,7 @@ pub mod eip;
 pub mod elb;
 mod hosts_env;
 pub mod iam;
+pub mod keys;
 mod meta;
 pub mod purge_snapshots;
 pub mod route53;
@@ -62,6 +63,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Acfg(args) => acfg::run(global, args),
         Command::Buckets(cmd) => buckets::run(global, cmd),
         Command::Account(cmd) => account::run(global, cmd),
+        Command::Keys(cmd) => keys::run(global, cmd),
         Command::Dynamodb(cmd) => dynamodb::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }

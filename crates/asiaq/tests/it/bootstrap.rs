@@ -564,3 +564,220 @@ fn account_cloudtrail_resumes_after_a_failure_at_any_step() {
         });
     }
 }
+
+// --- keys rotate -----------------------------------------------------------------------------
+
+/// The example with project `project` and the keys `bake test` for demo (so that the bake
+/// key, the EC2 key pair, is one of them); its demo environment and credential bucket.
+fn keys_world(account: &AwsAccount, project: &str) -> (tempfile::TempDir, String) {
+    let (config, bucket) = config_for(project);
+    let ini = config.path().join("disco_aws.ini");
+    let t = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(
+        &ini,
+        t.replace("[keys]\n", "[keys]\nssh_keys@demo=bake test\n"),
+    )
+    .unwrap();
+    demo_environment(account, Some(&bucket));
+    (config, bucket)
+}
+
+fn keys(account: &AwsAccount, config: &Path, extra: &[&str]) -> Command {
+    let mut c = asiaq(account, config);
+    c.args(["--env", "demo", "keys", "rotate"]).args(extra);
+    c
+}
+
+/// The fingerprint of EC2 key pair `name`, if it exists.
+fn key_pair(account: &AwsAccount, name: &str) -> Option<String> {
+    let ec2 = aws_sdk_ec2::Client::new(&runtime().block_on(account.sdk_config()));
+    runtime().block_on(async {
+        let out = ec2.describe_key_pairs().send().await.unwrap();
+        out.key_pairs()
+            .iter()
+            .find(|k| k.key_name() == Some(name))
+            .map(|k| k.key_fingerprint().unwrap_or_default().to_string())
+    })
+}
+
+/// The public key `ssh-keygen -y` derives from a private key (type and material).
+fn public_of(private: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k");
+    std::fs::write(&path, private).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let out = Command::new("ssh-keygen")
+        .arg("-y")
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    first_two(&text(&out.stdout))
+}
+
+fn first_two(public: &str) -> String {
+    public
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Each key's (private, public) in the bucket.
+fn key_objects(account: &AwsAccount, bucket: &str) -> BTreeMap<String, (String, String)> {
+    let private = objects(account, bucket, "private_keys/ssh/");
+    let public = objects(account, bucket, "public_keys/ssh/");
+    let mut out = BTreeMap::new();
+    for (k, v) in private {
+        let name = k
+            .trim_start_matches("private_keys/ssh/")
+            .trim_end_matches(".key")
+            .to_string();
+        let p = public
+            .get(&format!("public_keys/ssh/{name}.pub"))
+            .cloned()
+            .unwrap_or_default();
+        out.insert(name, (v, p));
+    }
+    out
+}
+
+#[test]
+fn keys_rotate_stores_both_halves_imports_bake_and_never_shows_a_private_key() {
+    let account = Moto::shared().new_account();
+    let (config, bucket) = keys_world(&account, "bootkeys1");
+    let cfg = config.path();
+
+    let (out, calls) = with_stats(&mut keys(&account, cfg, &["--dry-run"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    let plan = text(&out.stdout);
+    assert!(
+        plan.contains("-/+ new key bake: private_keys/ssh/bake.key, public_keys/ssh/bake.pub, EC2 key pair bake"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("-/+ new key test: private_keys/ssh/test.key, public_keys/ssh/test.pub\n"),
+        "{plan}"
+    );
+    assert!(key_objects(&account, &bucket).is_empty());
+
+    let out = expect(
+        asiaq(&account, cfg).args(["--debug", "--env", "demo", "keys", "rotate"]),
+        0,
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    let first = key_objects(&account, &bucket);
+    assert_eq!(first.keys().collect::<Vec<_>>(), ["bake", "test"]);
+    for (name, (private, public)) in &first {
+        assert!(private.contains("PRIVATE KEY"), "{name}");
+        assert_eq!(
+            public_of(private),
+            first_two(public),
+            "{name}: the halves match"
+        );
+        assert!(
+            public.trim_end().ends_with(&format!("{name}@demo")),
+            "{public}"
+        );
+        // No line of the private key's material in any output.
+        for line in private.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(
+                !stdout.contains(line) && !stderr.contains(line),
+                "{name}: private key in the output"
+            );
+        }
+    }
+    assert!(!stdout.contains("PRIVATE KEY") && !stderr.contains("PRIVATE KEY"));
+    assert!(stdout.contains("rotated: new key bake"), "{stdout}");
+    let pair = key_pair(&account, "bake").expect("EC2 key pair bake");
+
+    // --only: one key; the bake key pair follows its new public key.
+    succeed(&mut keys(&account, cfg, &["--only", "bake"]));
+    let second = key_objects(&account, &bucket);
+    assert_eq!(second["test"], first["test"]);
+    assert_ne!(second["bake"], first["bake"]);
+    assert_eq!(public_of(&second["bake"].0), first_two(&second["bake"].1));
+    assert_ne!(key_pair(&account, "bake").unwrap(), pair);
+
+    // Bad input: exit 2 before any call.
+    let (out, calls) = with_stats(&mut keys(&account, cfg, &["--only", "nosuch"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(calls.is_empty(), "{calls:?}");
+    let ini = cfg.join("disco_aws.ini");
+    let t = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(
+        &ini,
+        t.replace("ssh_keys@demo=bake test", "ssh_keys@demo=bad/name"),
+    )
+    .unwrap();
+    let (out, calls) = with_stats(&mut keys(&account, cfg, &[]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(calls.is_empty(), "{calls:?}");
+    std::fs::write(&ini, &t).unwrap();
+    let vpc_ini = cfg.join("disco_vpc.ini");
+    let v = std::fs::read_to_string(&vpc_ini).unwrap();
+    std::fs::write(&vpc_ini, v.replace("credential_buckets=demo\n", "")).unwrap();
+    let (out, calls) = with_stats(&mut keys(&account, cfg, &[]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    assert_eq!(key_objects(&account, &bucket), second);
+}
+
+#[test]
+fn keys_rotate_leaves_each_key_rotated_or_untouched_after_a_failure_at_any_step() {
+    let account = Moto::shared().new_account();
+    let (config, bucket) = keys_world(&account, "bootkeys2");
+    let cfg = config.path();
+    succeed(&mut keys(&account, cfg, &[]));
+    // Six mutating calls: bake's two objects, its key pair deleted and imported, then
+    // test's two objects.
+    for n in 1..=6 {
+        let fault = format!("mutating:{n}");
+        let before = key_objects(&account, &bucket);
+        let pair_before = key_pair(&account, "bake").unwrap();
+        let out = expect(
+            keys(&account, cfg, &[]).env("ASIAQ_INJECT_FAULT", &fault),
+            1,
+        );
+        let err = text(&out.stderr);
+        assert!(err.contains("injected"), "{fault}: {err}");
+        assert!(!err.contains("PARTLY"), "{fault}: {err}");
+        let after = key_objects(&account, &bucket);
+        for (name, (private, public)) in &after {
+            assert_eq!(
+                public_of(private),
+                first_two(public),
+                "{fault}: {name} is whole"
+            );
+            let rotated = after[name] != before[name];
+            if name == "bake" {
+                let pair = key_pair(&account, "bake").expect("the key pair is there");
+                assert_eq!(
+                    pair != pair_before,
+                    rotated,
+                    "{fault}: bake's pair follows its objects"
+                );
+                // bake fails on calls 1-4: untouched; after, rotated.
+                assert_eq!(rotated, n > 4, "{fault}: {err}");
+            } else {
+                assert!(!rotated, "{fault}: {name} fails or is not started");
+            }
+        }
+        if n <= 4 {
+            assert!(err.contains("key bake is untouched"), "{fault}: {err}");
+        } else {
+            assert!(
+                err.contains("key test is untouched") && err.contains("rotated: bake"),
+                "{fault}: {err}"
+            );
+        }
+        succeed(&mut keys(&account, cfg, &[]));
+        let done = key_objects(&account, &bucket);
+        assert!(
+            done.iter().all(|(n, v)| *v != after[n]),
+            "{fault}: a re-run rotates every key"
+        );
+    }
+}
