@@ -221,6 +221,15 @@ boto3.client("iam").create_instance_profile(InstanceProfileName=sys.argv[1])
 PY
 }
 
+# create_bucket NAME: a bucket in the region in use, made through the AWS API of moto.
+create_bucket() {
+    "$PYTHON" - "$1" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket=sys.argv[1], CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+PY
+}
+
 # create_hosted_zone NAME: the environment's DNS zone (domain_name of disco_aws.ini), which
 # an operator makes once per account; made here through the AWS API of moto.
 create_hosted_zone() {
@@ -292,6 +301,24 @@ step "plan the original's sample update of notices (dry run)" \
 step "back up notices" dynamodb backup --env demo --table notices --name notices-demo-1
 step "list the backups of demo's tables" dynamodb list-backups --env demo
 step "delete notices" dynamodb delete --env demo --table notices --yes --wait
+
+# --- bootstrap: app_conf/demo/ and SSH keys into demo's credential bucket, the account's
+# buckets and trail
+# The bucket is made directly: `buckets update` would also give it the example's policy,
+# which denies plain HTTP, and moto serves nothing else.
+if built app-conf update && [ -z "$LIFECYCLE_STOPPED" ]; then
+    create_bucket us-west-2.example.credentials.demo
+fi
+lifecycle "plan the upload of app_conf/demo (dry run)" app-conf update --env demo --dry-run
+lifecycle "upload app_conf/demo to demo's credential bucket" app-conf update --env demo
+lifecycle "upload app_conf/demo again: nothing differs" app-conf update --env demo
+lifecycle "plan new SSH keys for demo (dry run)" keys rotate --env demo --dry-run
+lifecycle "make new SSH keys for demo in its credential bucket" keys rotate --env demo
+# The account's buckets (after the upload: they give the credential bucket its policy), then
+# CloudTrail's trail Default logging to the audit bucket, whose policy lets CloudTrail write.
+step "create and configure the account's buckets" buckets update --account 123456789012
+step "plan the trail Default (dry run)" account cloudtrail --account 123456789012 --dry-run
+step "make the trail Default log to the audit bucket" account cloudtrail --account 123456789012
 
 # --- teardown, in reverse --------------------------------------------------------------------
 teardown "write the DNS record" "delete the DNS record" \

@@ -70,6 +70,7 @@ clients! {
     sns: aws_sdk_sns,
     ssm: aws_sdk_ssm,
     acm: aws_sdk_acm,
+    cloudtrail: aws_sdk_cloudtrail,
 }
 
 /// The SDK configuration plus lazily built, shared clients.

@@ -5,9 +5,11 @@
 //! override variables); the pure decisions live in `asiaq-core`.
 
 mod accounting;
+pub mod app_conf;
 pub mod bake;
 pub mod buckets;
 pub mod budget;
+pub mod cloudtrail;
 mod context;
 pub mod credentials;
 pub mod dynamodb;
@@ -20,6 +22,7 @@ pub mod hosts;
 pub mod iam;
 mod identity;
 pub mod images;
+pub mod keys;
 mod probe;
 pub mod remote;
 pub mod route53;

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod acfg_metadata;
 pub mod alarms;
 pub mod app_auth;
+pub mod app_conf;
 pub mod aws_ini;
 pub mod bake;
 pub mod diag;

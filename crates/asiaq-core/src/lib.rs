@@ -19,6 +19,7 @@ pub mod env_vars;
 pub mod hosts;
 pub mod iam;
 pub mod json;
+pub mod keys;
 pub mod network;
 pub mod plan;
 pub mod provision;

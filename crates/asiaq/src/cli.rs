@@ -148,6 +148,9 @@ pub enum Command {
     Creds(crate::commands::creds::CredsArgs),
     /// Application passwords (disco_app_auth.py)
     AppAuth(crate::commands::app_auth::AppAuthArgs),
+    /// Application configuration files (disco_app_conf_update.sh)
+    #[command(subcommand)]
+    AppConf(crate::commands::app_conf::AppConfCommand),
     /// Terminate random instances of an environment (disco_chaos.py)
     Chaos(crate::commands::chaos::ChaosArgs),
     /// DynamoDB tables and their native backups (disco_dynamodb.py, asiaq ddb_backup)
@@ -187,6 +190,12 @@ pub enum Command {
     /// Create and configure the S3 buckets described by iam/s3/<account>/
     #[command(subcommand)]
     Buckets(crate::commands::buckets::BucketsCommand),
+    /// Set up an account: its CloudTrail trail logging to the audit bucket
+    #[command(subcommand)]
+    Account(crate::commands::account::AccountCommand),
+    /// SSH keys of an environment in its credential bucket (disco_keys_rotate.sh)
+    #[command(subcommand)]
+    Keys(crate::commands::keys::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,9 +260,12 @@ impl Command {
             | Command::Acfg(_)
             | Command::Iam(_)
             | Command::Buckets(_)
+            | Command::Account(_)
+            | Command::Keys(_)
             | Command::Accounts(_)
             | Command::Creds(_)
             | Command::AppAuth(_)
+            | Command::AppConf(_)
             | Command::Vpc(_)
             | Command::Eip(_)
             | Command::Whoami

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod confirm;
 mod exit;
+mod keygen;
 mod output;
 mod report;
 

@@ -1,8 +1,10 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod account;
 pub mod accounts;
 pub mod acfg;
 pub mod app_auth;
+pub mod app_conf;
 pub mod autoscale;
 pub mod aws;
 mod aws_session;
@@ -18,6 +20,7 @@ pub mod eip;
 pub mod elb;
 mod hosts_env;
 pub mod iam;
+pub mod keys;
 mod meta;
 pub mod purge_snapshots;
 pub mod route53;
@@ -54,12 +57,15 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Iam(cmd) => iam::run(global, cmd),
         Command::Creds(args) => creds::run(global, args),
         Command::AppAuth(args) => app_auth::run(global, args),
+        Command::AppConf(cmd) => app_conf::run(global, cmd),
         Command::Accounts(args) => accounts::run(global, args),
         Command::Vpc(cmd) => vpc::run(global, cmd),
         Command::Eip(cmd) => eip::run(global, cmd),
         Command::Bake(group) => bake::run(global, &group.command),
         Command::Acfg(args) => acfg::run(global, args),
         Command::Buckets(cmd) => buckets::run(global, cmd),
+        Command::Account(cmd) => account::run(global, cmd),
+        Command::Keys(cmd) => keys::run(global, cmd),
         Command::Dynamodb(cmd) => dynamodb::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }
