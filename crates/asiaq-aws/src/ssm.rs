@@ -483,6 +483,86 @@ pub async fn output_bucket(ctx: &AwsContext, bucket: &str) -> Result<(), String>
         })
 }
 
+/// Why `exec-ssm` did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecSsmError {
+    /// Bad input (an unknown document, parameters it does not declare): nothing was sent.
+    #[error("{0}")]
+    Usage(String),
+    /// Nothing to run it on.
+    #[error("{0}")]
+    NoInstances(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+/// `aws exec-ssm`: checks `request`'s document and parameters, runs it on the running
+/// instances `selector` picks in environment `env` (with the output bucket `bucket` when it
+/// exists, else saying the output is cut), waits for every invocation and returns them,
+/// each with its instance's hostname.
+pub async fn exec(
+    ctx: &AwsContext,
+    env: &str,
+    selector: &crate::hosts::instances::Selector,
+    mut request: CommandRequest,
+    bucket: Option<String>,
+) -> Result<Vec<Invocation>, ExecSsmError> {
+    // The document, the instances and the output bucket are looked up at once.
+    let (declared, selected, bucket_state) = tokio::join!(
+        declared_parameters(ctx, &request.document),
+        crate::hosts::instances::select(ctx, env, Some(selector)),
+        async {
+            match &bucket {
+                Some(b) => output_bucket(ctx, b).await.map(|()| b.clone()),
+                None => Err("no s3_bucket_base in disco_aws.ini, so no output bucket".into()),
+            }
+        }
+    );
+    let declared = declared?.ok_or_else(|| {
+        ExecSsmError::Usage(format!(
+            "there is no SSM document {} (`asiaq ssm list-documents` lists the account's own)",
+            request.document
+        ))
+    })?;
+    asiaq_core::ssm::check_parameters(&request.document, &request.parameters, &declared)
+        .map_err(|e| ExecSsmError::Usage(format!("--parameters: {e}")))?;
+    let (_, hosts) = selected?;
+    let hosts: Vec<_> = hosts.into_iter().filter(|h| h.state == "running").collect();
+    if hosts.is_empty() {
+        return Err(ExecSsmError::NoInstances(
+            "no running instances match".into(),
+        ));
+    }
+    request.output_bucket = match bucket_state {
+        Ok(b) => Some(b),
+        Err(why) => {
+            report::note(format!(
+                "{why}: each instance's output is limited to {} characters (SSM keeps no more without an output bucket)",
+                asiaq_core::ssm::INLINE_OUTPUT_LIMIT
+            ));
+            None
+        }
+    };
+    let ids: Vec<String> = hosts.iter().map(|h| h.id.clone()).collect();
+    let sent = send_command(ctx, &request, &ids).await?;
+    for (command, batch) in &sent {
+        report::note(format!(
+            "command {command}: {} on {} instance(s)",
+            request.document,
+            batch.len()
+        ));
+    }
+    let mut invocations = wait_invocations(ctx, &sent).await?;
+    for inv in &mut invocations {
+        inv.hostname = hosts
+            .iter()
+            .find(|h| h.id == inv.instance_id)
+            .and_then(|h| h.tag("hostname"))
+            .map(str::to_string);
+    }
+    Ok(invocations)
+}
+
 /// What `exec-ssm` sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CommandRequest {

@@ -516,7 +516,59 @@ pub struct Invocation {
     pub stderr_url: Option<String>,
 }
 
+/// Checks the flags of `aws exec-ssm` that need no AWS call: `--parameters` as `k=v`,
+/// `--max-concurrency`/`--max-errors` as a number or a percentage, a comment of at most
+/// 100 characters (SSM's limit). Returns the parameters; the error names the flag.
+pub fn check_exec_flags(
+    parameters: &[String],
+    max_concurrency: Option<&str>,
+    max_errors: Option<&str>,
+    comment: Option<&str>,
+) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let parameters = parse_parameters(parameters).map_err(|e| format!("--parameters: {e}"))?;
+    for (flag, value) in [
+        ("max-concurrency", max_concurrency),
+        ("max-errors", max_errors),
+    ] {
+        if let Some(v) = value.filter(|v| !is_rate(v)) {
+            return Err(format!(
+                "--{flag} {v:?}: expected a number or a percentage (10, 25%)"
+            ));
+        }
+    }
+    if comment.is_some_and(|c| c.chars().count() > 100) {
+        return Err("--comment: 100 characters at most (SSM's limit)".to_string());
+    }
+    Ok(parameters)
+}
+
 impl Invocation {
+    /// The invocation as `exec-ssm` prints it: a heading with its status and exit code,
+    /// then its stdout and stderr (each with the address of the whole of it, when it went
+    /// to an output bucket).
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "==> {}: {} (exit {})",
+            self.label(),
+            self.status,
+            self.response_code
+        )];
+        for (name, text, url) in [
+            ("stdout", &self.stdout, &self.stdout_url),
+            ("stderr", &self.stderr, &self.stderr_url),
+        ] {
+            if text.is_empty() && url.is_none() {
+                continue;
+            }
+            lines.push(format!("--- {name}"));
+            lines.extend(text.lines().map(str::to_string));
+            if let Some(u) = url {
+                lines.push(format!("(all of it: {u})"));
+            }
+        }
+        lines
+    }
+
     pub fn succeeded(&self) -> bool {
         self.status == "Success"
     }
@@ -829,6 +881,49 @@ mod tests {
             ])
             .unwrap(),
             "2 of 3 instances did not succeed: i-1 (web-1) (Failed, exit 2), i-3 (TimedOut)"
+        );
+    }
+
+    #[test]
+    fn exec_flags_are_checked_before_any_call() {
+        let p =
+            check_exec_flags(&["a=1".into(), "a=2".into()], Some("25%"), Some("3"), None).unwrap();
+        assert_eq!(p["a"], ["1", "2"]);
+        assert!(check_exec_flags(&["a".into()], None, None, None)
+            .unwrap_err()
+            .starts_with("--parameters: "));
+        assert_eq!(
+            check_exec_flags(&[], Some("lots"), None, None).unwrap_err(),
+            "--max-concurrency \"lots\": expected a number or a percentage (10, 25%)"
+        );
+        assert!(check_exec_flags(&[], None, None, Some(&"x".repeat(101)))
+            .unwrap_err()
+            .starts_with("--comment"));
+    }
+
+    #[test]
+    fn an_invocation_prints_its_heading_output_and_addresses() {
+        let inv = Invocation {
+            instance_id: "i-1".into(),
+            hostname: Some("web-1".into()),
+            command_id: "c-1".into(),
+            status: "Success".into(),
+            status_details: "Success".into(),
+            response_code: 0,
+            stdout: "one\ntwo\n".into(),
+            stderr: String::new(),
+            stdout_url: Some("s3://b/k".into()),
+            stderr_url: None,
+        };
+        assert_eq!(
+            inv.lines(),
+            [
+                "==> i-1 (web-1): Success (exit 0)",
+                "--- stdout",
+                "one",
+                "two",
+                "(all of it: s3://b/k)"
+            ]
         );
     }
 }

@@ -652,119 +652,39 @@ fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
 /// any call that changes anything), sends the command to the selected running instances
 /// in batches of 50 at once, waits for every invocation and prints each instance's output.
 fn exec_ssm(global: &GlobalArgs, a: &ExecSsmArgs) -> Result<(), CliError> {
-    use asiaq_aws::ssm;
-    use asiaq_core::ssm as core;
-
-    let parameters = core::parse_parameters(&a.parameters)
-        .map_err(|e| CliError::usage(format!("--parameters: {e}")))?;
-    for (flag, value) in [
-        ("max-concurrency", &a.max_concurrency),
-        ("max-errors", &a.max_errors),
-    ] {
-        if let Some(v) = value.as_deref().filter(|v| !core::is_rate(v)) {
-            return Err(CliError::usage(format!(
-                "--{flag} {v:?}: expected a number or a percentage (10, 25%)"
-            )));
-        }
-    }
-    if a.comment.as_ref().is_some_and(|c| c.chars().count() > 100) {
-        return Err(CliError::usage(
-            "--comment: 100 characters at most (SSM's limit)",
-        ));
-    }
+    use asiaq_aws::ssm::{self, ExecSsmError};
+    let parameters = asiaq_core::ssm::check_exec_flags(
+        &a.parameters,
+        a.max_concurrency.as_deref(),
+        a.max_errors.as_deref(),
+        a.comment.as_deref(),
+    )
+    .map_err(CliError::usage)?;
     let cfg = hosts_env::load(global)?;
     let bucket = cfg.aws.asiaq_s3_bucket_name("ssm").ok();
     let selector = a.selectors.selector();
+    let request = ssm::CommandRequest {
+        document: a.document.clone(),
+        parameters,
+        comment: a.comment.clone(),
+        output_bucket: None,
+        max_concurrency: a.max_concurrency.clone(),
+        max_errors: a.max_errors.clone(),
+    };
     aws_session::run(global, |ctx| async move {
-        // The document, the instances and the output bucket are looked up at once.
-        let (declared, selected, bucket_state) = tokio::join!(
-            ssm::declared_parameters(&ctx, &a.document),
-            instances::select(&ctx, &cfg.env, Some(&selector)),
-            async {
-                match &bucket {
-                    Some(b) => ssm::output_bucket(&ctx, b).await.map(|()| b.clone()),
-                    None => Err("no s3_bucket_base in disco_aws.ini, so no output bucket".into()),
-                }
-            }
-        );
-        let declared = declared?.ok_or_else(|| {
-            CliError::usage(format!("there is no SSM document {}", a.document))
-                .with_hint("`asiaq ssm list-documents` lists the account's own")
-        })?;
-        core::check_parameters(&a.document, &parameters, &declared)
-            .map_err(|e| CliError::usage(format!("--parameters: {e}")))?;
-        let (_, hosts) = selected?;
-        let hosts: Vec<HostInfo> = hosts.into_iter().filter(|h| h.state == "running").collect();
-        if hosts.is_empty() {
-            return Err(CliError::failed("no running instances match"));
-        }
-        let output_bucket = match bucket_state {
-            Ok(b) => Some(b),
-            Err(why) => {
-                progress::note(format!(
-                    "{why}: each instance's output is limited to {} characters (SSM keeps no more without an output bucket)",
-                    core::INLINE_OUTPUT_LIMIT
-                ));
-                None
-            }
-        };
-        let request = ssm::CommandRequest {
-            document: a.document.clone(),
-            parameters,
-            comment: a.comment.clone(),
-            output_bucket,
-            max_concurrency: a.max_concurrency.clone(),
-            max_errors: a.max_errors.clone(),
-        };
-        let ids: Vec<String> = hosts.iter().map(|h| h.id.clone()).collect();
-        let sent = ssm::send_command(&ctx, &request, &ids).await?;
-        for (command, batch) in &sent {
-            progress::note(format!(
-                "command {command}: {} on {} instance(s)",
-                a.document,
-                batch.len()
-            ));
-        }
-        let mut invocations = ssm::wait_invocations(&ctx, &sent).await?;
-        for inv in &mut invocations {
-            inv.hostname = hosts
-                .iter()
-                .find(|h| h.id == inv.instance_id)
-                .and_then(|h| h.tag("hostname"))
-                .map(str::to_string);
-        }
+        let invocations = ssm::exec(&ctx, &cfg.env, &selector, request, bucket)
+            .await
+            .map_err(|e| match e {
+                ExecSsmError::Usage(m) => CliError::usage(m),
+                ExecSsmError::NoInstances(m) => CliError::failed(m),
+                ExecSsmError::Aws(e) => e.into(),
+            })?;
+        let lines = invocations.iter().flat_map(|i| i.lines()).collect();
         emit(global.output, &invocations, |out: &mut dyn Write| {
-            for inv in &invocations {
-                writeln!(
-                    out,
-                    "==> {}: {} (exit {})",
-                    inv.label(),
-                    inv.status,
-                    inv.response_code
-                )?;
-                for (name, text, url) in [
-                    ("stdout", &inv.stdout, &inv.stdout_url),
-                    ("stderr", &inv.stderr, &inv.stderr_url),
-                ] {
-                    if text.is_empty() && url.is_none() {
-                        continue;
-                    }
-                    writeln!(out, "--- {name}")?;
-                    write!(out, "{text}")?;
-                    if !text.is_empty() && !text.ends_with('\n') {
-                        writeln!(out)?;
-                    }
-                    if let Some(u) = url {
-                        writeln!(out, "(all of it: {u})")?;
-                    }
-                }
-            }
-            Ok(())
+            write_lines(out, lines)
         })?;
-        match core::failure_summary(&invocations) {
-            None => Ok(()),
-            Some(summary) => Err(CliError::failed(summary)),
-        }
+        asiaq_core::ssm::failure_summary(&invocations)
+            .map_or(Ok(()), |summary| Err(CliError::failed(summary)))
     })
 }
 
