@@ -18,6 +18,7 @@ pub mod hostclass;
 pub mod hosts;
 pub mod iam_tree;
 pub mod ini;
+pub mod keys;
 pub mod kinds;
 pub mod options;
 pub mod pipeline;

@@ -139,6 +139,34 @@ pub fn plan(keys: &[String]) -> Plan<KeyAction> {
 
 /// The SSL keys and certificates (`private_keys/ssl/...`) that host files ask for with
 /// `{s3cred://KEY}` (acfg's syntax), in order.
+/// Whether each SSL file `wanted` is in the bucket (`present`), as `keys rotate` reports
+/// it: `(key, set)`, and the lines it prints (`bucket`: the bucket's name).
+pub fn ssl_status(
+    wanted: &BTreeSet<String>,
+    present: &[String],
+    bucket: &str,
+) -> (Vec<(String, bool)>, Vec<String>) {
+    let status: Vec<(String, bool)> = wanted
+        .iter()
+        .map(|k| (k.clone(), present.contains(k)))
+        .collect();
+    let mut lines: Vec<String> = status
+        .iter()
+        .map(|(k, set)| {
+            let state = if *set {
+                "set"
+            } else {
+                "NOT SET: set it with `asiaq creds setfile`"
+            };
+            format!("SSL: s3://{bucket}/{k}: {state}")
+        })
+        .collect();
+    if status.is_empty() {
+        lines.push("SSL: no {s3cred://private_keys/ssl/...} in discoroot/".to_string());
+    }
+    (status, lines)
+}
+
 pub fn ssl_references<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
     const OPEN: &str = "{s3cred://";
     let mut out = BTreeSet::new();
@@ -224,6 +252,30 @@ mod tests {
         assert_eq!(
             refs.into_iter().collect::<Vec<_>>(),
             ["private_keys/ssl/web/crt", "private_keys/ssl/web/key"]
+        );
+    }
+
+    #[test]
+    fn ssl_status_says_what_is_set_and_what_is_missing() {
+        let wanted: BTreeSet<String> = [
+            "private_keys/ssl/a.key".to_string(),
+            "private_keys/ssl/b.crt".to_string(),
+        ]
+        .into();
+        let (status, lines) = ssl_status(&wanted, &["private_keys/ssl/a.key".into()], "bkt");
+        assert_eq!(
+            status,
+            [
+                ("private_keys/ssl/a.key".to_string(), true),
+                ("private_keys/ssl/b.crt".to_string(), false)
+            ]
+        );
+        assert_eq!(lines[0], "SSL: s3://bkt/private_keys/ssl/a.key: set");
+        assert!(lines[1].ends_with("NOT SET: set it with `asiaq creds setfile`"));
+        let (_, none) = ssl_status(&BTreeSet::new(), &[], "bkt");
+        assert_eq!(
+            none,
+            ["SSL: no {s3cred://private_keys/ssl/...} in discoroot/"]
         );
     }
 }
