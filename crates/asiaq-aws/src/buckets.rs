@@ -500,6 +500,107 @@ pub fn logging_matches(wanted: &BucketLoggingStatus, current: Option<&LoggingEna
     }
 }
 
+/// True when the existing `bucket` already has `setting` (read with the matching Get
+/// call; a setting the bucket has none of never matches). Logging is compared by
+/// [`logging_matches`].
+pub async fn current_matches(
+    ctx: &AwsContext,
+    bucket: &str,
+    setting: &Setting,
+) -> Result<bool, AwsError> {
+    let s3 = ctx.s3();
+    // A bucket without the setting at all answers with an error code of its own.
+    let absent = |e: AwsError, code: &str| {
+        if e.code() == Some(code) {
+            Ok(false)
+        } else {
+            Err(e)
+        }
+    };
+    match setting {
+        Setting::Logging(wanted) => Ok(logging_matches(
+            wanted,
+            current_logging(ctx, bucket).await?.as_ref(),
+        )),
+        Setting::Policy(wanted) => match s3.get_bucket_policy().bucket(bucket).send().await {
+            Ok(out) => Ok(same_json(out.policy().unwrap_or_default(), wanted)),
+            Err(e) => absent(s3err("GetBucketPolicy")(e), "NoSuchBucketPolicy"),
+        },
+        Setting::Versioning(wanted) => {
+            let out = s3
+                .get_bucket_versioning()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(s3err("GetBucketVersioning"))?;
+            Ok(out.status() == wanted.status()
+                && (wanted.mfa_delete().is_none()
+                    || out.mfa_delete().map(|m| m.as_str())
+                        == wanted.mfa_delete().map(|m| m.as_str())))
+        }
+        Setting::Lifecycle(wanted) => {
+            match s3
+                .get_bucket_lifecycle_configuration()
+                .bucket(bucket)
+                .send()
+                .await
+            {
+                Ok(out) => Ok(out.rules() == wanted.rules()),
+                Err(e) => absent(
+                    s3err("GetBucketLifecycleConfiguration")(e),
+                    "NoSuchLifecycleConfiguration",
+                ),
+            }
+        }
+        Setting::Acl(wanted) => {
+            let out = s3
+                .get_bucket_acl()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(s3err("GetBucketAcl"))?;
+            Ok(grant_set(out.grants()) == grant_set(wanted.grants()))
+        }
+        Setting::Website(wanted) => match s3.get_bucket_website().bucket(bucket).send().await {
+            Ok(out) => Ok(out.index_document() == wanted.index_document()
+                && out.error_document() == wanted.error_document()
+                && out.redirect_all_requests_to() == wanted.redirect_all_requests_to()
+                && out.routing_rules() == wanted.routing_rules()),
+            Err(e) => absent(s3err("GetBucketWebsite")(e), "NoSuchWebsiteConfiguration"),
+        },
+    }
+}
+
+/// Two JSON documents with the same content (key order and spacing aside).
+fn same_json(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// An ACL's grants as (grantee type, id, URI, e-mail, permission), display names and order
+/// aside (S3 fills in display names).
+fn grant_set(grants: &[Grant]) -> std::collections::BTreeSet<[String; 5]> {
+    grants
+        .iter()
+        .map(|g| {
+            let grantee = g.grantee();
+            let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+            [
+                text(grantee.map(|x| x.r#type().as_str())),
+                text(grantee.and_then(|x| x.id())),
+                text(grantee.and_then(|x| x.uri())),
+                text(grantee.and_then(|x| x.email_address())),
+                text(g.permission().map(|p| p.as_str())),
+            ]
+        })
+        .collect()
+}
+
 /// Applies one setting to a bucket.
 pub async fn apply(ctx: &AwsContext, bucket: &str, setting: &Setting) -> Result<(), AwsError> {
     let s3 = ctx.s3();
@@ -629,6 +730,10 @@ impl BucketFacts<Setting> for S3Facts<'_> {
             wanted,
             current_logging(self.ctx, bucket).await?.as_ref(),
         ))
+    }
+
+    async fn setting_unchanged(&self, bucket: &str, setting: &Setting) -> Result<bool, AwsError> {
+        current_matches(self.ctx, bucket, setting).await
     }
 
     fn log_target<'a>(&self, setting: &'a Setting) -> Option<&'a str> {

@@ -97,6 +97,15 @@ pub trait BucketFacts<S> {
         bucket: &str,
         setting: &S,
     ) -> impl Future<Output = Result<bool, Self::Error>>;
+    /// True when the existing `bucket` already has `setting` (any kind but logging), so
+    /// putting it again can be left out. By default nothing is known to be unchanged.
+    fn setting_unchanged(
+        &self,
+        _bucket: &str,
+        _setting: &S,
+    ) -> impl Future<Output = Result<bool, Self::Error>> {
+        async { Ok(false) }
+    }
     /// The target bucket of a logging setting (`None`: logging off).
     fn log_target<'a>(&self, setting: &'a S) -> Option<&'a str>;
     /// The audit bucket's ACL: its own ACL (if any) with log delivery's grants added.
@@ -171,14 +180,31 @@ pub async fn plan_update<S: Clone, F: BucketFacts<S>>(
                 .iter()
                 .find(|(k, _)| *k == Kind::Acl)
                 .map(|(_, s)| s);
-            audit_acls.push((name, facts.audit_acl(own).map_err(UpdateError::Facts)?));
+            let acl = facts.audit_acl(own).map_err(UpdateError::Facts)?;
+            let unchanged = w.exists
+                && facts
+                    .setting_unchanged(name, &acl)
+                    .await
+                    .map_err(UpdateError::Facts)?;
+            if !unchanged {
+                audit_acls.push((name, acl));
+            }
         }
         for (kind, setting) in &w.settings {
             if w.audit && *kind == Kind::Acl {
                 continue;
             }
             if *kind != Kind::Logging {
-                others.push((name, *kind, setting));
+                // A setting the bucket already has is left alone, as logging is below: a
+                // second run makes no call that changes anything.
+                let unchanged = w.exists
+                    && facts
+                        .setting_unchanged(name, setting)
+                        .await
+                        .map_err(UpdateError::Facts)?;
+                if !unchanged {
+                    others.push((name, *kind, setting));
+                }
                 continue;
             }
             if let Some(target) = facts.log_target(setting) {
@@ -529,5 +555,83 @@ mod tests {
         ))
         .unwrap();
         assert!(empty.plan.is_empty() && empty.steps.is_empty());
+    }
+
+    /// Facts that also know which settings an existing bucket has already.
+    struct Knowing {
+        base: Facts,
+        has: Vec<(&'static str, Fake)>,
+    }
+
+    impl BucketFacts<Fake> for Knowing {
+        type Error = String;
+        async fn region(&self, bucket: &str) -> Result<String, String> {
+            self.base.region(bucket).await
+        }
+        async fn logging_unchanged(&self, bucket: &str, s: &Fake) -> Result<bool, String> {
+            self.base.logging_unchanged(bucket, s).await
+        }
+        async fn setting_unchanged(&self, bucket: &str, s: &Fake) -> Result<bool, String> {
+            self.base.calls.borrow_mut().push(format!("has {bucket}"));
+            Ok(self.has.iter().any(|(b, h)| *b == bucket && h == s))
+        }
+        fn log_target<'a>(&self, setting: &'a Fake) -> Option<&'a str> {
+            self.base.log_target(setting)
+        }
+        fn audit_acl(&self, own: Option<&Fake>) -> Result<Fake, String> {
+            self.base.audit_acl(own)
+        }
+    }
+
+    #[test]
+    fn settings_an_existing_bucket_already_has_are_left_out() {
+        let work = vec![
+            bucket(
+                "audit",
+                true,
+                true,
+                vec![(Kind::Acl, Fake::Acl("own".into()))],
+            ),
+            bucket(
+                "app",
+                true,
+                false,
+                vec![
+                    (Kind::Policy, Fake::Other),
+                    (Kind::Lifecycle, Fake::Acl("rules".into())),
+                ],
+            ),
+            bucket("new", false, false, vec![(Kind::Policy, Fake::Other)]),
+        ];
+        let f = Knowing {
+            base: facts(&[("audit", "us-west-2"), ("app", "us-west-2")], &[]),
+            has: vec![
+                ("audit", Fake::Acl("own+log delivery".into())),
+                ("app", Fake::Other),
+            ],
+        };
+        let out = futures::executor::block_on(plan_update(
+            &work,
+            &existing(&["audit", "app"]),
+            "us-west-2",
+            Vec::new(),
+            &f,
+        ))
+        .unwrap();
+        let steps: Vec<String> = out
+            .steps
+            .iter()
+            .map(|s| format!("{} {}", s.bucket, s.action))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "new create",
+                "app put lifecycle rules",
+                "new put bucket policy"
+            ]
+        );
+        // A bucket that does not exist yet is never asked about.
+        assert!(!f.base.calls.borrow().iter().any(|c| c == "has new"));
     }
 }

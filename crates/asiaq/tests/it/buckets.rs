@@ -194,6 +194,13 @@ fn update_creates_and_configures_the_example_buckets() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!calls.contains_key("s3:CreateBucket"), "{calls:?}");
     assert!(!calls.contains_key("s3:PutBucketLogging"), "{calls:?}");
+    // The check of versioning above removed demo's policy; running once more puts it back,
+    // and then no setting is put again that a bucket already has: no mutating call at all.
+    assert_eq!(mutating(&calls), vec!["s3:PutBucketPolicy x1".to_string()]);
+    let (_, calls) = with_stats(&mut update(&account, cfg, &[]));
+    assert_eq!(mutating(&calls), Vec::<String>::new());
+    let plan = succeed(&mut update(&account, cfg, &["--dry-run"]));
+    assert!(plan.ends_with("No changes.\n"), "{plan}");
 }
 
 #[test]
