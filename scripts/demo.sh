@@ -314,6 +314,10 @@ lifecycle "upload app_conf/demo to demo's credential bucket" app-conf update --e
 lifecycle "upload app_conf/demo again: nothing differs" app-conf update --env demo
 lifecycle "plan new SSH keys for demo (dry run)" keys rotate --env demo --dry-run
 lifecycle "make new SSH keys for demo in its credential bucket" keys rotate --env demo
+# The whole setup of the account as one command, planned: its buckets, the trail, IAM, then
+# demo's secrets, keys and app_conf (run before the buckets get the example's policies, which
+# deny the plain HTTP moto serves).
+step "plan setting up the account and demo (dry run)" account init --account 123456789012 --dry-run
 # The account's buckets (after the upload: they give the credential bucket its policy), then
 # CloudTrail's trail Default logging to the audit bucket, whose policy lets CloudTrail write.
 step "create and configure the account's buckets" buckets update --account 123456789012

@@ -4,7 +4,9 @@
 //! Everything here talks to AWS (or to a local emulator through the standard endpoint
 //! override variables); the pure decisions live in `asiaq-core`.
 
+pub mod account_init;
 mod accounting;
+pub mod app_auth;
 pub mod app_conf;
 pub mod bake;
 pub mod buckets;

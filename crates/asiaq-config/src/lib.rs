@@ -2,6 +2,7 @@
 //! into typed models. Every problem is a [`Diagnostic`] naming the file, the line and what
 //! was expected; nothing here talks to AWS.
 
+pub mod account;
 pub mod accounts;
 pub mod acfg_metadata;
 pub mod alarms;

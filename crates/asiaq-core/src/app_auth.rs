@@ -147,6 +147,38 @@ pub fn keys_to_keep(entries: &[(String, Source)], force: bool) -> Vec<&str> {
         .collect()
 }
 
+/// Every key a setup run ([`setup_plan`]) reads first: each entry's and each `passwd` file's.
+pub fn setup_keys(entries: &[(String, Source)]) -> Vec<String> {
+    let dirs: BTreeSet<&str> = entries.iter().map(|(k, _)| dir_of(k)).collect();
+    entries
+        .iter()
+        .map(|(k, _)| k.clone())
+        .chain(dirs.into_iter().map(passwd_key))
+        .collect()
+}
+
+/// The writes of setting up an environment (`account init`), which a second run leaves
+/// alone: a password is generated only when the bucket has none (`ALWAYS_GENERATE` too:
+/// new values on every run are `app-auth update`'s job), and a key is written only when
+/// its value differs from `existing` (the values of [`setup_keys`] in the bucket).
+pub fn setup_plan<R: Rng + CryptoRng>(
+    entries: &[(String, Source)],
+    existing: &BTreeMap<String, Secret>,
+    rng: &mut R,
+) -> Vec<Write> {
+    let kept: Vec<(String, Source)> = entries
+        .iter()
+        .map(|(k, s)| match s {
+            Source::AlwaysGenerate => (k.clone(), Source::GenerateWhenEmpty),
+            other => (k.clone(), other.clone()),
+        })
+        .collect();
+    plan(&kept, existing, false, rng)
+        .into_iter()
+        .filter(|w| existing.get(&w.key) != Some(&w.value))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -256,5 +288,45 @@ mod tests {
             .unwrap();
         assert_eq!(admin.reason, "generated");
         assert_ne!(admin.value.expose(), "old");
+    }
+
+    #[test]
+    fn a_setup_run_writes_only_what_is_missing_or_differs() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let entries = vec![
+            ("app_auth/app/always".to_string(), Source::AlwaysGenerate),
+            (
+                "app_auth/app/lit".to_string(),
+                Source::Literal(Secret::new("pw")),
+            ),
+            ("app_auth/app/when".to_string(), Source::GenerateWhenEmpty),
+        ];
+        assert_eq!(
+            setup_keys(&entries),
+            vec![
+                "app_auth/app/always",
+                "app_auth/app/lit",
+                "app_auth/app/when",
+                "app_auth/app/passwd"
+            ]
+        );
+        // Nothing there: everything is written.
+        let first = setup_plan(&entries, &BTreeMap::new(), &mut rng);
+        assert_eq!(first.len(), 4);
+        // Everything there as written: nothing to write, ALWAYS_GENERATE included.
+        let stored: BTreeMap<String, Secret> = first
+            .iter()
+            .map(|w| (w.key.clone(), w.value.clone()))
+            .collect();
+        assert!(setup_plan(&entries, &stored, &mut rng).is_empty());
+        // A changed literal: it and its passwd file.
+        let mut changed = entries.clone();
+        changed[1].1 = Source::Literal(Secret::new("new"));
+        let keys: Vec<String> = setup_plan(&changed, &stored, &mut rng)
+            .into_iter()
+            .map(|w| w.key)
+            .collect();
+        assert_eq!(keys, vec!["app_auth/app/lit", "app_auth/app/passwd"]);
     }
 }

@@ -4,6 +4,7 @@
 //! Nothing in this crate performs I/O: no AWS types, no files, no clocks (the current time
 //! is always a parameter), and randomness comes from an injected [`rand::Rng`].
 
+pub mod account;
 pub mod accounts;
 pub mod acfg;
 pub mod ami;

@@ -7,18 +7,16 @@ use std::process::{Command, Stdio};
 use asiaq_aws::keys::NewKey;
 use asiaq_core::secret::Secret;
 
-use crate::exit::CliError;
-
 /// The key type: RSA of 4096 bits, the type the original script made (its keys were
 /// `ssh-keygen` defaults, RSA), which every image's sshd and EC2's ImportKeyPair accept.
 const KEYGEN_ARGS: [&str; 4] = ["-t", "rsa", "-b", "4096"];
 
 /// Generates one key pair for each name, commented `<name>@<env>`.
-pub fn generate(names: &[String], env: &str) -> Result<Vec<NewKey>, CliError> {
+pub fn generate(names: &[String], env: &str) -> Result<Vec<NewKey>, String> {
     let dir = tempfile::Builder::new()
         .prefix("asiaq-keys-")
         .tempdir()
-        .map_err(|e| CliError::failed(format!("cannot make a private temporary directory: {e}")))?;
+        .map_err(|e| format!("cannot make a private temporary directory: {e}"))?;
     let mut out = Vec::new();
     for name in names {
         let path = dir.path().join(name);
@@ -30,16 +28,15 @@ pub fn generate(names: &[String], env: &str) -> Result<Vec<NewKey>, CliError> {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .output()
-            .map_err(|e| CliError::failed(format!("cannot run ssh-keygen: {e}")))?;
+            .map_err(|e| format!("cannot run ssh-keygen: {e}"))?;
         if !status.status.success() {
-            return Err(CliError::failed(format!(
+            return Err(format!(
                 "ssh-keygen failed for key {name}: {}",
                 String::from_utf8_lossy(&status.stderr).trim()
-            )));
+            ));
         }
         let read = |p: &std::path::Path| {
-            std::fs::read_to_string(p)
-                .map_err(|e| CliError::failed(format!("cannot read the new key {name}: {e}")))
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read the new key {name}: {e}"))
         };
         let private = Secret::new(read(&path)?);
         let public = read(&path.with_extension("pub"))?;

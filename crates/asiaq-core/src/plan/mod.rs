@@ -11,6 +11,7 @@
 //! creates it has run; the executor substitutes the real id. A step depends on every step
 //! that creates a key it refers to, plus the steps listed in its `after`.
 
+pub mod app_auth;
 pub mod app_conf;
 pub mod bake;
 pub mod buckets;

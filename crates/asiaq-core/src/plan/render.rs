@@ -185,6 +185,59 @@ pub fn text<A: PlanAction>(plan: &Plan<A>) -> String {
 }
 
 impl PlanDocument {
+    /// Plans that run one after another (the stages of `account init`), as one document:
+    /// the steps are numbered on, each stage's first steps wait for every step of the stage
+    /// before, and each note names its stage.
+    pub fn sequence(command: &str, stages: &[(String, PlanDocument)], dry_run: bool) -> Self {
+        let mut steps: Vec<StepDocument> = Vec::new();
+        let mut resources: Vec<ResourceChanges> = Vec::new();
+        let mut notes = Vec::new();
+        let mut summary = Summary::default();
+        let mut depth = 0;
+        let mut previous: Vec<usize> = Vec::new();
+        for (stage, doc) in stages {
+            let offset = steps.len();
+            notes.extend(doc.notes.iter().map(|n| format!("{stage}: {n}")));
+            summary.create += doc.summary.create;
+            summary.update += doc.summary.update;
+            summary.delete += doc.summary.delete;
+            summary.replace += doc.summary.replace;
+            depth += doc.steps.depth;
+            for r in &doc.resources {
+                let ids = r.steps.iter().map(|i| i + offset);
+                match resources.iter_mut().find(|x| x.resource == r.resource) {
+                    Some(x) => x.steps.extend(ids),
+                    None => resources.push(ResourceChanges {
+                        resource: r.resource.clone(),
+                        steps: ids.collect(),
+                    }),
+                }
+            }
+            for s in &doc.steps.steps {
+                let mut s = s.clone();
+                s.id += offset;
+                s.after = if s.after.is_empty() {
+                    previous.clone()
+                } else {
+                    s.after.iter().map(|a| a + offset).collect()
+                };
+                steps.push(s);
+            }
+            if !doc.steps.steps.is_empty() {
+                previous = (offset..steps.len()).collect();
+            }
+        }
+        PlanDocument {
+            schema: PLAN_SCHEMA.to_string(),
+            command: command.to_string(),
+            dry_run,
+            notes,
+            summary,
+            resources,
+            steps: StepList { steps, depth },
+        }
+    }
+
     /// The text form of the plan (see [`text`]).
     pub fn to_text(&self) -> String {
         if self.steps.steps.is_empty() {
@@ -327,5 +380,41 @@ mod tests {
         let back: PlanDocument = serde_json::from_str(&json).unwrap();
         assert_eq!(back, doc);
         assert_eq!(back.to_text(), text(&sample()));
+    }
+
+    #[test]
+    fn a_sequence_numbers_on_and_orders_each_stage_after_the_one_before() {
+        let mut one = PlanBuilder::new();
+        let a = one.add(make("a"), &[]);
+        one.add(make("b"), &[a]);
+        let one = document("first", &one.build(), &["n1".to_string()], true);
+        let two = document("second", &Plan::<Toy>::default(), &[], true);
+        let mut three = PlanBuilder::new();
+        three.add(make("c"), &[]);
+        three.add(make("d"), &[]);
+        let three = document("third", &three.build(), &[], true);
+        let all = PlanDocument::sequence(
+            "all",
+            &[
+                ("first".into(), one.clone()),
+                ("second".into(), two),
+                ("third".into(), three),
+            ],
+            true,
+        );
+        assert_eq!(all.command, "all");
+        assert_eq!(all.notes, vec!["first: n1".to_string()]);
+        let ids: Vec<usize> = all.steps.steps.iter().map(|s| s.id).collect();
+        assert_eq!(ids, vec![0, 1, 2, 3]);
+        assert_eq!(all.steps.steps[1].after, vec![0]);
+        // The third stage's steps wait for both steps of the first (the second is empty).
+        assert_eq!(all.steps.steps[2].after, vec![0, 1]);
+        assert_eq!(all.steps.steps[3].after, vec![0, 1]);
+        assert_eq!(all.summary.total(), 4);
+        assert_eq!(all.steps.depth, one.steps.depth + 1);
+        assert_eq!(
+            all.resources.iter().map(|r| r.steps.len()).sum::<usize>(),
+            4
+        );
     }
 }

@@ -1,11 +1,14 @@
 //! `asiaq account cloudtrail` (the original README's `aws cloudtrail create-subscription
 //! --name Default` step of setting up an account): the trail `Default`, logging to the
 //! account's audit bucket (the `s3audit` bucket of `iam/s3/<account>/`), logging started.
+//! `asiaq account init`: the README's whole checklist for an account, in order
+//! (`asiaq_aws::account_init`).
 
 use std::io::Write;
 
 use asiaq_aws::cloudtrail::{self as aws_cloudtrail, AuditBucket};
 use asiaq_aws::Identity;
+use asiaq_config::account::account_files;
 use asiaq_config::ConfigDir;
 use asiaq_core::buckets::bucket_specs;
 use asiaq_core::plan::cloudtrail::{check_policy, plan, TRAIL_NAME};
@@ -29,6 +32,26 @@ pub enum AccountCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Set up the account as the README's checklist does, in order: buckets update, account
+    /// cloudtrail, iam update; then for each environment of the account (those whose first
+    /// credential bucket is one of its buckets; --env ENV for one): app-auth update, keys
+    /// rotate (missing keys only, unless --rotate-keys) and app-conf update. A failed step
+    /// stops the run; running it again finishes the job
+    Init {
+        /// The directory name under iam/s3/ (an account id or name, e.g. dev, prod, audit)
+        #[arg(long, value_name = "ACCOUNT")]
+        account: String,
+        /// The IAM environment (account type) to apply (default: iam/group_membership/ACCOUNT,
+        /// else the only directory of iam/group_membership/)
+        #[arg(long, value_name = "NAME")]
+        iam_environment: Option<String>,
+        /// Make every SSH key of each environment anew, not only the missing ones
+        #[arg(long)]
+        rotate_keys: bool,
+        /// Print the plan of every step and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -40,25 +63,30 @@ struct Report<'a> {
 }
 
 pub fn run(global: &GlobalArgs, cmd: &AccountCommand) -> Result<(), CliError> {
-    let AccountCommand::Cloudtrail { account, dry_run } = cmd;
-    if account.is_empty() || account.contains('/') || account.starts_with('.') {
-        return Err(CliError::usage(format!(
-            "--account {account:?}: expected a directory name under iam/s3/"
-        )));
-    }
+    let (account, dry_run) = match cmd {
+        AccountCommand::Cloudtrail { account, dry_run } => (account, dry_run),
+        AccountCommand::Init {
+            account,
+            iam_environment,
+            rotate_keys,
+            dry_run,
+        } => {
+            return super::account_init::run(
+                global,
+                account,
+                iam_environment.as_deref(),
+                *rotate_keys,
+                *dry_run,
+            )
+        }
+    };
     let dir = ConfigDir::new(&global.asiaq_config);
     dir.check()?;
     let project = dir.aws(global.env.as_deref())?.project_name()?.text;
-    let account_dir = dir.existing(format!("iam/s3/{account}")).map_err(|e| {
+    let (account_dir, files) = account_files(&dir, account).map_err(|e| {
         CliError::from(e)
             .with_hint("--account names a directory under iam/s3/ (see `buckets update`)")
     })?;
-    let files: Vec<String> = std::fs::read_dir(&account_dir)
-        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", account_dir.display())))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file())
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .collect();
     aws_session::run(global, |ctx| async move {
         let specs = bucket_specs(&files, ctx.region(), &project)
             .map_err(|e| CliError::usage(format!("{}: {e}", account_dir.display())))?;

@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use asiaq_aws::buckets::{self as aws_buckets, UpdateError};
+use asiaq_config::account::{account_files, audit_canonical_ids};
 use asiaq_config::ConfigDir;
 use asiaq_core::plan::buckets::Step;
 use serde::Serialize;
@@ -31,30 +32,12 @@ pub enum BucketsCommand {
 
 pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
     let BucketsCommand::Update { account, dry_run } = cmd;
-    if account.is_empty() || account.contains('/') || account.starts_with('.') {
-        return Err(CliError::usage(format!(
-            "--account {account:?}: expected a directory name under iam/s3/"
-        )));
-    }
     let dir = ConfigDir::new(&global.asiaq_config);
     dir.check()?;
     let aws = dir.aws(global.env.as_deref())?;
     let project = aws.project_name()?.text;
-    let audit = |key: &str| {
-        aws.ini()
-            .get("audit", key)
-            .map(|v| v.text)
-            .unwrap_or_default()
-    };
-    let (dev_id, prod_id) = (audit("dev_canonical_id"), audit("prod_canonical_id"));
-    let account_dir = dir.existing(format!("iam/s3/{account}"))?;
-    let mut files: Vec<String> = std::fs::read_dir(&account_dir)
-        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", account_dir.display())))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file())
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .collect();
-    files.sort();
+    let (dev_id, prod_id) = audit_canonical_ids(&aws);
+    let (account_dir, files) = account_files(&dir, account)?;
     aws_session::run(global, |ctx| async move {
         let update = aws_buckets::prepare_update(
             &ctx,

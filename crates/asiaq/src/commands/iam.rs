@@ -250,7 +250,7 @@ where
 // iam update
 // ---------------------------------------------------------------------------------------
 
-fn now_timestamp() -> String {
+pub fn now_timestamp() -> String {
     let now = jiff::Timestamp::now();
     policy_timestamp(now.as_second(), now.subsec_microsecond().unsigned_abs())
 }

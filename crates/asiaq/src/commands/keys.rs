@@ -72,7 +72,7 @@ pub fn run(global: &GlobalArgs, cmd: &KeysCommand) -> Result<(), CliError> {
                 .collect();
             return crate::output::print_plan(global, "keys rotate", &plan, &notes, true);
         }
-        let keys = crate::keygen::generate(&rotation.names, &env)?;
+        let keys = crate::keygen::generate(&rotation.names, &env).map_err(CliError::failed)?;
         aws_keys::apply_plan(&ctx, &name, &plan, &keys).await?;
         let report = Report {
             environment: &env,

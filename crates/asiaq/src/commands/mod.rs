@@ -1,6 +1,7 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
 pub mod account;
+pub mod account_init;
 pub mod accounts;
 pub mod acfg;
 pub mod app_auth;

@@ -781,3 +781,300 @@ fn keys_rotate_leaves_each_key_rotated_or_untouched_after_a_failure_at_any_step(
         );
     }
 }
+
+// --- account init ----------------------------------------------------------------------------
+
+/// The example configuration for `account init` with project `project`: its demo
+/// environment has two SSH keys (bake and test), and the account's fixed-name bucket is left
+/// out (bucket names are global in moto, and every test makes its own buckets). Returns it,
+/// the demo credential bucket and the audit bucket.
+fn init_world(project: &str) -> (tempfile::TempDir, String, String) {
+    let (config, bucket) = config_for(project);
+    let cfg = config.path();
+    let ini = cfg.join("disco_aws.ini");
+    let t = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(
+        &ini,
+        t.replace("[keys]\n", "[keys]\nssh_keys@demo=bake test\n"),
+    )
+    .unwrap();
+    std::fs::remove_file(
+        cfg.join("iam/s3/123456789012/asiaq-example-data--ssm--sandbox.lifecycle"),
+    )
+    .unwrap();
+    // moto serves plain HTTP and enforces bucket policies, and the example's policy of the
+    // credential bucket denies insecure transport: an empty policy file of its own means none.
+    std::fs::write(
+        cfg.join("iam/s3/123456789012/REGION.PROJECT.credentials.demo.iam"),
+        "",
+    )
+    .unwrap();
+    let audit = format!("us-west-2.{project}.s3audit.123456789012");
+    (config, bucket, audit)
+}
+
+fn init(account: &AwsAccount, config: &Path, extra: &[&str]) -> Command {
+    let mut c = asiaq(account, config);
+    c.args(["account", "init", "--account", "123456789012"])
+        .args(extra);
+    c
+}
+
+fn bucket_names(account: &AwsAccount) -> Vec<String> {
+    let s3 = s3(account);
+    runtime().block_on(async {
+        let out = s3.list_buckets().send().await.unwrap();
+        out.buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_string))
+            .collect()
+    })
+}
+
+fn iam_groups(account: &AwsAccount) -> Vec<String> {
+    let iam = aws_sdk_iam::Client::new(&runtime().block_on(account.sdk_config()));
+    runtime().block_on(async {
+        let out = iam.list_groups().send().await.unwrap();
+        out.groups()
+            .iter()
+            .map(|g| g.group_name().to_string())
+            .collect()
+    })
+}
+
+#[test]
+fn account_init_sets_up_the_account_and_its_environment_then_changes_nothing() {
+    let account = Moto::shared().new_account();
+    let (config, bucket, audit) = init_world("bootinit1");
+    let cfg = config.path();
+    demo_environment(&account, None);
+
+    // The dry run plans every step, the environment's on a bucket not made yet, and
+    // changes nothing.
+    let (out, calls) = with_stats(&mut init(&account, cfg, &["--dry-run"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    let plan = text(&out.stdout);
+    for (i, step) in [
+        "buckets update --account 123456789012",
+        "account cloudtrail --account 123456789012",
+        "iam update --environment demo",
+        "--env demo app-auth update",
+        "--env demo keys rotate",
+        "--env demo app-conf update",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            plan.contains(&format!("[{}/6] asiaq {step}\n", i + 1)),
+            "{step}: {plan}"
+        );
+    }
+    assert!(
+        plan.contains(&format!("+ create bucket {bucket}")),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("+ create trail Default logging to s3://{audit}")),
+        "{plan}"
+    );
+    assert!(plan.contains("write app_auth/"), "{plan}");
+    assert!(plan.contains("new key bake"), "{plan}");
+    assert!(plan.contains("+ upload app_conf/nginx.conf"), "{plan}");
+    assert!(
+        plan.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("Plan: "),
+        "{plan}"
+    );
+    assert!(bucket_names(&account).is_empty());
+
+    // The same plan as the one JSON document every dry run writes.
+    let out = expect(
+        init(&account, cfg, &["--dry-run"]).args(["--output", "json"]),
+        0,
+    );
+    let doc: asiaq_core::plan::render::PlanDocument = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc.schema, "asiaq.plan/1");
+    assert_eq!(doc.command, "account init");
+    assert!(doc.summary.create > 0);
+    // Every stage's first steps wait for the stage before it.
+    let upload = doc
+        .steps
+        .steps
+        .iter()
+        .find(|s| s.description.starts_with("upload app_conf/"))
+        .unwrap();
+    assert!(!upload.after.is_empty());
+
+    // The run: every effect through the API, and no private key in the output.
+    let out = expect(&mut init(&account, cfg, &[]), 0);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.contains("account init: done ("), "{stdout}");
+    for shown in [&stdout, &stderr] {
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    }
+    let names = bucket_names(&account);
+    assert!(
+        names.contains(&bucket) && names.contains(&audit),
+        "{names:?}"
+    );
+    assert_eq!(trail(&account), Some((audit.clone(), true)));
+    assert!(!iam_groups(&account).is_empty());
+    assert_eq!(
+        objects(&account, &bucket, "app_conf/"),
+        expected_app_conf(cfg)
+    );
+    let keys = key_objects(&account, &bucket);
+    assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["bake", "test"]);
+    for (name, (private, public)) in &keys {
+        assert!(!stdout.contains(private.trim()), "{name}");
+        assert_eq!(public_of(private), first_two(public), "{name}");
+    }
+    assert!(key_pair(&account, "bake").is_some());
+    assert!(!objects(&account, &bucket, "app_auth/").is_empty());
+
+    // A second run changes nothing: no mutating call, the same keys, and says so.
+    let (out, calls) = with_stats(&mut init(&account, cfg, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(mutating(&calls).is_empty(), "{calls:?}");
+    assert!(
+        text(&out.stdout).ends_with("account init: nothing to change\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(key_objects(&account, &bucket), keys);
+    let plan = succeed(&mut init(&account, cfg, &["--dry-run"]));
+    assert!(plan.ends_with("No changes.\n"), "{plan}");
+
+    // --rotate-keys makes every key anew, and only the keys change.
+    let (out, calls) = with_stats(&mut init(&account, cfg, &["--rotate-keys"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        mutating(&calls)
+            .iter()
+            .all(|c| c.contains("PutObject") || c.contains("KeyPair")),
+        "{calls:?}"
+    );
+    let rotated = key_objects(&account, &bucket);
+    assert!(rotated.iter().all(|(n, k)| keys[n] != *k));
+}
+
+#[test]
+fn account_init_refuses_bad_input_before_any_change() {
+    let account = Moto::shared().new_account();
+    let (config, _, _) = init_world("bootinit2");
+    let cfg = config.path();
+    demo_environment(&account, None);
+
+    let refused = |cmd: &mut Command, says: &str| {
+        let (out, calls) = with_stats(cmd);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(mutating(&calls).is_empty(), "{calls:?}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{says}: {}",
+            text(&out.stderr)
+        );
+    };
+    // An account without a directory, and no AWS call at all.
+    let (out, calls) =
+        with_stats(asiaq(&account, cfg).args(["account", "init", "--account", "999999999999"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(calls.is_empty(), "{calls:?}");
+    assert!(text(&out.stderr).contains("iam/s3/999999999999"));
+    refused(
+        &mut init(&account, cfg, &["--iam-environment", "prod"]),
+        "no iam/group_membership/prod/",
+    );
+    refused(
+        asiaq(&account, cfg).args(["--env", "ghost"]).args([
+            "account",
+            "init",
+            "--account",
+            "123456789012",
+        ]),
+        "environment ghost does not exist",
+    );
+    // The environment of the account has no app_conf/demo.
+    std::fs::rename(cfg.join("app_conf/demo"), cfg.join("app_conf/elsewhere")).unwrap();
+    refused(
+        &mut init(&account, cfg, &[]),
+        "no application configuration for environment demo",
+    );
+    std::fs::rename(cfg.join("app_conf/elsewhere"), cfg.join("app_conf/demo")).unwrap();
+    // Its environment type has no credential buckets: asked for by name, an error.
+    let vpc_ini = cfg.join("disco_vpc.ini");
+    let t = std::fs::read_to_string(&vpc_ini).unwrap();
+    std::fs::write(&vpc_ini, t.replace("credential_buckets=demo\n", "")).unwrap();
+    refused(
+        asiaq(&account, cfg).args(["--env", "demo"]).args([
+            "account",
+            "init",
+            "--account",
+            "123456789012",
+        ]),
+        "has no credential_buckets",
+    );
+    std::fs::write(&vpc_ini, t).unwrap();
+    // A broken bucket file of the account.
+    std::fs::write(
+        cfg.join("iam/s3/123456789012/default.versioning"),
+        "{not json",
+    )
+    .unwrap();
+    refused(&mut init(&account, cfg, &[]), "default.versioning");
+    assert!(bucket_names(&account).is_empty());
+}
+
+#[test]
+fn account_init_is_finished_by_running_it_again_after_a_failure_at_any_step() {
+    // The mutating calls of a whole run, counted once.
+    let count = {
+        let account = Moto::shared().new_account();
+        let (config, _, _) = init_world("bootinit30");
+        demo_environment(&account, None);
+        let (out, calls) = with_stats(&mut init(&account, config.path(), &[]));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let ops = &calls;
+        ops.iter()
+            .filter(|(op, _)| !mutating(&BTreeMap::from([((*op).clone(), 1)])).is_empty())
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    assert!(count > 10, "{count}");
+    for (i, n) in [1, count / 4, count / 2, 3 * count / 4, count]
+        .into_iter()
+        .enumerate()
+    {
+        let account = Moto::shared().new_account();
+        let project = format!("bootinit3{}", i + 1);
+        let (config, bucket, audit) = init_world(&project);
+        let cfg = config.path();
+        demo_environment(&account, None);
+        let fault = format!("mutating:{n}");
+        let out = expect(
+            init(&account, cfg, &[]).env("ASIAQ_INJECT_FAULT", &fault),
+            1,
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("account init stopped at `asiaq "),
+            "{fault}: {stderr}"
+        );
+        succeed(&mut init(&account, cfg, &[]));
+        let (out, calls) = with_stats(&mut init(&account, cfg, &[]));
+        assert_eq!(out.status.code(), Some(0), "{fault}: {}", text(&out.stderr));
+        assert!(mutating(&calls).is_empty(), "{fault}: {calls:?}");
+        assert_eq!(trail(&account), Some((audit, true)), "{fault}");
+        assert_eq!(
+            objects(&account, &bucket, "app_conf/"),
+            expected_app_conf(cfg),
+            "{fault}"
+        );
+        assert_eq!(key_objects(&account, &bucket).len(), 2, "{fault}");
+    }
+}
