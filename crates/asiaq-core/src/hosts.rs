@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub mod text;
+
 /// One instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostInfo {
