@@ -2,19 +2,15 @@
 //! --name Default` step of setting up an account): the trail `Default`, logging to the
 //! account's audit bucket (the `s3audit` bucket of `iam/s3/<account>/`), logging started.
 
-use std::io::Write;
-
-use asiaq_aws::cloudtrail::{self as aws_cloudtrail, AuditBucket};
-use asiaq_aws::Identity;
-use asiaq_config::ConfigDir;
-use asiaq_core::buckets::bucket_specs;
-use asiaq_core::plan::cloudtrail::{check_policy, plan, TRAIL_NAME};
-use serde::Serialize;
+use asiaq_aws::cloudtrail as aws_cloudtrail;
+use asiaq_config::{s3_accounts, ConfigDir};
+use asiaq_core::buckets::{bucket_specs, text};
+use asiaq_core::plan::cloudtrail::{plan, TRAIL_NAME};
 
 use crate::cli::GlobalArgs;
 use crate::commands::aws_session;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::print;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AccountCommand {
@@ -31,21 +27,9 @@ pub enum AccountCommand {
     },
 }
 
-#[derive(Serialize)]
-struct Report<'a> {
-    account: &'a str,
-    trail: &'a str,
-    bucket: &'a str,
-    changes: Vec<String>,
-}
-
 pub fn run(global: &GlobalArgs, cmd: &AccountCommand) -> Result<(), CliError> {
     let AccountCommand::Cloudtrail { account, dry_run } = cmd;
-    if account.is_empty() || account.contains('/') || account.starts_with('.') {
-        return Err(CliError::usage(format!(
-            "--account {account:?}: expected a directory name under iam/s3/"
-        )));
-    }
+    text::check_account(account)?;
     let dir = ConfigDir::new(&global.asiaq_config);
     dir.check()?;
     let project = dir.aws(global.env.as_deref())?.project_name()?.text;
@@ -53,38 +37,12 @@ pub fn run(global: &GlobalArgs, cmd: &AccountCommand) -> Result<(), CliError> {
         CliError::from(e)
             .with_hint("--account names a directory under iam/s3/ (see `buckets update`)")
     })?;
-    let files: Vec<String> = std::fs::read_dir(&account_dir)
-        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", account_dir.display())))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file())
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .collect();
+    let files = s3_accounts::bucket_files(&account_dir).map_err(CliError::usage)?;
     aws_session::run(global, |ctx| async move {
         let specs = bucket_specs(&files, ctx.region(), &project)
             .map_err(|e| CliError::usage(format!("{}: {e}", account_dir.display())))?;
-        let bucket = specs
-            .iter()
-            .find(|s| s.audit)
-            .map(|s| s.name.clone())
-            .ok_or_else(|| CliError::usage("no audit bucket"))?;
-        match aws_cloudtrail::audit_bucket(&ctx, &bucket).await? {
-            AuditBucket::Missing => {
-                return Err(
-                    CliError::failed(format!("the audit bucket {bucket} does not exist"))
-                        .with_hint(format!(
-                            "create it with `asiaq buckets update --account {account}`"
-                        )),
-                );
-            }
-            AuditBucket::Exists { policy } => {
-                let id = Identity::fetch(&ctx).await?;
-                check_policy(policy.as_deref(), &bucket, &id.account).map_err(|m| {
-                    CliError::failed(m).with_hint(format!(
-                        "give the bucket a policy that allows CloudTrail (iam/s3/{account}/<bucket>.iam) and run `asiaq buckets update --account {account}`"
-                    ))
-                })?;
-            }
-        }
+        let bucket = text::audit_bucket(specs.iter().map(|s| (s.name.as_str(), s.audit)))?;
+        aws_cloudtrail::require_audit_bucket(&ctx, &bucket, account).await?;
         let current = aws_cloudtrail::observe(&ctx, TRAIL_NAME).await?;
         let plan = plan(TRAIL_NAME, &bucket, current.as_ref());
         if *dry_run {
@@ -93,23 +51,9 @@ pub fn run(global: &GlobalArgs, cmd: &AccountCommand) -> Result<(), CliError> {
         if !plan.is_empty() {
             aws_cloudtrail::apply_plan(&ctx, &plan).await?;
         }
-        let report = Report {
-            account,
-            trail: TRAIL_NAME,
-            bucket: &bucket,
-            changes: plan.steps.iter().map(|s| s.action.to_string()).collect(),
-        };
-        emit(global.output, &report, |out: &mut dyn Write| {
-            for c in &report.changes {
-                writeln!(out, "{c}")?;
-            }
-            let how = if report.changes.is_empty() {
-                "already logs"
-            } else {
-                "logs"
-            };
-            writeln!(out, "trail {TRAIL_NAME} {how} to s3://{bucket}")?;
-            Ok(())
-        })
+        print(
+            global,
+            text::trail_report(account, TRAIL_NAME, &bucket, &plan),
+        )
     })
 }
