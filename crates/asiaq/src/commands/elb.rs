@@ -9,10 +9,10 @@ use clap::Subcommand;
 
 use super::aws_session;
 use super::hosts_env::{self, HostsConfig};
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::GlobalArgs;
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::{emit, print_plan, write_lines};
+use crate::output::{emit, print, print_plan, write_lines};
 
 #[derive(Debug, Subcommand)]
 pub enum ElbCommand {
@@ -101,15 +101,6 @@ fn delete(global: &GlobalArgs, cfg: &HostsConfig, args: &ElbArgs) -> Result<(), 
 fn list(global: &GlobalArgs, cfg: &HostsConfig) -> Result<(), CliError> {
     aws_session::run(global, |ctx| async move {
         let rows = lb::env_elbs(&ctx, &cfg.env).await?;
-        if global.output == OutputFormat::Text {
-            eprintln!("{:<50} {:<33} ELB Id", "ELB Name", "Availability Zones");
-        }
-        emit(global.output, &rows, |out: &mut dyn Write| {
-            for r in &rows {
-                let zones = r.availability_zones.join(",");
-                writeln!(out, "{:<50} {zones:<33} {}", r.name, r.id)?;
-            }
-            Ok(())
-        })
+        print(global, lb::elbs_printout(&rows))
     })
 }
