@@ -175,6 +175,22 @@ pub fn prod_accounts(aws: &AwsIni) -> Result<Vec<String>, ConfigError> {
     Ok(ids)
 }
 
+/// `bake promote --stage STAGE [--promote-to-prod]`: the stage must be one of `[bake]
+/// ami_stages`; the prod accounts to share with ([`prod_accounts`]) when `to_prod`, else
+/// none.
+pub fn promotion_accounts(
+    aws: &AwsIni,
+    stage: &str,
+    to_prod: bool,
+) -> Result<Vec<String>, ConfigError> {
+    check_stage(aws, stage)?;
+    if to_prod {
+        prod_accounts(aws)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// An error at the line of `[bake] key` when it is set, else at the file.
 fn option_error(aws: &AwsIni, key: &str, message: String, expected: Option<String>) -> ConfigError {
     let line = aws.ini().get("bake", key).map(|v| v.line);
@@ -201,6 +217,18 @@ pub fn check_stage(aws: &AwsIni, stage: &str) -> Result<(), ConfigError> {
 /// The last of `[bake] ami_stages`: the stage phase-2 sources and prod images come from.
 pub fn final_stage(aws: &AwsIni) -> String {
     aws.ami_stages().last().cloned().unwrap_or_default()
+}
+
+/// What `aws promoterunning` shares: images of the [`final_stage`] made by `[bake]
+/// prod_baker` (tag `baker`; none set matches images without the tag), with `[bake]
+/// prod_account_ids` (maybe none): `(final stage, prod baker, prod accounts)`.
+pub fn running_promotion(aws: &AwsIni) -> (String, Option<String>, Vec<String>) {
+    let prod_baker = aws.ini().get("bake", "prod_baker").map(|v| v.text.clone());
+    (
+        final_stage(aws),
+        prod_baker,
+        aws.list("bake", "prod_account_ids"),
+    )
 }
 
 /// `liststragglers`: the stage that counts as promoted (`--stage`, checked, else the
@@ -1041,6 +1069,43 @@ product_line=web
         let unset = Fixture::new(&with(INI, "ami_stages=untested tested\n", ""));
         assert_eq!(unset.aws().ami_stages(), vec!["untested", "tested"]);
         assert!(check_stage(&unset.aws(), "tested").is_ok());
+    }
+
+    #[test]
+    fn promotion_checks_the_stage_then_the_prod_accounts() {
+        let f = Fixture::new(INI);
+        let aws = f.aws();
+        assert_eq!(
+            promotion_accounts(&aws, "tested", false).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            promotion_accounts(&aws, "tested", true).unwrap(),
+            prod_accounts(&aws).unwrap()
+        );
+        let e = promotion_accounts(&aws, "golden", true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown image stage \"golden\""), "{e}");
+        let none = Fixture::new(&with(
+            INI,
+            "prod_account_ids=222222222222 333333333333\n",
+            "",
+        ));
+        assert!(promotion_accounts(&none.aws(), "tested", true).is_err());
+        assert!(promotion_accounts(&none.aws(), "tested", false).is_ok());
+    }
+
+    #[test]
+    fn running_promotion_reads_the_bake_section() {
+        let f = Fixture::new(INI);
+        let (stage, baker, accounts) = running_promotion(&f.aws());
+        assert_eq!(stage, "tested");
+        assert_eq!(
+            baker,
+            f.aws().ini().get("bake", "prod_baker").map(|v| v.text)
+        );
+        assert_eq!(accounts, vec!["222222222222", "333333333333"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use asiaq_aws::hosts::remote;
 use asiaq_aws::hosts::spinup::{self, SpinupOptions, SpinupOutcome, SpinupRun};
 use asiaq_aws::AwsContext;
 use asiaq_config::hostclass as hc_config;
-use asiaq_core::hosts::{exec_exit_code, not_ready, text, Columns, HostInfo};
+use asiaq_core::hosts::{exec_exit_status, not_ready, text, Columns};
 use asiaq_core::printout::Printout;
 use asiaq_core::provision::ProvisionRequest;
 use asiaq_core::spinup::SpinupRequests;
@@ -480,7 +480,7 @@ fn spindown_cmd(global: &GlobalArgs, a: &SpindownArgs) -> Result<(), CliError> {
 
 fn listhosts(global: &GlobalArgs, a: &ListhostsArgs) -> Result<(), CliError> {
     let cfg = hosts_env::load(global)?;
-    let mut cols = Columns {
+    let cols = Columns {
         state: a.state,
         hostname: a.hostname,
         owner: a.owner,
@@ -493,13 +493,8 @@ fn listhosts(global: &GlobalArgs, a: &ListhostsArgs) -> Result<(), CliError> {
         uptime: a.uptime,
         securitygroup: a.securitygroup,
         availability_zone: a.availability_zone,
-    };
-    if a.most {
-        cols = cols.with_most();
     }
-    if a.all {
-        cols = cols.with_all();
-    }
+    .chosen(a.most, a.all);
     aws_session::run(global, |ctx| async move {
         let ages = cols.ami_age || global.output == OutputFormat::Json;
         let hosts = instances::listhosts(&ctx, &cfg.env, a.hostclass.as_deref(), ages).await?;
@@ -529,25 +524,16 @@ fn act(global: &GlobalArgs, a: &ActionArgs, terminate: bool) -> Result<(), CliEr
 fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
     let cfg = hosts_env::load(global)?;
     let selector = a.selectors.selector();
-    let proxy_command = hc_config::ssh_proxy_command(&cfg.aws);
-    let jump_hostclasses = hc_config::jump_box_hostclasses(&cfg.aws);
+    let ssh_env = std::env::var_os(asiaq_core::env_vars::EnvVars::ASIAQ_SSH_CONFIG);
+    let request = remote::ExecRequest {
+        user: a.user.clone(),
+        command: a.command.clone(),
+        concurrent: a.concurrent,
+        proxy_command: hc_config::ssh_proxy_command(&cfg.aws),
+        config_file: cfg.ssh_config_file(ssh_env),
+        jump_hostclasses: hc_config::jump_box_hostclasses(&cfg.aws),
+    };
     aws_session::run(global, |ctx| async move {
-        let (network, hosts) = instances::select(&ctx, &cfg.env, Some(&selector)).await?;
-        let hosts: Vec<HostInfo> = hosts.into_iter().filter(|h| h.state == "running").collect();
-        if hosts.is_empty() {
-            return Err(CliError::failed("no running instances match"));
-        }
-        let ssh_env = std::env::var_os(asiaq_core::env_vars::EnvVars::ASIAQ_SSH_CONFIG);
-        let config_file = cfg.ssh_config_file(ssh_env);
-        let route = remote::route(
-            &ctx,
-            &network.vpc_id,
-            &a.user,
-            proxy_command,
-            config_file,
-            &jump_hostclasses,
-        )
-        .await?;
         let print = |r: &remote::RemoteResult| {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(&r.output);
@@ -557,13 +543,9 @@ fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
                 r.instance_id, r.address, r.code
             ));
         };
-        let codes = remote::exec_all(&route, &hosts, &a.user, &a.command, a.concurrent, print)
-            .await
-            .map_err(|e| CliError::failed(format!("cannot run ssh: {e}")))?;
-        match exec_exit_code(&codes, a.concurrent) {
-            0 => Ok(()),
-            code => Err(CliError::remote(code.clamp(1, 255) as u8)),
-        }
+        let codes = remote::exec_selected(&ctx, &cfg.env, &selector, &request, print).await?;
+        let status = exec_exit_status(&codes, a.concurrent);
+        status.map_or(Ok(()), |code| Err(CliError::remote(code)))
     })
 }
 
@@ -637,17 +619,14 @@ fn get_option(global: &GlobalArgs, a: &GetOptionArgs) -> Result<(), CliError> {
 
 fn promote_running(global: &GlobalArgs, a: &PromoteArgs) -> Result<(), CliError> {
     let cfg = hosts_env::load(global)?;
+    // Only images made by the production baker (`[bake] prod_baker`, tag `baker`) are
+    // shared, as the example configuration documents.
+    let (final_stage, prod_baker, prod_accounts) = asiaq_config::bake::running_promotion(&cfg.aws);
     let promotion = Promotion {
         hours: a.hours,
-        final_stage: cfg.aws.ami_stages().last().cloned().unwrap_or_default(),
-        // Only images made by the production baker (`[bake] prod_baker`, tag `baker`) are
-        // shared, as the example configuration documents.
-        prod_baker: cfg
-            .aws
-            .ini()
-            .get("bake", "prod_baker")
-            .map(|v| v.text.clone()),
-        prod_accounts: cfg.aws.list("bake", "prod_account_ids"),
+        final_stage,
+        prod_baker,
+        prod_accounts,
         dry_run: a.dry_run,
     };
     aws_session::run(global, |ctx| async move {

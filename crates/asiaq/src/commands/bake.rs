@@ -212,12 +212,7 @@ pub fn run(global: &GlobalArgs, cmd: &BakeCommand) -> Result<(), CliError> {
             dry_run,
         } => {
             let (_, aws) = load(global)?;
-            config::check_stage(&aws, stage)?;
-            let prod = if *promote_to_prod {
-                config::prod_accounts(&aws)?
-            } else {
-                Vec::new()
-            };
+            let prod = config::promotion_accounts(&aws, stage, *promote_to_prod)?;
             aws_session::run(global, |ctx| async move {
                 say(&images::promote(&ctx, ami, stage, &prod, *dry_run).await?);
                 Ok(())
