@@ -50,6 +50,20 @@ impl ApiCallStats {
     pub fn total_failures(&self) -> u64 {
         self.operations.values().map(|s| s.failures).sum()
     }
+
+    /// The counts as `--debug` shows them: the totals, then a line per operation.
+    pub fn debug_lines(&self) -> Vec<String> {
+        let (calls, retries) = (self.total_calls(), self.total_retries());
+        let failed = self.total_failures();
+        let total = format!("AWS calls: {calls} ({retries} retries, {failed} failed)");
+        let ops = self.operations.iter().map(|(op, s)| {
+            format!(
+                "  {op:<50} calls {:>4}  attempts {:>4}  failed {:>3}",
+                s.calls, s.attempts, s.failures
+            )
+        });
+        std::iter::once(total).chain(ops).collect()
+    }
 }
 
 /// An SDK interceptor that records every call; cheap to clone (shared state).
@@ -143,6 +157,29 @@ mod tests {
     fn service_prefix_is_short_lowercase() {
         assert_eq!(service_prefix("Auto Scaling"), "autoscaling");
         assert_eq!(service_prefix("EC2"), "ec2");
+    }
+
+    #[test]
+    fn debug_lines_total_then_each_operation() {
+        let mut stats = ApiCallStats::default();
+        stats.operations.insert(
+            "ec2:DescribeVpcs".into(),
+            OperationStats {
+                calls: 3,
+                attempts: 5,
+                failures: 1,
+            },
+        );
+        assert_eq!(
+            stats.debug_lines(),
+            [
+                "AWS calls: 3 (2 retries, 1 failed)".to_string(),
+                format!(
+                    "  {:<50} calls    3  attempts    5  failed   1",
+                    "ec2:DescribeVpcs"
+                )
+            ]
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use asiaq_core::ami::{bake_tags, find_ami, AmiInfo, BakeSource, BakeTagInputs};
 use asiaq_core::plan::bake::{cleanup_plan, BakeCleanupAction, BakeRecord};
+use asiaq_core::printout::Printout;
 use asiaq_core::ssh::shell_command;
 use asiaq_core::storage::{bake_block_device_mappings, BlockDevice};
 use asiaq_core::syntax::MetaNetworkName;
@@ -158,6 +159,18 @@ pub fn interrupted() -> impl Future<Output = ()> {
 }
 
 impl BakeFailed {
+    /// The failed bake of image `image_name` as the command reports it: failed (exit 1),
+    /// with what to do about an instance left running.
+    pub fn refusal(&self, image_name: &str) -> asiaq_core::printout::Refusal {
+        let r = asiaq_core::printout::Refusal::failed(format!(
+            "bake of \"{image_name}\" failed: {self}"
+        ));
+        match self.hint() {
+            Some(h) => r.with_hint(h),
+            None => r,
+        }
+    }
+
     /// What to do about an instance the failed bake left running.
     pub fn hint(&self) -> Option<String> {
         self.instance_left.as_ref().map(|i| {
@@ -361,6 +374,16 @@ pub struct RepoInstance {
     pub instance_id: String,
     pub private_ip: Option<String>,
     pub public_ip: Option<String>,
+}
+
+/// `listrepo`: the repo host's public IP (`-` without one); when none runs, nothing on
+/// stdout and a note saying so. JSON: the instance, or null.
+pub fn repo_printout(repo: Option<&RepoInstance>, env: &str, hostclass: &str) -> Printout {
+    match repo {
+        Some(r) => Printout::new(&r, vec![r.public_ip.as_deref().unwrap_or("-").to_string()]),
+        None => Printout::new(&repo, Vec::new())
+            .with_notes(vec![format!("no running {hostclass} in {env}")]),
+    }
 }
 
 /// The first running instance tagged `hostclass=<hostclass>` in VPC `vpc_id` (by instance
@@ -1136,6 +1159,42 @@ mod tests {
     use asiaq_core::ami::BakeIdentity;
     use asiaq_core::storage::{EbsVolume, StorageOptions};
     use std::path::PathBuf;
+
+    #[test]
+    fn repo_host_ip_or_a_note() {
+        let r = RepoInstance {
+            instance_id: "i-1".into(),
+            private_ip: Some("10.0.0.1".into()),
+            public_ip: None,
+        };
+        let p = repo_printout(Some(&r), "build", "mhcrepo");
+        assert_eq!(p.lines, ["-"]);
+        assert!(p.notes.is_empty());
+        assert_eq!(p.json["instance_id"], "i-1");
+        let p = repo_printout(None, "build", "mhcrepo");
+        assert!(p.lines.is_empty());
+        assert_eq!(p.notes, ["no running mhcrepo in build"]);
+        assert_eq!(p.json, serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_failed_bake_names_its_image_and_the_instance_left() {
+        let failed = BakeFailed {
+            error: BakeError::State("no tunnel".into()),
+            instance_left: Some("i-1".into()),
+            leftovers: Vec::new(),
+        };
+        let r = failed.refusal("mhcweb 1");
+        assert!(!r.usage);
+        assert_eq!(r.message, "bake of \"mhcweb 1\" failed: no tunnel");
+        assert_eq!(r.hint, failed.hint());
+        assert!(r.hint.unwrap().starts_with("instance i-1 is still running"));
+        let clean = BakeFailed {
+            instance_left: None,
+            ..failed
+        };
+        assert_eq!(clean.refusal("x").hint, None);
+    }
 
     fn settings(no_destroy: bool) -> BakeSettings {
         BakeSettings {

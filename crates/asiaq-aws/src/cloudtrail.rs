@@ -76,6 +76,35 @@ pub enum AuditBucket {
     Exists { policy: Option<String> },
 }
 
+/// The audit bucket `bucket` of `account` (the directory under iam/s3/) must exist and its
+/// policy must let CloudTrail write to it for this account; refused otherwise, saying how
+/// to fix it.
+pub async fn require_audit_bucket(
+    ctx: &AwsContext,
+    bucket: &str,
+    account: &str,
+) -> Result<(), crate::FlowError> {
+    use asiaq_core::printout::Refusal;
+    match audit_bucket(ctx, bucket).await? {
+        AuditBucket::Missing => Err(Refusal::failed(format!(
+            "the audit bucket {bucket} does not exist"
+        ))
+        .with_hint(format!(
+            "create it with `asiaq buckets update --account {account}`"
+        ))
+        .into()),
+        AuditBucket::Exists { policy } => {
+            let id = crate::Identity::fetch(ctx).await?;
+            asiaq_core::plan::cloudtrail::check_policy(policy.as_deref(), bucket, &id.account)
+                .map_err(|m| {
+                    Refusal::failed(m).with_hint(format!(
+                        "give the bucket a policy that allows CloudTrail (iam/s3/{account}/<bucket>.iam) and run `asiaq buckets update --account {account}`"
+                    )).into()
+                })
+        }
+    }
+}
+
 /// Looks the bucket up (HeadBucket), then reads its policy (GetBucketPolicy).
 pub async fn audit_bucket(ctx: &AwsContext, bucket: &str) -> Result<AuditBucket, AwsError> {
     if let Err(e) = crate::credentials::Bucket::new(ctx, bucket).check().await {

@@ -33,6 +33,21 @@ pub async fn environment_type(ctx: &AwsContext, name: &str) -> Result<Option<Str
     }))
 }
 
+/// The `type` of environment `name` ([`environment_type`]); refused (bad input) when it
+/// does not exist, saying how to go on.
+pub async fn require_environment_type(
+    ctx: &AwsContext,
+    name: &str,
+) -> Result<String, crate::FlowError> {
+    let missing = || {
+        asiaq_core::printout::Refusal::usage(format!(
+            "environment {name} does not exist (no VPC tagged Name={name})"
+        ))
+        .with_hint("create it with `asiaq vpc create`, or name the bucket with --bucket")
+    };
+    Ok(environment_type(ctx, name).await?.ok_or_else(missing)?)
+}
+
 /// One bucket's objects.
 #[derive(Debug, Clone, Copy)]
 pub struct Bucket<'a> {

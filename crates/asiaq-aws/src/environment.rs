@@ -34,6 +34,30 @@ pub struct ObservedEnvironment {
     pub metanetworks: Vec<ObservedMetaNetwork>,
 }
 
+impl ObservedEnvironment {
+    /// `vpc show` of the environment in `state`: its overview as text or JSON, and a note
+    /// (text only) when it has no metanetworks.
+    pub fn show_printout(
+        &self,
+        state: &asiaq_core::vpc::state::VpcState,
+    ) -> asiaq_core::printout::Printout {
+        use asiaq_core::vpc::show::{overview, ShowEnvironment};
+        let out = ShowEnvironment {
+            vpc_id: &self.vpc_id,
+            name: &self.name,
+            env_type: self.env_type.as_deref(),
+            cidr: self.cidr.to_string(),
+            tags: &self.tags,
+            overview: overview(state),
+        };
+        let notes = match state.metanetworks().is_empty() {
+            true => vec!["note: the VPC has no metanetworks (was it made by asiaq?)".to_string()],
+            false => Vec::new(),
+        };
+        asiaq_core::printout::Printout::new(&out, out.lines()).with_text_notes(notes)
+    }
+}
+
 /// One metanetwork of an environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ObservedMetaNetwork {
@@ -116,6 +140,22 @@ pub async fn find_environment(
                 .join(", ")
         ))),
     }
+}
+
+/// The environment named `name`, else the one of VPC `vpc_id` (`--name`/`--vpc-id`);
+/// refused (bad input) when there is none.
+pub async fn resolve_environment(
+    ctx: &AwsContext,
+    name: Option<&str>,
+    vpc_id: Option<&str>,
+) -> Result<ObservedEnvironment, crate::FlowError> {
+    let found = match (name, vpc_id) {
+        (Some(n), _) => find_environment(ctx, n).await?,
+        (None, Some(id)) => find_environment_by_vpc_id(ctx, id).await?,
+        (None, None) => None,
+    };
+    let none = || asiaq_core::printout::Refusal::usage("No matching VPC found").into();
+    found.ok_or_else(none)
 }
 
 /// The environment whose VPC is `vpc_id`. `Ok(None)` when there is no such VPC.
@@ -250,4 +290,30 @@ async fn observe(ctx: &AwsContext, vpc: &Vpc) -> Result<ObservedEnvironment, Aws
         tags,
         metanetworks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_without_metanetworks_is_noted() {
+        let env = ObservedEnvironment {
+            vpc_id: "vpc-1".into(),
+            name: "ci".into(),
+            env_type: Some("ci".into()),
+            cidr: "10.0.0.0/16".parse().unwrap(),
+            tags: BTreeMap::new(),
+            metanetworks: Vec::new(),
+        };
+        let state = asiaq_core::vpc::state::VpcState::default();
+        let p = env.show_printout(&state);
+        assert_eq!(
+            p.text_notes,
+            ["note: the VPC has no metanetworks (was it made by asiaq?)"]
+        );
+        assert_eq!(p.json["vpc_id"], "vpc-1");
+        assert_eq!(p.json["type"], "ci");
+        assert!(!p.lines.is_empty());
+    }
 }

@@ -57,6 +57,27 @@ pub enum AwsError {
     },
 }
 
+/// How a command's flow in this crate ends when it does not succeed: refused (bad input,
+/// or a failure it explains, [`asiaq_core::printout::Refusal`]) or an AWS error.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error(transparent)]
+    Refused(#[from] asiaq_core::printout::Refusal),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+impl From<asiaq_core::spinup::SpinupError> for FlowError {
+    /// The configuration at fault: refused (exit 2); something missing (an image): failed.
+    fn from(e: asiaq_core::spinup::SpinupError) -> Self {
+        use asiaq_core::printout::Refusal;
+        match e {
+            asiaq_core::spinup::SpinupError::Config(m) => Refusal::usage(m).into(),
+            asiaq_core::spinup::SpinupError::Missing(m) => Refusal::failed(m).into(),
+        }
+    }
+}
+
 impl AwsError {
     /// Wraps an SDK error of one call.
     pub fn call<E>(service: &'static str, operation: &'static str, err: CallError<E>) -> Self

@@ -16,6 +16,27 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// `whoami`: account, ARN, user id, region and endpoint, a line each in two columns;
+    /// JSON: the identity.
+    pub fn printout(&self) -> asiaq_core::printout::Printout {
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .unwrap_or("AWS (default endpoints)");
+        let rows: Vec<Vec<String>> = [
+            ("account", self.account.as_str()),
+            ("arn", &self.arn),
+            ("user id", &self.user_id),
+            ("region", &self.region),
+            ("endpoint", endpoint),
+        ]
+        .iter()
+        .map(|(k, v)| vec![k.to_string(), v.to_string()])
+        .collect();
+        let lines = asiaq_core::printout::table_lines(&rows);
+        asiaq_core::printout::Printout::new(self, lines)
+    }
+
     pub async fn fetch(ctx: &AwsContext) -> Result<Self, AwsError> {
         let out = ctx
             .sts()
@@ -35,5 +56,33 @@ impl Identity {
             region: ctx.region().to_string(),
             endpoint: ctx.endpoint_override(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whoami_lines() {
+        let id = Identity {
+            account: "123".into(),
+            arn: "arn:aws:iam::123:user/me".into(),
+            user_id: "AID".into(),
+            region: "us-east-1".into(),
+            endpoint: None,
+        };
+        let p = id.printout();
+        assert_eq!(
+            p.lines,
+            [
+                "account   123",
+                "arn       arn:aws:iam::123:user/me",
+                "user id   AID",
+                "region    us-east-1",
+                "endpoint  AWS (default endpoints)"
+            ]
+        );
+        assert_eq!(p.json["account"], "123");
     }
 }

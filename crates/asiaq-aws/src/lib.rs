@@ -41,6 +41,6 @@ pub use environment::{
     find_environment, find_environment_by_vpc_id, ObservedEnvironment, ObservedMetaNetwork,
     ObservedSubnet,
 };
-pub use error::{describe_sdk_error, AwsError};
+pub use error::{describe_sdk_error, AwsError, FlowError};
 pub use identity::Identity;
-pub use probe::{probe_services, ProbeOutcome};
+pub use probe::{probe_failure, probe_printout, probe_services, ProbeOutcome};

@@ -195,3 +195,72 @@ pub async fn probe_services(ctx: &AwsContext) -> Vec<ProbeOutcome> {
         })
         .collect()
 }
+
+/// `doctor`: service, operation, ok or FAILED, and what was seen, in aligned columns; JSON:
+/// the outcomes.
+pub fn probe_printout(outcomes: &[ProbeOutcome]) -> asiaq_core::printout::Printout {
+    let rows: Vec<Vec<String>> = outcomes
+        .iter()
+        .map(|o| {
+            let ok = if o.ok { "ok" } else { "FAILED" };
+            vec![
+                o.service.into(),
+                o.operation.into(),
+                ok.into(),
+                o.detail.clone(),
+            ]
+        })
+        .collect();
+    let lines = asiaq_core::printout::table_lines(&rows);
+    asiaq_core::printout::Printout::new(&outcomes, lines)
+}
+
+/// Why `doctor` fails: the services whose probe failed; `None` when none did.
+pub fn probe_failure(outcomes: &[ProbeOutcome]) -> Option<String> {
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| !o.ok)
+        .map(|o| o.service)
+        .collect();
+    (!failed.is_empty()).then(|| {
+        let (n, of) = (failed.len(), outcomes.len());
+        format!("{n} of {of} services failed: {}", failed.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod printout_tests {
+    use super::*;
+
+    #[test]
+    fn doctor_table_and_failure() {
+        let outcomes = vec![
+            ProbeOutcome {
+                service: "ec2",
+                operation: "DescribeAvailabilityZones",
+                ok: true,
+                detail: "4 availability zones".into(),
+            },
+            ProbeOutcome {
+                service: "s3",
+                operation: "ListBuckets",
+                ok: false,
+                detail: "denied".into(),
+            },
+        ];
+        let p = probe_printout(&outcomes);
+        assert_eq!(
+            p.lines,
+            [
+                "ec2  DescribeAvailabilityZones  ok      4 availability zones",
+                "s3   ListBuckets                FAILED  denied"
+            ]
+        );
+        assert_eq!(p.json[1]["service"], "s3");
+        assert_eq!(
+            probe_failure(&outcomes).as_deref(),
+            Some("1 of 2 services failed: s3")
+        );
+        assert_eq!(probe_failure(&outcomes[..1]), None);
+    }
+}

@@ -44,6 +44,15 @@ fn build_err(what: &str, e: impl std::fmt::Display) -> AwsError {
     AwsError::State(format!("cannot build {what}: {e}"))
 }
 
+/// `list-zones`: `name id private` each; JSON: the zones.
+pub fn zones_printout(zones: &[Zone]) -> asiaq_core::printout::Printout {
+    let lines = zones
+        .iter()
+        .map(|z| format!("{} {} {}", z.name, z.id, z.private))
+        .collect();
+    asiaq_core::printout::Printout::new(&zones, lines)
+}
+
 /// Every hosted zone of the account, sorted by name.
 pub async fn zones(ctx: &AwsContext) -> Result<Vec<Zone>, AwsError> {
     let mut zones = Vec::new();
@@ -425,4 +434,22 @@ pub async fn apply(
     crate::engine::run_forward(&RecordSteps { ctx, wait }, plan, 4, title)
         .await
         .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zone_lines() {
+        let zone = Zone {
+            id: "Z1".into(),
+            name: "example.com.".into(),
+            private: true,
+            records: 2,
+        };
+        let p = zones_printout(&[zone]);
+        assert_eq!(p.lines, ["example.com. Z1 true"]);
+        assert_eq!(p.json[0]["records"], 2);
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use asiaq_core::plan::Plan;
+use asiaq_core::printout::Printout;
 use asiaq_core::ssm::{
     self as core, DeclaredParameter, DocFormat, Invocation, ObservedDocument, SsmAction,
 };
@@ -39,6 +40,25 @@ pub struct DocumentSummary {
     pub document_type: String,
     pub format: String,
     pub version: String,
+}
+
+/// `list-documents`: name, owner and platforms of each document (after a header with
+/// `headers`); JSON: the documents.
+pub fn documents_printout(docs: &[DocumentSummary], headers: bool) -> Printout {
+    let header = headers.then(|| format!("{:<30} {:<20} Platforms", "Name", "Owner"));
+    let rows = docs.iter().map(|d| {
+        let platforms = d.platforms.join(",");
+        format!("{:<30} {:<20} {platforms}", d.name, d.owner)
+    });
+    Printout::new(&docs, header.into_iter().chain(rows).collect())
+}
+
+impl DocumentContent {
+    /// `get-document`: the content as it is, ending with a newline; JSON: the document.
+    pub fn printout(&self) -> Printout {
+        let text = self.content.strip_suffix('\n').unwrap_or(&self.content);
+        Printout::new(self, vec![text.to_string()])
+    }
 }
 
 fn format_of(f: DocFormat) -> DocumentFormat {
@@ -803,6 +823,38 @@ pub async fn environment_types(ctx: &AwsContext) -> Result<Vec<(String, String)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn document_listing_and_content() {
+        let doc = DocumentSummary {
+            name: "doc".into(),
+            owner: "123".into(),
+            platforms: vec!["Linux".into(), "MacOS".into()],
+            document_type: "Command".into(),
+            format: "JSON".into(),
+            version: "1".into(),
+        };
+        let p = documents_printout(std::slice::from_ref(&doc), true);
+        assert_eq!(
+            p.lines[0],
+            format!("{:<30} {:<20} Platforms", "Name", "Owner")
+        );
+        assert_eq!(
+            p.lines[1],
+            format!("{:<30} {:<20} Linux,MacOS", "doc", "123")
+        );
+        assert_eq!(documents_printout(&[doc], false).lines.len(), 1);
+        let content = |c: &str| DocumentContent {
+            name: "doc".into(),
+            version: "1".into(),
+            format: "JSON".into(),
+            content: c.into(),
+        };
+        // Printed a line each: the content, with a newline at its end either way.
+        assert_eq!(content("{}").printout().lines, ["{}"]);
+        assert_eq!(content("a\n\n").printout().lines, ["a\n"]);
+        assert_eq!(content("a").printout().json["content"], "a");
+    }
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn final_invocation(command: &str, instance: &str) -> Invocation {

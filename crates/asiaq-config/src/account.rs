@@ -11,7 +11,7 @@ use asiaq_core::plan::app_conf::{content_md5, key_for};
 use crate::app_auth::app_auth_sources;
 use crate::app_conf::read_app_conf;
 use crate::vpc_env::BucketConfig;
-use crate::{AwsIni, ConfigDir, ConfigError, Diagnostic, VpcIni};
+use crate::{ConfigDir, ConfigError, Diagnostic, VpcIni};
 
 /// The directory `iam/s3/<account>/` and the names of its files (sorted). `account` must be
 /// a plain directory name.
@@ -28,29 +28,13 @@ pub fn account_files(
         )));
     }
     let account_dir = dir.existing(format!("iam/s3/{account}"))?;
-    let mut files: Vec<String> = std::fs::read_dir(&account_dir)
-        .map_err(|e| ConfigError::Io {
+    let mut files =
+        crate::s3_accounts::bucket_files(&account_dir).map_err(|message| ConfigError::Io {
             path: account_dir.clone(),
-            message: e.to_string(),
-        })?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file())
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .collect();
+            message,
+        })?;
     files.sort();
     Ok((account_dir, files))
-}
-
-/// `[audit] dev_canonical_id` and `prod_canonical_id` of disco_aws.ini (empty when unset),
-/// the canonical ids the audit bucket's ACL grants.
-pub fn audit_canonical_ids(aws: &AwsIni) -> (String, String) {
-    let audit = |key: &str| {
-        aws.ini()
-            .get("audit", key)
-            .map(|v| v.text)
-            .unwrap_or_default()
-    };
-    (audit("dev_canonical_id"), audit("prod_canonical_id"))
 }
 
 /// The names of the directories under `iam/group_membership/` (sorted; none when it is

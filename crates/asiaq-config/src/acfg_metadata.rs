@@ -219,9 +219,42 @@ pub fn read_ids(file: &Path) -> Result<Vec<IdEntry>, ConfigError> {
     }
 }
 
+/// The hostclasses whose `~variants` apply: those `given` (`--hostclass`), else the first
+/// line of `file` (the host's `/opt/wgen/etc/hostclass`); why not, when neither says.
+pub fn hostclasses(given: &[String], file: &Path) -> Result<Vec<String>, String> {
+    if !given.is_empty() {
+        return Ok(given.to_vec());
+    }
+    let shown = file.display();
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("no --hostclass given and cannot read {shown}: {e}"))?;
+    let first = acfg::hostclass_from_file(&text).ok_or_else(|| format!("{shown} is empty"))?;
+    Ok(vec![first])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostclasses_given_or_from_the_host_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hostclass");
+        let given = vec!["mhcweb".to_string()];
+        assert_eq!(hostclasses(&given, &file), Ok(given.clone()));
+        let err = hostclasses(&[], &file).unwrap_err();
+        assert!(err.starts_with(&format!(
+            "no --hostclass given and cannot read {}: ",
+            file.display()
+        )));
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(
+            hostclasses(&[], &file),
+            Err(format!("{} is empty", file.display()))
+        );
+        std::fs::write(&file, "mhcapp\nother\n").unwrap();
+        assert_eq!(hostclasses(&[], &file), Ok(vec!["mhcapp".to_string()]));
+    }
 
     #[test]
     fn parses_sample_lines() {

@@ -62,6 +62,35 @@ pub struct BakeProcess {
     pub bake_id: String,
 }
 
+impl BakeProcess {
+    /// What the running process gives a bake: the [`process_variables`] that are set, the
+    /// executable, the OS user ([`os_user`]), the [`version_tag`] of the configuration
+    /// checkout `dir` (`fallback_version` without one), `now_unix` and a fresh `bake_id`.
+    pub fn current(dir: &Path, fallback_version: &str, now_unix: u64, bake_id: String) -> Self {
+        let var = |k: &str| std::env::var(k).ok();
+        BakeProcess {
+            vars: process_variables()
+                .into_iter()
+                .filter_map(|k| var(&k).map(|v| (k, v)))
+                .collect(),
+            current_exe: std::env::current_exe().ok(),
+            user: os_user(var),
+            version: version_tag(dir, fallback_version),
+            now_unix,
+            bake_id,
+        }
+    }
+}
+
+/// The OS user as Python's `getpass.getuser()` finds it: the first of `LOGNAME`, `USER`,
+/// `LNAME`, `USERNAME` set and not empty (`var` reads one), else `unknown`.
+pub fn os_user(var: impl Fn(&str) -> Option<String>) -> String {
+    ["LOGNAME", "USER", "LNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| var(k).filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
 /// The environment variables a bake reads: `ASIAQ_BAKE_<KEY>` of [`OVERRIDABLE`] and
 /// `ASIAQ_SSH_CONFIG`.
 pub fn process_variables() -> Vec<String> {
@@ -146,6 +175,22 @@ pub fn prod_accounts(aws: &AwsIni) -> Result<Vec<String>, ConfigError> {
     Ok(ids)
 }
 
+/// `bake promote --stage STAGE [--promote-to-prod]`: the stage must be one of `[bake]
+/// ami_stages`; the prod accounts to share with ([`prod_accounts`]) when `to_prod`, else
+/// none.
+pub fn promotion_accounts(
+    aws: &AwsIni,
+    stage: &str,
+    to_prod: bool,
+) -> Result<Vec<String>, ConfigError> {
+    check_stage(aws, stage)?;
+    if to_prod {
+        prod_accounts(aws)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// An error at the line of `[bake] key` when it is set, else at the file.
 fn option_error(aws: &AwsIni, key: &str, message: String, expected: Option<String>) -> ConfigError {
     let line = aws.ini().get("bake", key).map(|v| v.line);
@@ -172,6 +217,18 @@ pub fn check_stage(aws: &AwsIni, stage: &str) -> Result<(), ConfigError> {
 /// The last of `[bake] ami_stages`: the stage phase-2 sources and prod images come from.
 pub fn final_stage(aws: &AwsIni) -> String {
     aws.ami_stages().last().cloned().unwrap_or_default()
+}
+
+/// What `aws promoterunning` shares: images of the [`final_stage`] made by `[bake]
+/// prod_baker` (tag `baker`; none set matches images without the tag), with `[bake]
+/// prod_account_ids` (maybe none): `(final stage, prod baker, prod accounts)`.
+pub fn running_promotion(aws: &AwsIni) -> (String, Option<String>, Vec<String>) {
+    let prod_baker = aws.ini().get("bake", "prod_baker").map(|v| v.text.clone());
+    (
+        final_stage(aws),
+        prod_baker,
+        aws.list("bake", "prod_account_ids"),
+    )
 }
 
 /// `liststragglers`: the stage that counts as promoted (`--stage`, checked, else the
@@ -557,6 +614,26 @@ pub fn init_script(dir: &ConfigDir, hostclass: &str) -> Result<InitScript, Confi
 }
 
 impl InitScript {
+    /// Refuses to overwrite a script that exists (`bake create`).
+    pub fn refuse_existing(&self) -> Result<(), String> {
+        match self.target.exists() {
+            true => Err(format!(
+                "{} already exists; not overwritten",
+                self.target.display()
+            )),
+            false => Ok(()),
+        }
+    }
+
+    /// What `bake create --dry-run` says it would do.
+    pub fn dry_run_line(&self) -> String {
+        let (target, template) = (self.target.display(), self.template.display());
+        format!(
+            "would write {target} (mode {:04o}) from {template}",
+            self.mode
+        )
+    }
+
     /// Writes the script with the template's mode.
     pub fn write(&self) -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
@@ -568,6 +645,49 @@ impl InitScript {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_user_is_the_first_set_of_the_getpass_variables() {
+        let vars = |set: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                set.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(os_user(vars(&[("USER", "bob"), ("USERNAME", "x")])), "bob");
+        assert_eq!(os_user(vars(&[("LOGNAME", ""), ("LNAME", "al")])), "al");
+        assert_eq!(os_user(vars(&[])), "unknown");
+    }
+
+    #[test]
+    fn init_script_refuses_to_overwrite_and_says_what_it_would_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("mhcnew.sh");
+        let script = InitScript {
+            template: dir.path().join("template.sh"),
+            target: target.clone(),
+            mode: 0o755,
+            text: "#!/bin/sh\n".into(),
+        };
+        assert_eq!(script.refuse_existing(), Ok(()));
+        assert_eq!(
+            script.dry_run_line(),
+            format!(
+                "would write {} (mode 0755) from {}",
+                target.display(),
+                dir.path().join("template.sh").display()
+            )
+        );
+        script.write().unwrap();
+        assert_eq!(
+            script.refuse_existing(),
+            Err(format!(
+                "{} already exists; not overwritten",
+                target.display()
+            ))
+        );
+    }
 
     const INI: &str = "\
 [disco_aws]
@@ -949,6 +1069,43 @@ product_line=web
         let unset = Fixture::new(&with(INI, "ami_stages=untested tested\n", ""));
         assert_eq!(unset.aws().ami_stages(), vec!["untested", "tested"]);
         assert!(check_stage(&unset.aws(), "tested").is_ok());
+    }
+
+    #[test]
+    fn promotion_checks_the_stage_then_the_prod_accounts() {
+        let f = Fixture::new(INI);
+        let aws = f.aws();
+        assert_eq!(
+            promotion_accounts(&aws, "tested", false).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            promotion_accounts(&aws, "tested", true).unwrap(),
+            prod_accounts(&aws).unwrap()
+        );
+        let e = promotion_accounts(&aws, "golden", true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown image stage \"golden\""), "{e}");
+        let none = Fixture::new(&with(
+            INI,
+            "prod_account_ids=222222222222 333333333333\n",
+            "",
+        ));
+        assert!(promotion_accounts(&none.aws(), "tested", true).is_err());
+        assert!(promotion_accounts(&none.aws(), "tested", false).is_ok());
+    }
+
+    #[test]
+    fn running_promotion_reads_the_bake_section() {
+        let f = Fixture::new(INI);
+        let (stage, baker, accounts) = running_promotion(&f.aws());
+        assert_eq!(stage, "tested");
+        assert_eq!(
+            baker,
+            f.aws().ini().get("bake", "prod_baker").map(|v| v.text)
+        );
+        assert_eq!(accounts, vec!["222222222222", "333333333333"]);
     }
 
     #[test]

@@ -23,10 +23,12 @@ pub mod keys;
 pub mod kinds;
 pub mod options;
 pub mod pipeline;
+pub mod s3_accounts;
 pub mod services;
 pub mod spinup;
 pub mod ssm_documents;
 pub mod validate;
+pub mod validation;
 pub mod vpc_env;
 pub mod vpc_ini;
 

@@ -7,6 +7,8 @@
 //! configuration crate's ConfigParser-compatible parser) and handed over as key/value
 //! pairs in file order.
 
+pub mod text;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 

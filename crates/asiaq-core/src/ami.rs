@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use crate::storage::StorageOptions;
 
+pub mod text;
+
 /// What asiaq needs to know about one image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AmiInfo {

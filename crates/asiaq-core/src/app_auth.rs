@@ -179,6 +179,35 @@ pub fn setup_plan<R: Rng + CryptoRng>(
         .collect()
 }
 
+/// What `app-auth update` wrote to `bucket` for `environment` (`dry_run`: would write):
+/// a line per key with why (never a value); JSON: the same.
+pub fn report(
+    bucket: &str,
+    environment: &str,
+    dry_run: bool,
+    writes: &[Write],
+) -> crate::printout::Printout {
+    #[derive(Serialize)]
+    struct Report<'a> {
+        bucket: &'a str,
+        environment: &'a str,
+        dry_run: bool,
+        writes: &'a [Write],
+    }
+    let verb = if dry_run { "would write" } else { "wrote" };
+    let lines = writes
+        .iter()
+        .map(|w| format!("{verb} s3://{bucket}/{} ({})", w.key, w.reason))
+        .collect();
+    let report = Report {
+        bucket,
+        environment,
+        dry_run,
+        writes,
+    };
+    crate::printout::Printout::new(&report, lines)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -201,6 +230,23 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn report_names_keys_and_reasons_never_values() {
+        let writes = vec![Write {
+            key: "app_auth/x".into(),
+            value: Secret::new("hunter2"),
+            reason: "generated",
+        }];
+        let p = report("b", "ci", true, &writes);
+        assert_eq!(p.lines, ["would write s3://b/app_auth/x (generated)"]);
+        assert!(!p.json.to_string().contains("hunter2"));
+        assert_eq!(p.json["writes"][0]["reason"], "generated");
+        assert_eq!(
+            report("b", "ci", false, &writes).lines,
+            ["wrote s3://b/app_auth/x (generated)"]
+        );
+    }
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 

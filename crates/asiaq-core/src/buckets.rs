@@ -3,6 +3,8 @@
 //! file is a bucket; its other files (`.iam` policy, `.acp` ACL, `.versioning`, `.web`
 //! website, `.logging`) come from `<NAME>.<ext>`, else `default.<ext>`.
 
+pub mod text;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;

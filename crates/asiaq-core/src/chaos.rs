@@ -178,9 +178,31 @@ pub fn select_victims<R: Rng + ?Sized>(
     pool.choose_multiple(rng, n).cloned().collect()
 }
 
+/// The victims chosen: hostclass (padded to 20) and instance; JSON: the victims.
+pub fn victims_printout(victims: &[Victim]) -> crate::printout::Printout {
+    let lines = victims
+        .iter()
+        .map(|v| format!("{:<20} {}", v.hostclass, v.instance_id))
+        .collect();
+    crate::printout::Printout::new(&victims, lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn victim_lines() {
+        let v = Victim {
+            hostclass: "mhcweb".into(),
+            group: "ci_mhcweb_1".into(),
+            instance_id: "i-1".into(),
+            availability_zone: "us-east-1a".into(),
+        };
+        let p = victims_printout(&[v]);
+        assert_eq!(p.lines, [format!("{:<20} i-1", "mhcweb")]);
+        assert_eq!(p.json[0]["group"], "ci_mhcweb_1");
+    }
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 

@@ -9,6 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 mod command;
+pub mod text;
 pub use command::*;
 
 // ---------------------------------------------------------------------------------------

@@ -300,6 +300,18 @@ pub struct ElbPlan {
 }
 
 impl ElbPlan {
+    /// `elb create`/`update`: what it would do (`done`: `None`), or what it did (`Some((created,
+    /// DNS name))`); JSON: the plan.
+    pub fn update_printout(&self, done: Option<(bool, &str)>) -> crate::printout::Printout {
+        let names = format!("{} ({})", self.name, self.human_name);
+        let line = match done {
+            None => format!("would create or update {names}"),
+            Some((true, dns)) => format!("created {names} {dns}"),
+            Some((false, dns)) => format!("updated {names} {dns}"),
+        };
+        crate::printout::Printout::new(self, vec![line])
+    }
+
     /// Whether any listener needs a certificate.
     pub fn needs_certificate(&self) -> bool {
         self.listeners
@@ -365,6 +377,38 @@ pub fn target_group_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn update_lines_say_what_was_done() {
+        let plan = ElbPlan {
+            human_name: "ci-mhcweb".into(),
+            name: "abc".into(),
+            cname: None,
+            alias: None,
+            listeners: Vec::new(),
+            internal: true,
+            subnet_ids: Vec::new(),
+            security_group_ids: Vec::new(),
+            health_check_target: "TCP:80".into(),
+            idle_timeout: 60,
+            connection_draining: 300,
+            cross_zone: true,
+            stickiness: None,
+            certificate_name: None,
+            tags: Vec::new(),
+        };
+        assert_eq!(
+            plan.update_printout(None).lines,
+            ["would create or update abc (ci-mhcweb)"]
+        );
+        assert_eq!(
+            plan.update_printout(Some((true, "abc.elb"))).lines,
+            ["created abc (ci-mhcweb) abc.elb"]
+        );
+        let p = plan.update_printout(Some((false, "abc.elb")));
+        assert_eq!(p.lines, ["updated abc (ci-mhcweb) abc.elb"]);
+        assert_eq!(p.json["human_name"], "ci-mhcweb");
+    }
 
     fn rows(o: PortOptions<'_>) -> Vec<(u16, String, u16, String)> {
         port_mappings(&o)

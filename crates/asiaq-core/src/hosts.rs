@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub mod text;
+
 /// One instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostInfo {
@@ -94,6 +96,15 @@ impl Columns {
         self.ami_age = true;
         self.uptime = true;
         self
+    }
+
+    /// The columns asked for, with those of `--most` and `--all` when given.
+    pub fn chosen(self, most: bool, all: bool) -> Self {
+        match (most, all) {
+            (_, true) => self.with_all(),
+            (true, false) => self.with_most(),
+            (false, false) => self,
+        }
     }
 
     /// `--all`: everything.
@@ -212,6 +223,15 @@ pub fn exec_exit_code(codes: &[i32], concurrent: bool) -> i32 {
     }
 }
 
+/// The exit status `exec` ends with ([`exec_exit_code`], kept within 1..=255); `None` when
+/// every command succeeded.
+pub fn exec_exit_status(codes: &[i32], concurrent: bool) -> Option<u8> {
+    match exec_exit_code(codes, concurrent) {
+        0 => None,
+        code => Some(code.clamp(1, 255) as u8),
+    }
+}
+
 /// `promoterunning`: the AMIs of running instances whose youngest instance has run longer
 /// than `hours`.
 pub fn long_running_amis(hosts: &[HostInfo], now: i64, hours: u32) -> Vec<String> {
@@ -297,6 +317,26 @@ pub fn needs_promotion(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chosen_columns_add_most_and_all() {
+        let own = Columns {
+            ami_age: true,
+            ..Columns::default()
+        };
+        assert_eq!(own.chosen(false, false), own);
+        assert_eq!(own.chosen(true, false), own.with_most());
+        assert_eq!(own.chosen(false, true), own.with_all());
+        assert_eq!(own.chosen(true, true), own.with_most().with_all());
+    }
+
+    #[test]
+    fn exec_exit_status_is_within_a_byte() {
+        assert_eq!(exec_exit_status(&[0, 0], true), None);
+        assert_eq!(exec_exit_status(&[3, 0], false), Some(3));
+        assert_eq!(exec_exit_status(&[-1], true), Some(1));
+        assert_eq!(exec_exit_status(&[300, 2], true), Some(255));
+    }
 
     fn host(id: &str, state: &str, hc: Option<&str>, hostname: Option<&str>) -> HostInfo {
         let mut tags = BTreeMap::new();

@@ -22,6 +22,8 @@
 //!
 //! Time is a parameter (`now`, see [`policy_timestamp`]); nothing here does I/O.
 
+pub mod text;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 

@@ -187,9 +187,82 @@ pub fn ssl_references<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeSet<
     out
 }
 
+/// The notes of `keys rotate --dry-run`: each SSL file of `status` that is not set in
+/// `bucket`.
+pub fn ssl_notes(status: &[(String, bool)], bucket: &str) -> Vec<String> {
+    status
+        .iter()
+        .filter(|(_, set)| !set)
+        .map(|(k, _)| format!("SSL: s3://{bucket}/{k} is not set (discoroot/ asks for it)"))
+        .collect()
+}
+
+/// What `keys rotate` did for `environment` in `bucket`: a line per key rotated (the steps
+/// of `plan`), then `ssl_lines`; JSON: the keys `rotated` and the SSL `status`.
+pub fn rotated(
+    environment: &str,
+    bucket: &str,
+    rotated: &[String],
+    status: Vec<(String, bool)>,
+    plan: &Plan<KeyAction>,
+    ssl_lines: Vec<String>,
+) -> crate::printout::Printout {
+    #[derive(Serialize)]
+    struct Ssl {
+        key: String,
+        set: bool,
+    }
+    #[derive(Serialize)]
+    struct Report<'a> {
+        environment: &'a str,
+        bucket: &'a str,
+        rotated: &'a [String],
+        ssl: Vec<Ssl>,
+    }
+    let report = Report {
+        environment,
+        bucket,
+        rotated,
+        ssl: status
+            .into_iter()
+            .map(|(key, set)| Ssl { key, set })
+            .collect(),
+    };
+    let lines = plan
+        .steps
+        .iter()
+        .map(|s| format!("rotated: {}", s.action))
+        .chain(ssl_lines)
+        .collect();
+    crate::printout::Printout::new(&report, lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotation_report_and_ssl_notes() {
+        let status = vec![
+            ("private_keys/ssl/a.key".to_string(), false),
+            ("private_keys/ssl/b.pem".to_string(), true),
+        ];
+        assert_eq!(
+            ssl_notes(&status, "b"),
+            ["SSL: s3://b/private_keys/ssl/a.key is not set (discoroot/ asks for it)"]
+        );
+        let names = vec!["bake".to_string()];
+        let p = plan(&names);
+        let r = rotated("ci", "b", &names, status, &p, vec!["SSL: x".into()]);
+        assert_eq!(r.lines.len(), p.steps.len() + 1);
+        assert_eq!(r.lines[0], format!("rotated: {}", p.steps[0].action));
+        assert_eq!(r.lines.last().unwrap(), "SSL: x");
+        assert_eq!(
+            serde_json::to_string(&r.json["ssl"]).unwrap(),
+            r#"[{"key":"private_keys/ssl/a.key","set":false},{"key":"private_keys/ssl/b.pem","set":true}]"#
+        );
+        assert_eq!(r.json["rotated"][0], "bake");
+    }
 
     #[test]
     fn the_original_table_is_the_default() {

@@ -6,6 +6,8 @@
 //! compares names in that normal form (lower case, final dot), and writes them as given plus
 //! a final dot.
 
+pub mod text;
+
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 

@@ -2,6 +2,8 @@
 //! and `asiaq purge-snapshots` (spec §2.21, §2.22). Times are unix seconds; "now" is a
 //! parameter.
 
+pub mod text;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;

@@ -7,6 +7,8 @@
 //! YAML as the JSON it denotes (AWS, and moto, return a YAML document as JSON when asked
 //! for JSON), so a document is changed only when its content is.
 
+pub mod text;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

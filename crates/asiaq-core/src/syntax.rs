@@ -922,6 +922,14 @@ pub fn parse_tag_arg(v: &str) -> Result<(String, String), SyntaxError> {
     parse_one_tag(v, v, "<key>:<value>")
 }
 
+/// Every `--tag key:value` of a command line ([`parse_tag_arg`]); the first bad one is
+/// refused as `--tag "<it>": why`.
+pub fn parse_tag_args(args: &[String]) -> Result<Vec<(String, String)>, String> {
+    args.iter()
+        .map(|t| parse_tag_arg(t).map_err(|e| format!("--tag {t:?}: {e}")))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------
 // Spotinst
 // ---------------------------------------------------------------------------------------
@@ -962,6 +970,20 @@ pub fn parse_spotinst_reserve(v: &str) -> Result<SpotinstReserve, SyntaxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_args_are_all_parsed_or_the_bad_one_named() {
+        let args = vec!["a:b".to_string(), "c:d:e".to_string()];
+        assert_eq!(
+            parse_tag_args(&args),
+            Ok(vec![("a".into(), "b".into()), ("c".into(), "d:e".into())])
+        );
+        let bad = vec!["a:b".to_string(), "nocolon".to_string()];
+        let err = parse_tag_args(&bad).unwrap_err();
+        let why = parse_tag_arg("nocolon").unwrap_err();
+        assert_eq!(err, format!("--tag \"nocolon\": {why}"));
+        assert_eq!(parse_tag_args(&[]), Ok(vec![]));
+    }
 
     fn net(s: &str) -> Ipv4Net {
         s.parse().unwrap()

@@ -121,6 +121,66 @@ impl From<asiaq_aws::AwsError> for CliError {
     }
 }
 
+impl From<asiaq_core::printout::Refusal> for CliError {
+    /// What a library refused: bad input (exit 2) or a failure (exit 1), with its hint.
+    fn from(r: asiaq_core::printout::Refusal) -> Self {
+        let cli = if r.usage {
+            CliError::usage(r.message)
+        } else {
+            CliError::failed(r.message)
+        };
+        r.hint.into_iter().fold(cli, CliError::with_hint)
+    }
+}
+
+impl From<asiaq_aws::FlowError> for CliError {
+    fn from(e: asiaq_aws::FlowError) -> Self {
+        match e {
+            asiaq_aws::FlowError::Refused(r) => r.into(),
+            asiaq_aws::FlowError::Aws(a) => a.into(),
+        }
+    }
+}
+
+impl From<asiaq_config::dynamodb::InputError> for CliError {
+    /// Input refused before any call: exit 2.
+    fn from(e: asiaq_config::dynamodb::InputError) -> Self {
+        let hint = e.hint();
+        let cli = match e {
+            asiaq_config::dynamodb::InputError::Config(c)
+            | asiaq_config::dynamodb::InputError::NoEnvironment(c) => CliError::from(c),
+            asiaq_config::dynamodb::InputError::Invalid(m) => CliError::usage(m),
+        };
+        hint.into_iter().fold(cli, CliError::with_hint)
+    }
+}
+
+impl From<asiaq_aws::dynamodb::DynamoError> for CliError {
+    /// Bad input: exit 2; AWS's errors as they are; anything else: exit 1.
+    fn from(e: asiaq_aws::dynamodb::DynamoError) -> Self {
+        match e {
+            asiaq_aws::dynamodb::DynamoError::Usage(m) => CliError::usage(m),
+            asiaq_aws::dynamodb::DynamoError::Aws(a) => CliError::from(a),
+            e => {
+                let failed = CliError::failed(e.to_string());
+                e.hint().into_iter().fold(failed, CliError::with_hint)
+            }
+        }
+    }
+}
+
+impl From<asiaq_aws::ssm::ExecSsmError> for CliError {
+    /// `exec-ssm`: bad input (exit 2), no instance to run on or AWS's error (exit 1).
+    fn from(e: asiaq_aws::ssm::ExecSsmError) -> Self {
+        use asiaq_aws::ssm::ExecSsmError;
+        match e {
+            ExecSsmError::Usage(m) => CliError::usage(m),
+            ExecSsmError::NoInstances(m) => CliError::failed(m),
+            ExecSsmError::Aws(e) => e.into(),
+        }
+    }
+}
+
 impl From<asiaq_config::ConfigError> for CliError {
     /// A configuration problem: every diagnostic, then exit 2.
     fn from(err: asiaq_config::ConfigError) -> Self {

@@ -5,6 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use asiaq_core::plan::{render, Plan, PlanAction};
+use asiaq_core::printout::Printout;
 
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::exit::CliError;
@@ -49,6 +50,30 @@ pub fn emit<T: Serialize>(
     }
 }
 
+/// Prints a library's [`Printout`]: its notes on stderr (text notes with text output only),
+/// then the result on stdout (its lines, or its JSON).
+pub fn print(global: &GlobalArgs, p: Printout) -> Result<(), CliError> {
+    if global.output == OutputFormat::Text {
+        p.text_notes.iter().for_each(|n| eprintln!("{n}"));
+    }
+    p.notes.iter().for_each(|n| eprintln!("{n}"));
+    emit(global.output, &p.json, |out| write_lines(out, p.lines))
+}
+
+/// A dry run with its own detailed text: `lines` as text, the `asiaq.plan/1` document of
+/// `plan` as JSON.
+pub fn print_dry_run<A: PlanAction>(
+    global: &GlobalArgs,
+    command: &str,
+    plan: &Plan<A>,
+    lines: Vec<String>,
+) -> Result<(), CliError> {
+    if global.output == OutputFormat::Json {
+        return print_plan(global, command, plan, &[], true);
+    }
+    emit(global.output, &(), |out| write_lines(out, lines))
+}
+
 /// Prints what was deleted (or, `dry_run`, would be): `deleted NAME` (`would delete NAME`)
 /// a line each; JSON: the names.
 pub fn print_deleted(
@@ -65,32 +90,6 @@ pub fn print_deleted(
 /// Writes `lines`, each on a line of its own.
 pub fn write_lines(out: &mut dyn Write, lines: Vec<String>) -> std::io::Result<()> {
     lines.iter().try_for_each(|l| writeln!(out, "{l}"))
-}
-
-/// Writes rows as aligned columns: each column padded to its widest cell plus two spaces.
-pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result<()> {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            if c + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
-            }
-        }
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
 }
 
 /// The closing line of a text plan ([`render::closing_line`]) for a dry run that prints its
@@ -117,20 +116,4 @@ pub fn print_plan<A: PlanAction>(
     }
     let doc = render::document(command, plan, notes, dry_run);
     emit(global.output, &doc, |w| write!(w, "{}", doc.to_text()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_pads_columns_to_widest_cell() {
-        let rows = vec![
-            vec!["a".to_string(), "bb".to_string(), "c".to_string()],
-            vec!["aaa".to_string(), "b".to_string(), "".to_string()],
-        ];
-        let mut out = Vec::new();
-        write_table(&mut out, &rows).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "a    bb  c\naaa  b\n");
-    }
 }

@@ -276,8 +276,70 @@ pub fn policy_cells(p: &PolicyInfo) -> Vec<String> {
     ]
 }
 
+/// `listconfigs`: name (padded to 24) and image of each; JSON: the rows.
+pub fn configs_printout(rows: &[ConfigRow]) -> asiaq_core::printout::Printout {
+    let lines = rows
+        .iter()
+        .map(|r| format!("{:<24} {}", r.name, r.image_id))
+        .collect();
+    asiaq_core::printout::Printout::new(&rows, lines)
+}
+
+/// `listpolicies`: the [`POLICY_HEADERS`] and a row per policy, in aligned columns; JSON:
+/// the policies.
+pub fn policies_printout(list: &[PolicyInfo]) -> asiaq_core::printout::Printout {
+    let headers = POLICY_HEADERS.map(str::to_string).to_vec();
+    let rows: Vec<Vec<String>> = std::iter::once(headers)
+        .chain(list.iter().map(policy_cells))
+        .collect();
+    let lines = asiaq_core::printout::table_lines(&rows);
+    asiaq_core::printout::Printout::new(&list, lines)
+}
+
+/// `deletegroup`: the groups named `name`, else of `hostclass` ([`groups_to_delete`]),
+/// deleted unless `dry_run`, once `confirm` agrees (asked with the environment and what is
+/// deleted). Returns their names.
+pub async fn delete_groups<E: From<AwsError>>(
+    ctx: &AwsContext,
+    env: &str,
+    (name, hostclass): (Option<&str>, Option<&str>),
+    force: bool,
+    dry_run: bool,
+    confirm: impl FnOnce(&super::env::EnvironmentNetwork, &str) -> Result<(), E>,
+) -> Result<Vec<String>, E> {
+    let gs = groups::env_groups(ctx, env).await?;
+    let chosen = groups_to_delete(&gs, name, hostclass, force)?;
+    let names: Vec<String> = chosen.iter().map(|g| g.name.clone()).collect();
+    if !dry_run {
+        let network = super::env::require(ctx, env).await?;
+        confirm(&network, &format!("Delete {}", names.join(", ")))?;
+        for g in chosen {
+            groups::delete_group(ctx, g, force).await?;
+        }
+    }
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn config_and_policy_listings() {
+        let row = ConfigRow {
+            name: "ci_mhcweb".into(),
+            image_id: "ami-1".into(),
+            kind: "launch-template",
+            in_use: true,
+            template_id: Some("lt-1".into()),
+        };
+        let p = configs_printout(&[row]);
+        assert_eq!(p.lines, [format!("{:<24} ami-1", "ci_mhcweb")]);
+        assert_eq!(p.json[0]["kind"], "launch-template");
+        let p = policies_printout(&[]);
+        assert_eq!(p.lines.len(), 1);
+        assert!(p.lines[0].starts_with("ASG  Name  Type"));
+        assert_eq!(p.json, serde_json::json!([]));
+    }
+
     #[test]
     fn a_group_line_has_the_original_columns() {
         let row = GroupRow {

@@ -614,3 +614,48 @@ pub fn deleted_lines(plan: &super::spinup::SpindownPlan, human: &str) -> Vec<Str
         .map(|(_, name, dns)| format!("deleted {name} ({human}) {dns}"))
         .collect()
 }
+
+/// `elb list`: name, zones and id of each load balancer, under a header on stderr; JSON:
+/// the rows.
+pub fn elbs_printout(rows: &[ElbRow]) -> asiaq_core::printout::Printout {
+    let header = format!("{:<50} {:<33} ELB Id", "ELB Name", "Availability Zones");
+    let lines = rows
+        .iter()
+        .map(|r| {
+            let zones = r.availability_zones.join(",");
+            format!("{:<50} {zones:<33} {}", r.name, r.id)
+        })
+        .collect();
+    asiaq_core::printout::Printout::new(&rows, lines).with_text_notes(vec![header])
+}
+
+#[cfg(test)]
+mod printout_tests {
+    use super::*;
+
+    #[test]
+    fn elb_listing_has_its_header_on_stderr() {
+        let row = ElbRow {
+            name: "ci-mhcweb".into(),
+            availability_zones: vec!["us-east-1a".into(), "us-east-1b".into()],
+            id: "abc".into(),
+            dns_name: "abc.elb".into(),
+        };
+        let p = elbs_printout(&[row]);
+        assert_eq!(
+            p.text_notes,
+            [format!(
+                "{:<50} {:<33} ELB Id",
+                "ELB Name", "Availability Zones"
+            )]
+        );
+        assert_eq!(
+            p.lines,
+            [format!(
+                "{:<50} {:<33} abc",
+                "ci-mhcweb", "us-east-1a,us-east-1b"
+            )]
+        );
+        assert_eq!(p.json[0]["dns_name"], "abc.elb");
+    }
+}

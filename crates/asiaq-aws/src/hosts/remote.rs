@@ -142,6 +142,53 @@ pub async fn route(
     })
 }
 
+/// What `aws exec` runs, and how it reaches the instances beyond the route it finds.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    pub user: String,
+    pub command: String,
+    /// On every instance at once, else one after another.
+    pub concurrent: bool,
+    /// `[disco_aws] ssh_proxy_command`.
+    pub proxy_command: Option<String>,
+    /// An ssh client configuration file (`ssh -F`).
+    pub config_file: Option<PathBuf>,
+    /// `[disco_aws] jump_box_hostclasses`.
+    pub jump_hostclasses: Vec<String>,
+}
+
+/// `aws exec`: runs the request's command on the running instances `selector` picks in
+/// environment `env` (refused when none runs), over the [`route`] to them; each result
+/// goes to `done` as it comes. Returns the exit codes ([`exec_all`]).
+pub async fn exec_selected(
+    ctx: &AwsContext,
+    env: &str,
+    selector: &super::instances::Selector,
+    req: &ExecRequest,
+    done: impl FnMut(&RemoteResult),
+) -> Result<Vec<i32>, crate::FlowError> {
+    use asiaq_core::printout::Refusal;
+    let (network, hosts) = super::instances::select(ctx, env, Some(selector)).await?;
+    let hosts: Vec<HostInfo> = hosts.into_iter().filter(|h| h.state == "running").collect();
+    if hosts.is_empty() {
+        return Err(Refusal::failed("no running instances match").into());
+    }
+    let (proxy, config) = (req.proxy_command.clone(), req.config_file.clone());
+    let route = route(
+        ctx,
+        &network.vpc_id,
+        &req.user,
+        proxy,
+        config,
+        &req.jump_hostclasses,
+    )
+    .await?;
+    let (user, command) = (&req.user, &req.command);
+    exec_all(&route, &hosts, user, command, req.concurrent, done)
+        .await
+        .map_err(|e| Refusal::failed(format!("cannot run ssh: {e}")).into())
+}
+
 /// Runs `command` as `user` on every one of `hosts`: all at once (up to 32 connections)
 /// when `concurrent`, else one after another. Each result goes to `done` as it comes.
 /// Returns the exit codes, in the order the results came.

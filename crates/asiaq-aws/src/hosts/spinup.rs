@@ -126,6 +126,90 @@ impl Prepared {
     }
 }
 
+/// How a spinup runs (`provision`, `spinup`, `spindownandup`).
+#[derive(Debug, Clone)]
+pub struct SpinupRun {
+    pub dry_run: bool,
+    pub opts: SpinupOptions,
+    /// The dry run of `spindownandup`: its spindown, printed with the spinup's plans.
+    pub spindown: Option<SpindownPlan>,
+}
+
+/// What a spinup ends with: its plan (a dry run) or what was done.
+#[derive(Debug)]
+pub enum SpinupOutcome {
+    Planned {
+        prepared: Prepared,
+        /// The spindown of `spindownandup`'s dry run, before the spinup.
+        spindown: Option<SpindownPlan>,
+    },
+    Applied(SpinupReport),
+}
+
+/// Observes and plans `requests` ([`prepare`]; the hostclasses of `run`'s spindown as
+/// having no group), then returns the plan (dry run) or applies it ([`Prepared::apply`]).
+pub async fn spinup_flow<E>(
+    ctx: &AwsContext,
+    env: &str,
+    requests: &SpinupRequests,
+    trusted_account_ids: &[String],
+    run: SpinupRun,
+    configure: impl FnOnce(&EnvironmentNetwork) -> Result<EnvironmentSettings, E>,
+) -> Result<SpinupOutcome, E>
+where
+    E: From<AwsError> + From<SpinupError>,
+{
+    let spun_down = run
+        .spindown
+        .as_ref()
+        .map(SpindownPlan::hostclasses)
+        .unwrap_or_default();
+    let prepared = prepare(
+        ctx,
+        env,
+        requests,
+        trusted_account_ids,
+        &spun_down,
+        configure,
+    )
+    .await?;
+    if run.dry_run {
+        let spindown = run.spindown;
+        return Ok(SpinupOutcome::Planned { prepared, spindown });
+    }
+    Ok(SpinupOutcome::Applied(prepared.apply(ctx, &run.opts).await))
+}
+
+impl Prepared {
+    /// The dry run as the one plan printer shows it (`--output json`): the command and its
+    /// steps, after those of `spindownandup`'s spindown `down`.
+    pub fn dry_run_plan(&self, down: Option<&SpindownPlan>) -> (&'static str, Plan<HostsAction>) {
+        match down {
+            Some(d) => ("aws spindownandup", d.steps().then(self.steps())),
+            None => ("aws spinup", self.steps()),
+        }
+    }
+
+    /// The dry run as text: the spindown's lines (of `down`), each group with its detail
+    /// (templates, volumes, schedules, load balancers), then the closing count.
+    pub fn dry_run_lines(&self, down: Option<&SpindownPlan>) -> Vec<String> {
+        let (_, steps) = self.dry_run_plan(down);
+        let down = down.map(|d| d.lines(true)).unwrap_or_default();
+        let up = self.plans.iter().flat_map(asiaq_core::spinup::plan_lines);
+        let closing = closing_line(&steps);
+        down.into_iter()
+            .chain(up)
+            .chain(std::iter::once(closing))
+            .collect()
+    }
+}
+
+/// The closing line of a text plan (`N to create, M to change, K to delete`).
+fn closing_line(plan: &Plan<HostsAction>) -> String {
+    use asiaq_core::plan::render;
+    render::closing_line(&render::summary(plan))
+}
+
 /// Observes everything a spinup of `requests` in `env` needs at once (the environment,
 /// candidate images, existing groups, latest snapshots: none needs another's answer), asks
 /// `configure` what the configuration says about the observed environment, plans every
@@ -624,6 +708,16 @@ impl SpindownPlan {
         groups.chain(balancers).chain(target_groups).collect()
     }
 
+    /// What `spindown` prints as text: [`SpindownPlan::lines`], and for a dry run the
+    /// closing count of its plan.
+    pub fn printed_lines(&self, dry_run: bool) -> Vec<String> {
+        let mut lines = self.lines(dry_run);
+        if dry_run {
+            lines.push(closing_line(&self.steps()));
+        }
+        lines
+    }
+
     /// The hostclasses whose groups the spindown deletes.
     pub fn hostclasses(&self) -> BTreeSet<String> {
         self.groups.iter().map(|g| g.hostclass.clone()).collect()
@@ -783,5 +877,59 @@ mod tests {
             "deleted group ci_mhcweb_1 (0 instances)"
         );
         assert_eq!(plan.hostclasses(), BTreeSet::from(["mhcweb".to_string()]));
+    }
+
+    fn one_group_spindown() -> SpindownPlan {
+        let group = GroupInfo {
+            name: "ci_mhcweb_1".into(),
+            hostclass: "mhcweb".into(),
+            ..GroupInfo::default()
+        };
+        SpindownPlan {
+            groups: vec![group],
+            ..SpindownPlan::default()
+        }
+    }
+
+    #[test]
+    fn spindown_printed_lines_close_a_dry_run_only() {
+        let plan = one_group_spindown();
+        let dry = plan.printed_lines(true);
+        assert_eq!(dry[0], "would delete group ci_mhcweb_1 (0 instances)");
+        assert_eq!(dry.len(), 2);
+        assert!(dry[1].contains("1 to delete"), "{dry:?}");
+        assert_eq!(
+            plan.printed_lines(false),
+            ["deleted group ci_mhcweb_1 (0 instances)"]
+        );
+    }
+
+    #[test]
+    fn spinup_dry_run_follows_the_spindown() {
+        let prepared = Prepared {
+            network: EnvironmentNetwork {
+                name: "ci".into(),
+                vpc_id: "vpc-1".into(),
+                env_type: None,
+                environment_class: "development".into(),
+                tags: BTreeMap::new(),
+                metanetworks: Vec::new(),
+            },
+            plans: Vec::new(),
+            certificates: BTreeMap::new(),
+        };
+        let (command, steps) = prepared.dry_run_plan(None);
+        assert_eq!((command, steps.len()), ("aws spinup", 0));
+        let down = one_group_spindown();
+        let (command, steps) = prepared.dry_run_plan(Some(&down));
+        assert_eq!(command, "aws spindownandup");
+        assert_eq!(steps.len(), down.steps().len());
+        let lines = prepared.dry_run_lines(Some(&down));
+        assert_eq!(lines[0], "would delete group ci_mhcweb_1 (0 instances)");
+        assert_eq!(lines.last(), Some(&closing_line(&down.steps())));
+        assert_eq!(
+            prepared.dry_run_lines(None),
+            [closing_line(&Plan::default())]
+        );
     }
 }

@@ -130,6 +130,21 @@ pub async fn peerable_environments(
     Ok(out)
 }
 
+/// `vpc peerings --create`: the configured peerings missing for `target`, or for every
+/// environment of the region ([`peerable_environments`], [`create_missing_peerings`]),
+/// created now unless `dry_run`. Returns the plan (what ran, or would run first).
+pub async fn create_peerings(
+    ctx: &AwsContext,
+    target: Option<ObservedEnvironment>,
+    connections: &[(PeeringEndpoint, PeeringEndpoint)],
+    config_of: impl Fn(&str, &str) -> Result<EnvConfig, String>,
+    dry_run: bool,
+) -> Result<Plan, VpcError> {
+    let environments = peerable_environments(ctx, target).await?;
+    let now = super::now_iso();
+    create_missing_peerings(ctx, &environments, connections, config_of, &now, dry_run).await
+}
+
 /// Creates the configured peerings (and their routes) that are missing for each of
 /// `environments`; `config_of(name, type)` reads an environment's configuration. Each
 /// VPC's steps run before the next VPC is planned, so a peering made for one is seen (not

@@ -119,9 +119,99 @@ pub fn plan(
     b.build()
 }
 
+/// The objects `app_conf/<env>/` stands for, from its files `(relative path, content)`:
+/// each key's content hash (what [`plan`] compares) and its content (what is uploaded).
+pub fn local_objects(
+    files: impl IntoIterator<Item = (String, Vec<u8>)>,
+) -> (BTreeMap<String, String>, BTreeMap<String, Vec<u8>>) {
+    let mut hashes = BTreeMap::new();
+    let mut contents = BTreeMap::new();
+    for (relative, bytes) in files {
+        let key = key_for(&relative);
+        hashes.insert(key.clone(), content_md5(&bytes));
+        contents.insert(key, bytes);
+    }
+    (hashes, contents)
+}
+
+/// What `app-conf update` did to `bucket` for `env`: each object uploaded or deleted, then
+/// the counts (`local`: how many files there are); JSON: the keys and counts.
+pub fn report(
+    env: &str,
+    bucket: &str,
+    plan: &Plan<AppConfAction>,
+    local: usize,
+) -> crate::printout::Printout {
+    #[derive(Serialize)]
+    struct Report<'a> {
+        environment: &'a str,
+        bucket: &'a str,
+        uploaded: Vec<&'a str>,
+        deleted: Vec<&'a str>,
+        unchanged: usize,
+    }
+    let keys = |want_delete: bool| -> Vec<&str> {
+        plan.steps
+            .iter()
+            .filter(|s| s.action.change().is_delete() == want_delete)
+            .map(|s| s.action.key())
+            .collect()
+    };
+    let report = Report {
+        environment: env,
+        bucket,
+        uploaded: keys(false),
+        deleted: keys(true),
+        unchanged: local - keys(false).len(),
+    };
+    let mut lines: Vec<String> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            let verb = match s.action {
+                AppConfAction::Upload { .. } => "uploaded",
+                AppConfAction::Delete { .. } => "deleted",
+            };
+            format!("{verb} s3://{bucket}/{}", s.action.key())
+        })
+        .collect();
+    lines.push(format!(
+        "app_conf of {env} in {bucket}: {} uploaded, {} deleted, {} unchanged",
+        report.uploaded.len(),
+        report.deleted.len(),
+        report.unchanged
+    ));
+    crate::printout::Printout::new(&report, lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_objects_and_report() {
+        let files = vec![("a.conf".to_string(), b"x".to_vec())];
+        let (hashes, contents) = local_objects(files);
+        let key = key_for("a.conf");
+        assert_eq!(hashes[&key], content_md5(b"x"));
+        assert_eq!(contents[&key], b"x");
+        let remote = BTreeMap::from([("app_conf/old".to_string(), "etag".to_string())]);
+        let p = plan(&hashes, &remote, true);
+        let r = report("ci", "b", &p, hashes.len());
+        assert_eq!(r.lines.len(), p.steps.len() + 1);
+        assert_eq!(
+            r.lines.last().unwrap(),
+            "app_conf of ci in b: 1 uploaded, 1 deleted, 0 unchanged"
+        );
+        assert!(r.lines.contains(&format!("uploaded s3://b/{key}")));
+        assert!(r.lines.contains(&"deleted s3://b/app_conf/old".to_string()));
+        assert_eq!(r.json["uploaded"][0], key.as_str());
+        let none = report("ci", "b", &Plan::default(), 2);
+        assert_eq!(
+            none.lines,
+            ["app_conf of ci in b: 0 uploaded, 0 deleted, 2 unchanged"]
+        );
+    }
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

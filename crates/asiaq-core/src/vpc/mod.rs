@@ -9,6 +9,7 @@ pub mod reconcile;
 pub mod routes;
 pub mod show;
 pub mod state;
+pub mod text;
 
 /// Whether `name` may name an environment (VPC): not empty, and without `_` (alarm names
 /// are split on it). The error says why not.

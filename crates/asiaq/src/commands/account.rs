@@ -4,20 +4,16 @@
 //! `asiaq account init`: the README's whole checklist for an account, in order
 //! (`asiaq_aws::account_init`).
 
-use std::io::Write;
-
-use asiaq_aws::cloudtrail::{self as aws_cloudtrail, AuditBucket};
-use asiaq_aws::Identity;
+use asiaq_aws::cloudtrail as aws_cloudtrail;
 use asiaq_config::account::account_files;
 use asiaq_config::ConfigDir;
-use asiaq_core::buckets::bucket_specs;
-use asiaq_core::plan::cloudtrail::{check_policy, plan, TRAIL_NAME};
-use serde::Serialize;
+use asiaq_core::buckets::{bucket_specs, text};
+use asiaq_core::plan::cloudtrail::{plan, TRAIL_NAME};
 
 use crate::cli::GlobalArgs;
 use crate::commands::aws_session;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::print;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AccountCommand {
@@ -54,14 +50,6 @@ pub enum AccountCommand {
     },
 }
 
-#[derive(Serialize)]
-struct Report<'a> {
-    account: &'a str,
-    trail: &'a str,
-    bucket: &'a str,
-    changes: Vec<String>,
-}
-
 pub fn run(global: &GlobalArgs, cmd: &AccountCommand) -> Result<(), CliError> {
     let (account, dry_run) = match cmd {
         AccountCommand::Cloudtrail { account, dry_run } => (account, dry_run),
@@ -90,29 +78,8 @@ pub fn run(global: &GlobalArgs, cmd: &AccountCommand) -> Result<(), CliError> {
     aws_session::run(global, |ctx| async move {
         let specs = bucket_specs(&files, ctx.region(), &project)
             .map_err(|e| CliError::usage(format!("{}: {e}", account_dir.display())))?;
-        let bucket = specs
-            .iter()
-            .find(|s| s.audit)
-            .map(|s| s.name.clone())
-            .ok_or_else(|| CliError::usage("no audit bucket"))?;
-        match aws_cloudtrail::audit_bucket(&ctx, &bucket).await? {
-            AuditBucket::Missing => {
-                return Err(
-                    CliError::failed(format!("the audit bucket {bucket} does not exist"))
-                        .with_hint(format!(
-                            "create it with `asiaq buckets update --account {account}`"
-                        )),
-                );
-            }
-            AuditBucket::Exists { policy } => {
-                let id = Identity::fetch(&ctx).await?;
-                check_policy(policy.as_deref(), &bucket, &id.account).map_err(|m| {
-                    CliError::failed(m).with_hint(format!(
-                        "give the bucket a policy that allows CloudTrail (iam/s3/{account}/<bucket>.iam) and run `asiaq buckets update --account {account}`"
-                    ))
-                })?;
-            }
-        }
+        let bucket = text::audit_bucket(specs.iter().map(|s| (s.name.as_str(), s.audit)))?;
+        aws_cloudtrail::require_audit_bucket(&ctx, &bucket, account).await?;
         let current = aws_cloudtrail::observe(&ctx, TRAIL_NAME).await?;
         let plan = plan(TRAIL_NAME, &bucket, current.as_ref());
         if *dry_run {
@@ -121,23 +88,9 @@ pub fn run(global: &GlobalArgs, cmd: &AccountCommand) -> Result<(), CliError> {
         if !plan.is_empty() {
             aws_cloudtrail::apply_plan(&ctx, &plan).await?;
         }
-        let report = Report {
-            account,
-            trail: TRAIL_NAME,
-            bucket: &bucket,
-            changes: plan.steps.iter().map(|s| s.action.to_string()).collect(),
-        };
-        emit(global.output, &report, |out: &mut dyn Write| {
-            for c in &report.changes {
-                writeln!(out, "{c}")?;
-            }
-            let how = if report.changes.is_empty() {
-                "already logs"
-            } else {
-                "logs"
-            };
-            writeln!(out, "trail {TRAIL_NAME} {how} to s3://{bucket}")?;
-            Ok(())
-        })
+        print(
+            global,
+            text::trail_report(account, TRAIL_NAME, &bucket, &plan),
+        )
     })
 }

@@ -5,9 +5,10 @@ use std::io::Write;
 
 use asiaq_aws::account_init::{self as init, AccountInputs, EnvInputs, InitError, InitOptions};
 use asiaq_config::account::{
-    account_environments, account_files, audit_canonical_ids, environment_files, iam_environments,
+    account_environments, account_files, environment_files, iam_environments,
 };
 use asiaq_config::iam_tree::desired_state;
+use asiaq_config::s3_accounts::audit_canonical_ids;
 use asiaq_config::ConfigDir;
 use asiaq_core::account::{document, iam_environment, partial_text, text};
 use serde::Serialize;

@@ -12,18 +12,18 @@ use asiaq_config::accounts::{
 };
 use asiaq_config::host::{self, AccountFiles};
 use asiaq_core::accounts::{
-    check_name, hash_password, Installed, GROUPS_PREFIX, SHA512_CRYPT_ROUNDS, USERS_PREFIX,
+    check_name, hash_password, text, Installed, GROUPS_PREFIX, SHA512_CRYPT_ROUNDS, USERS_PREFIX,
 };
+use asiaq_core::printout::Printout;
 use asiaq_core::secret::Secret;
 use asiaq_engine::report as progress;
 use rand::RngCore;
-use serde::Serialize;
 
 use crate::cli::GlobalArgs;
 use crate::commands::creds::prompt_password_twice;
 use crate::commands::{aws_session, cred_bucket};
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::{emit, print};
 
 #[derive(Debug, clap::Args)]
 pub struct AccountsArgs {
@@ -95,51 +95,13 @@ fn salt() -> [u8; 12] {
 }
 
 fn default_name(name: &Option<String>) -> Result<String, CliError> {
-    let name = match name {
-        Some(n) => n.clone(),
-        None => std::env::var("USER")
-            .map_err(|_| CliError::usage("give --name NAME ($USER is not set)"))?,
-    };
-    check_name(&name).map_err(|e| CliError::usage(e.to_string()))?;
-    Ok(name)
+    let user = std::env::var("USER").ok();
+    text::account_name(name.as_deref(), user).map_err(CliError::usage)
 }
 
 /// Opens `entries` of `[section]` in `$EDITOR` (default `vi`) and reads the result back.
 fn edit(section: &str, entries: &[(String, String)]) -> Result<Entries, ChangeError<AwsError>> {
     edit_in_editor(std::env::var("EDITOR").ok().as_deref(), section, entries)
-}
-
-#[derive(Serialize)]
-struct Written<'a> {
-    bucket: &'a str,
-    keys: Vec<String>,
-    dry_run: bool,
-}
-
-fn report(
-    global: &GlobalArgs,
-    bucket: &str,
-    keys: Vec<String>,
-    dry_run: bool,
-) -> Result<(), CliError> {
-    let w = Written {
-        bucket,
-        keys,
-        dry_run,
-    };
-    emit(global.output, &w, |out: &mut dyn Write| {
-        for k in &w.keys {
-            if dry_run {
-                writeln!(
-                    out,
-                    "would write s3://{bucket}/{k} (dry run: nothing changed)"
-                )?;
-            } else {
-                writeln!(out, "wrote s3://{bucket}/{k}")?;
-            }
-        }
-        Ok(())
-    })
 }
 
 pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
@@ -172,11 +134,7 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
         active: Some(a), ..
     } = &args.command
     {
-        if !matches!(a.to_ascii_lowercase().as_str(), "yes" | "no") {
-            return Err(CliError::usage(format!(
-                "--active {a:?}: expected yes or no"
-            )));
-        }
+        text::check_active(a).map_err(CliError::usage)?;
     }
     let salt = salt();
     let change = match &args.command {
@@ -217,19 +175,14 @@ pub fn run(global: &GlobalArgs, args: &AccountsArgs) -> Result<(), CliError> {
             }
         }
         let keys = writes.into_iter().map(|(k, _)| k).collect();
-        report(global, &bucket_name, keys, dry_run)
+        print(global, text::written(&bucket_name, keys, dry_run))
     })
 }
 
 /// The names of the records under `prefix`, one per line.
 async fn list(global: &GlobalArgs, bucket: &Bucket<'_>, prefix: &str) -> Result<(), CliError> {
     let names = bucket.names(prefix).await?;
-    emit(global.output, &names, |out: &mut dyn Write| {
-        for n in &names {
-            writeln!(out, "{n}")?;
-        }
-        Ok(())
-    })
+    print(global, Printout::names(&names))
 }
 
 /// `install`: reads every account (a broken one is reported and skipped, as the original
@@ -247,14 +200,7 @@ async fn install(global: &GlobalArgs, bucket: &Bucket<'_>, dry_run: bool) -> Res
         |user, keys| host::install_keys(&files, user, keys),
         progress::note,
     );
-    emit(global.output, &installed, |out: &mut dyn Write| {
-        if dry_run {
-            for s in &installed.steps {
-                writeln!(out, "{s}")?;
-            }
-        }
-        Ok(())
-    })?;
+    print(global, installed.printout())?;
     installed
         .failure()
         .map_or(Ok(()), |f| Err(CliError::failed(f)))

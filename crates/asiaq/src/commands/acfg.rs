@@ -8,18 +8,18 @@
 //! walks the tree and `asiaq_config::host` does the copying and sets modes and owners.
 //! `acfg.metadata` is read and checked before anything is changed.
 
-use std::fs;
 use std::path::PathBuf;
 
 use asiaq_config::host::{self, AccountFiles, Host};
 use asiaq_config::{acfg_metadata, ConfigError};
 use asiaq_core::acfg;
+use asiaq_core::printout::Printout;
 use asiaq_engine::report::note;
 use clap::Args;
 
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::print;
 
 #[derive(Debug, Args)]
 pub struct AcfgArgs {
@@ -37,18 +37,9 @@ pub struct AcfgArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: &AcfgArgs) -> Result<(), CliError> {
-    let hostclasses = if args.hostclasses.is_empty() {
-        let text = fs::read_to_string(acfg::HOSTCLASS_FILE).map_err(|e| {
-            CliError::usage(format!(
-                "no --hostclass given and cannot read {}: {e}",
-                acfg::HOSTCLASS_FILE
-            ))
-        })?;
-        vec![acfg::hostclass_from_file(&text)
-            .ok_or_else(|| CliError::usage(format!("{} is empty", acfg::HOSTCLASS_FILE)))?]
-    } else {
-        args.hostclasses.clone()
-    };
+    let hostclass_file = std::path::Path::new(acfg::HOSTCLASS_FILE);
+    let hostclasses =
+        acfg_metadata::hostclasses(&args.hostclasses, hostclass_file).map_err(CliError::usage)?;
     if !args.source.is_dir() {
         return Err(CliError::usage(format!(
             "{}: not a directory",
@@ -90,16 +81,11 @@ pub fn run(global: &GlobalArgs, args: &AcfgArgs) -> Result<(), CliError> {
         &mut this_host,
     )
     .map_err(CliError::failed)?;
-    if args.dry {
-        emit(global.output, &actions, |w| {
-            for a in &actions {
-                writeln!(w, "{a}")?;
-            }
-            Ok(())
-        })
-    } else {
-        emit(global.output, &actions, |_| Ok(()))
-    }
+    let lines = match args.dry {
+        true => actions.iter().map(ToString::to_string).collect(),
+        false => Vec::new(),
+    };
+    print(global, Printout::new(&actions, lines))
 }
 
 /// A read error is a failure (exit 1); a bad `acfg.metadata` a usage error (exit 2).

@@ -1,20 +1,18 @@
 //! `asiaq app-auth` (disco_app_auth.py): publish application passwords from
 //! `app_auth/<env>/` to the environment's credential bucket (spec §4.12).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use asiaq_aws::credentials::Bucket;
 use asiaq_config::app_auth::app_auth_sources;
 use asiaq_config::ConfigDir;
-use asiaq_core::app_auth::{environment_hint, keys_to_keep, plan};
+use asiaq_core::app_auth::{environment_hint, keys_to_keep, plan, report};
 use asiaq_engine::report as progress;
-use serde::Serialize;
 
 use crate::cli::GlobalArgs;
 use crate::commands::{aws_session, cred_bucket};
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::print;
 
 #[derive(Debug, clap::Args)]
 pub struct AppAuthArgs {
@@ -41,14 +39,6 @@ pub enum AppAuthCommand {
         #[arg(long)]
         dry_run: bool,
     },
-}
-
-#[derive(Serialize)]
-struct Report<'a> {
-    bucket: &'a str,
-    environment: &'a str,
-    dry_run: bool,
-    writes: &'a [asiaq_core::app_auth::Write],
 }
 
 pub fn run(global: &GlobalArgs, args: &AppAuthArgs) -> Result<(), CliError> {
@@ -82,18 +72,6 @@ pub fn run(global: &GlobalArgs, args: &AppAuthArgs) -> Result<(), CliError> {
                 progress::note(format!("wrote {} ({})", w.key, w.reason));
             }
         }
-        let report = Report {
-            bucket: &name,
-            environment: &env,
-            dry_run: *dry_run,
-            writes: &writes,
-        };
-        emit(global.output, &report, |out: &mut dyn Write| {
-            for w in &writes {
-                let verb = if *dry_run { "would write" } else { "wrote" };
-                writeln!(out, "{verb} s3://{name}/{} ({})", w.key, w.reason)?;
-            }
-            Ok(())
-        })
+        print(global, report(&name, &env, *dry_run, &writes))
     })
 }

@@ -2,21 +2,16 @@
 //! `app_conf/<env>/` to the environment's first credential bucket at `app_conf/<path>`,
 //! only those whose content differs, and with `--delete` remove the keys without a file.
 
-use std::collections::BTreeMap;
-use std::io::Write;
-
 use asiaq_aws::app_conf as aws_app_conf;
 use asiaq_aws::credentials::Bucket;
 use asiaq_config::app_conf::read_app_conf;
 use asiaq_config::ConfigDir;
-use asiaq_core::plan::app_conf::{content_md5, key_for, plan, AppConfAction};
-use asiaq_core::plan::PlanAction;
-use serde::Serialize;
+use asiaq_core::plan::app_conf::{local_objects, plan, report};
 
 use crate::cli::GlobalArgs;
 use crate::commands::{aws_session, cred_bucket};
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::print;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AppConfCommand {
@@ -32,15 +27,6 @@ pub enum AppConfCommand {
     },
 }
 
-#[derive(Serialize)]
-struct Report<'a> {
-    environment: &'a str,
-    bucket: &'a str,
-    uploaded: Vec<&'a str>,
-    deleted: Vec<&'a str>,
-    unchanged: usize,
-}
-
 pub fn run(global: &GlobalArgs, cmd: &AppConfCommand) -> Result<(), CliError> {
     let AppConfCommand::Update { delete, dry_run } = cmd;
     let dir = ConfigDir::new(&global.asiaq_config);
@@ -51,13 +37,7 @@ pub fn run(global: &GlobalArgs, cmd: &AppConfCommand) -> Result<(), CliError> {
         .map_err(|e| CliError::from(e).with_hint("give --env ENV"))?
         .to_string();
     let files = read_app_conf(&dir.path("app_conf"), &env)?;
-    let mut local = BTreeMap::new();
-    let mut contents = BTreeMap::new();
-    for f in files {
-        let key = key_for(&f.relative);
-        local.insert(key.clone(), content_md5(&f.bytes));
-        contents.insert(key, f.bytes);
-    }
+    let (local, contents) = local_objects(files.into_iter().map(|f| (f.relative, f.bytes)));
     let config = cred_bucket::config_for(global, None, Some(&env))?;
     aws_session::run(global, |ctx| async move {
         let name = cred_bucket::resolve(&ctx, None, config.as_ref()).await?;
@@ -70,36 +50,6 @@ pub fn run(global: &GlobalArgs, cmd: &AppConfCommand) -> Result<(), CliError> {
         if !plan.is_empty() {
             aws_app_conf::apply_plan(&ctx, &name, &plan, &contents).await?;
         }
-        let keys = |want_delete: bool| -> Vec<&str> {
-            plan.steps
-                .iter()
-                .filter(|s| s.action.change().is_delete() == want_delete)
-                .map(|s| s.action.key())
-                .collect()
-        };
-        let report = Report {
-            environment: &env,
-            bucket: &name,
-            uploaded: keys(false),
-            deleted: keys(true),
-            unchanged: local.len() - keys(false).len(),
-        };
-        emit(global.output, &report, |out: &mut dyn Write| {
-            for s in &plan.steps {
-                let verb = match s.action {
-                    AppConfAction::Upload { .. } => "uploaded",
-                    AppConfAction::Delete { .. } => "deleted",
-                };
-                writeln!(out, "{verb} s3://{name}/{}", s.action.key())?;
-            }
-            writeln!(
-                out,
-                "app_conf of {env} in {name}: {} uploaded, {} deleted, {} unchanged",
-                report.uploaded.len(),
-                report.deleted.len(),
-                report.unchanged
-            )?;
-            Ok(())
-        })
+        print(global, report(&env, &name, &plan, local.len()))
     })
 }

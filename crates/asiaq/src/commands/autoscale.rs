@@ -12,7 +12,7 @@ use super::aws_session;
 use super::hosts_env;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
-use crate::output::{emit, print_deleted, write_lines, write_table};
+use crate::output::{emit, print, print_deleted, write_lines};
 
 #[derive(Debug, Subcommand)]
 pub enum AutoscaleCommand {
@@ -184,27 +184,15 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                 print_deleted(global.output, &deleted, *dry_run)
             }
             AutoscaleCommand::Deletegroup(a) => {
-                let gs = groups::env_groups(&ctx, env).await?;
-                let (name, hostclass) = (a.name.as_deref(), a.hostclass.as_deref());
-                let chosen = autoscale::groups_to_delete(&gs, name, hostclass, a.force)?;
-                let names: Vec<String> = chosen.iter().map(|g| g.name.clone()).collect();
-                if !a.dry_run {
-                    let network = hosts_env::environment(&ctx, env).await?;
-                    confirm_destructive(global, &network, &format!("Delete {}", names.join(", ")))?;
-                    for g in chosen {
-                        groups::delete_group(&ctx, g, a.force).await?;
-                    }
-                }
+                let which = (a.name.as_deref(), a.hostclass.as_deref());
+                let confirm = |network: &_, what: &str| confirm_destructive(global, network, what);
+                let names =
+                    autoscale::delete_groups(&ctx, env, which, a.force, a.dry_run, confirm).await?;
                 print_deleted(global.output, &names, a.dry_run)
             }
             AutoscaleCommand::Listconfigs => {
                 let rows = autoscale::configs(&ctx, env).await?;
-                emit(global.output, &rows, |out: &mut dyn Write| {
-                    for r in &rows {
-                        writeln!(out, "{:<24} {}", r.name, r.image_id)?;
-                    }
-                    Ok(())
-                })
+                print(global, autoscale::configs_printout(&rows))
             }
             AutoscaleCommand::Cleanconfigs { dry_run } => {
                 let deleted = autoscale::clean_configs(&ctx, env, *dry_run).await?;
@@ -246,13 +234,7 @@ fn env_command(global: &GlobalArgs, cmd: &AutoscaleCommand) -> Result<(), CliErr
                     .collect();
                 let group = a.group_name.as_deref();
                 let list = groups::policies(&ctx, group, &a.policy_names, &types).await?;
-                emit(global.output, &list, |out: &mut dyn Write| {
-                    let headers = autoscale::POLICY_HEADERS.map(str::to_string).to_vec();
-                    let rows: Vec<Vec<String>> = std::iter::once(headers)
-                        .chain(list.iter().map(autoscale::policy_cells))
-                        .collect();
-                    write_table(out, &rows)
-                })
+                print(global, autoscale::policies_printout(&list))
             }
         }
     })

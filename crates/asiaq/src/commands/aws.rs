@@ -1,7 +1,6 @@
 //! `asiaq aws` (disco_aws.py): provision, spinup, spindown, spindownandup, listhosts,
 //! terminate, stop, exec, isready, tag, gethostclassoption, promoterunning.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -9,14 +8,13 @@ use asiaq_aws::hosts::env::EnvironmentNetwork;
 use asiaq_aws::hosts::instances::{self, Promotion, Selector};
 use asiaq_aws::hosts::now_unix;
 use asiaq_aws::hosts::remote;
-use asiaq_aws::hosts::spinup::{self, Prepared, SpindownPlan, SpinupOptions};
+use asiaq_aws::hosts::spinup::{self, SpinupOptions, SpinupOutcome, SpinupRun};
 use asiaq_aws::AwsContext;
 use asiaq_config::hostclass as hc_config;
-use asiaq_core::hosts::{
-    exec_exit_code, host_rows, listhosts_line, not_ready, Columns, HostInfo, SmokeStatus,
-};
+use asiaq_core::hosts::{exec_exit_status, not_ready, text, Columns};
+use asiaq_core::printout::Printout;
 use asiaq_core::provision::ProvisionRequest;
-use asiaq_core::spinup::{plan_lines, SpinupRequests};
+use asiaq_core::spinup::SpinupRequests;
 use asiaq_core::syntax::{self, SizeSpec};
 use asiaq_engine::report as progress;
 use clap::{ArgGroup, Args, Subcommand};
@@ -26,7 +24,7 @@ use super::hosts_env::{self, HostsConfig};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::{emit, plan_closing_line, print_plan, write_lines};
+use crate::output::{emit, print, print_dry_run, write_lines};
 
 /// Hostclasses provisioned at once within a sequence, by default.
 pub const DEFAULT_MAX_PARALLEL: usize = 16;
@@ -344,17 +342,8 @@ pub(crate) fn confirm_destructive(
     network: &EnvironmentNetwork,
     what: &str,
 ) -> Result<(), CliError> {
-    if network.env_type.as_deref() == Some("sandbox") {
-        return Ok(());
-    }
-    confirm(
-        global,
-        &format!(
-            "{what} in environment {} (type {})?",
-            network.name,
-            network.env_type.as_deref().unwrap_or("unknown")
-        ),
-    )
+    let (name, env_type) = (&network.name, network.env_type.as_deref());
+    text::destructive_question(name, env_type, what).map_or(Ok(()), |q| confirm(global, &q))
 }
 
 impl ProvisionArgs {
@@ -400,7 +389,6 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
         }
         let settings = cfg.settings(&request.hostclass)?;
         let run = SpinupRun {
-            stage: None,
             dry_run: a.dry_run,
             opts: SpinupOptions {
                 no_smoke_test: a.no_smoke_test,
@@ -410,75 +398,36 @@ fn provision_cmd(global: &GlobalArgs, a: &ProvisionArgs) -> Result<(), CliError>
             spindown: None,
         };
         let requests = SpinupRequests::one(request, settings);
-        spinup_flow(global, &cfg, &ctx, &requests, &run).await
+        spinup_flow(global, &cfg, &ctx, &requests, run, None).await
     })
 }
 
-struct SpinupRun {
-    stage: Option<String>,
-    dry_run: bool,
-    opts: SpinupOptions,
-    /// The dry run of `spindownandup`: its spindown, printed with the spinup's plans.
-    spindown: Option<SpindownPlan>,
-}
-
-/// Observes and plans `requests` ([`spinup::prepare`]), then prints the plan (dry run) or
-/// applies it and prints what happened.
+/// Observes and plans `requests`, then prints the plan (dry run) or applies it and prints
+/// what happened ([`spinup::spinup_flow`]).
 async fn spinup_flow(
     global: &GlobalArgs,
     cfg: &HostsConfig,
     ctx: &AwsContext,
     requests: &SpinupRequests,
-    run: &SpinupRun,
+    run: SpinupRun,
+    stage: Option<&str>,
 ) -> Result<(), CliError> {
     let trusted = cfg.aws.list("bake", "trusted_account_ids");
-    let spun_down = run
-        .spindown
-        .as_ref()
-        .map(SpindownPlan::hostclasses)
-        .unwrap_or_default();
-    let prepared = spinup::prepare(ctx, &cfg.env, requests, &trusted, &spun_down, |network| {
-        hosts_env::environment_settings(cfg, network, ctx.region(), run.stage.as_deref())
-    })
-    .await?;
-    if run.dry_run {
-        return print_spinup_plan(global, &prepared, run.spindown.as_ref());
-    }
-    let report = prepared.apply(ctx, &run.opts).await;
-    emit(global.output, &report, |out| {
-        write_lines(out, report.lines())
-    })?;
-    report
-        .failure()
-        .map_or(Ok(()), |f| Err(CliError::failed(f)))
-}
-
-/// A spinup's dry run (after the spindown of `spindownandup`'s): with `--output json` the
-/// one plan document; as text, each group with its detail (templates, volumes, schedules,
-/// load balancers).
-fn print_spinup_plan(
-    global: &GlobalArgs,
-    prepared: &Prepared,
-    down: Option<&SpindownPlan>,
-) -> Result<(), CliError> {
-    let (command, steps) = match down {
-        Some(d) => ("aws spindownandup", d.steps().then(prepared.steps())),
-        None => ("aws spinup", prepared.steps()),
+    let configure = |network: &EnvironmentNetwork| {
+        hosts_env::environment_settings(cfg, network, ctx.region(), stage)
     };
-    if global.output == OutputFormat::Json {
-        return print_plan(global, command, &steps, &[], true);
+    match spinup::spinup_flow(ctx, &cfg.env, requests, &trusted, run, configure).await? {
+        SpinupOutcome::Planned { prepared, spindown } => {
+            let (command, steps) = prepared.dry_run_plan(spindown.as_ref());
+            let lines = prepared.dry_run_lines(spindown.as_ref());
+            print_dry_run(global, command, &steps, lines)
+        }
+        SpinupOutcome::Applied(report) => {
+            print(global, Printout::new(&report, report.lines()))?;
+            let failure = report.failure();
+            failure.map_or(Ok(()), |f| Err(CliError::failed(f)))
+        }
     }
-    let down = down.map(|d| d.lines(true)).unwrap_or_default();
-    let up = prepared.plans.iter().flat_map(plan_lines);
-    let closing = plan_closing_line(&steps);
-    let lines = down
-        .into_iter()
-        .chain(up)
-        .chain(std::iter::once(closing))
-        .collect();
-    emit(global.output, &prepared.plans, |out| {
-        write_lines(out, lines)
-    })
 }
 
 fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Result<(), CliError> {
@@ -499,7 +448,6 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
             }
         }
         let run = SpinupRun {
-            stage: a.stage.clone(),
             dry_run: a.dry_run,
             opts: SpinupOptions {
                 no_smoke_test: a.no_smoke_test,
@@ -508,20 +456,7 @@ fn spinup_cmd(global: &GlobalArgs, a: &SpinupArgs, spindown_first: bool) -> Resu
             },
             spindown: planned_spindown,
         };
-        spinup_flow(global, &cfg, &ctx, &requests, &run).await
-    })
-}
-
-fn print_spindown(global: &GlobalArgs, plan: &SpindownPlan, dry_run: bool) -> Result<(), CliError> {
-    if dry_run && global.output == OutputFormat::Json {
-        return print_plan(global, "aws spindown", &plan.steps(), &[], true);
-    }
-    emit(global.output, plan, |out| {
-        let mut lines = plan.lines(dry_run);
-        if dry_run {
-            lines.push(plan_closing_line(&plan.steps()));
-        }
-        write_lines(out, lines)
+        spinup_flow(global, &cfg, &ctx, &requests, run, a.stage.as_deref()).await
     })
 }
 
@@ -535,13 +470,17 @@ fn spindown_cmd(global: &GlobalArgs, a: &SpindownArgs) -> Result<(), CliError> {
             confirm_destructive(global, &network, "Spin down the pipeline's hostclasses")?;
             spinup::spindown(&ctx, &plan, a.max_parallel).await?;
         }
-        print_spindown(global, &plan, a.dry_run)
+        let lines = plan.printed_lines(a.dry_run);
+        match a.dry_run {
+            true => print_dry_run(global, "aws spindown", &plan.steps(), lines),
+            false => print(global, Printout::new(&plan, lines)),
+        }
     })
 }
 
 fn listhosts(global: &GlobalArgs, a: &ListhostsArgs) -> Result<(), CliError> {
     let cfg = hosts_env::load(global)?;
-    let mut cols = Columns {
+    let cols = Columns {
         state: a.state,
         hostname: a.hostname,
         owner: a.owner,
@@ -554,38 +493,18 @@ fn listhosts(global: &GlobalArgs, a: &ListhostsArgs) -> Result<(), CliError> {
         uptime: a.uptime,
         securitygroup: a.securitygroup,
         availability_zone: a.availability_zone,
-    };
-    if a.most {
-        cols = cols.with_most();
     }
-    if a.all {
-        cols = cols.with_all();
-    }
+    .chosen(a.most, a.all);
     aws_session::run(global, |ctx| async move {
         let ages = cols.ami_age || global.output == OutputFormat::Json;
         let hosts = instances::listhosts(&ctx, &cfg.env, a.hostclass.as_deref(), ages).await?;
-        let now = now_unix();
-        emit(
-            global.output,
-            &host_rows(&hosts, now),
-            |out: &mut dyn Write| {
-                for h in &hosts {
-                    writeln!(out, "{}", listhosts_line(h, &cols, now))?;
-                }
-                Ok(())
-            },
-        )
+        print(global, text::listhosts(&hosts, &cols, now_unix()))
     })
 }
 
 fn act(global: &GlobalArgs, a: &ActionArgs, terminate: bool) -> Result<(), CliError> {
     let cfg = hosts_env::load(global)?;
     let selector = a.selectors.selector();
-    let (verb, done) = if terminate {
-        ("Terminate", "Terminated")
-    } else {
-        ("Stop", "Stopped")
-    };
     aws_session::run(global, |ctx| async move {
         let (network, hosts) = instances::select(&ctx, &cfg.env, Some(&selector)).await?;
         let ids: Vec<String> = hosts.into_iter().map(|h| h.id).collect();
@@ -593,42 +512,28 @@ fn act(global: &GlobalArgs, a: &ActionArgs, terminate: bool) -> Result<(), CliEr
             progress::note("No instances found");
             return Ok(());
         }
-        if a.dry_run {
-            return emit(global.output, &ids, |out: &mut dyn Write| {
-                writeln!(out, "Would be {}: {}", done.to_lowercase(), ids.join(", "))
-            });
+        if !a.dry_run {
+            let what = text::act_what(terminate, ids.len());
+            confirm_destructive(global, &network, &what)?;
+            instances::terminate_or_stop(&ctx, &network.vpc_id, &ids, terminate).await?;
         }
-        let what = format!("{verb} {} instance(s)", ids.len());
-        confirm_destructive(global, &network, &what)?;
-        instances::terminate_or_stop(&ctx, &network.vpc_id, &ids, terminate).await?;
-        emit(global.output, &ids, |out: &mut dyn Write| {
-            writeln!(out, "{done}: {}", ids.join(", "))
-        })
+        print(global, text::acted_on(&ids, terminate, a.dry_run))
     })
 }
 
 fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
     let cfg = hosts_env::load(global)?;
     let selector = a.selectors.selector();
-    let proxy_command = hc_config::ssh_proxy_command(&cfg.aws);
-    let jump_hostclasses = hc_config::jump_box_hostclasses(&cfg.aws);
+    let ssh_env = std::env::var_os(asiaq_core::env_vars::EnvVars::ASIAQ_SSH_CONFIG);
+    let request = remote::ExecRequest {
+        user: a.user.clone(),
+        command: a.command.clone(),
+        concurrent: a.concurrent,
+        proxy_command: hc_config::ssh_proxy_command(&cfg.aws),
+        config_file: cfg.ssh_config_file(ssh_env),
+        jump_hostclasses: hc_config::jump_box_hostclasses(&cfg.aws),
+    };
     aws_session::run(global, |ctx| async move {
-        let (network, hosts) = instances::select(&ctx, &cfg.env, Some(&selector)).await?;
-        let hosts: Vec<HostInfo> = hosts.into_iter().filter(|h| h.state == "running").collect();
-        if hosts.is_empty() {
-            return Err(CliError::failed("no running instances match"));
-        }
-        let ssh_env = std::env::var_os(asiaq_core::env_vars::EnvVars::ASIAQ_SSH_CONFIG);
-        let config_file = cfg.ssh_config_file(ssh_env);
-        let route = remote::route(
-            &ctx,
-            &network.vpc_id,
-            &a.user,
-            proxy_command,
-            config_file,
-            &jump_hostclasses,
-        )
-        .await?;
         let print = |r: &remote::RemoteResult| {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(&r.output);
@@ -638,13 +543,9 @@ fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
                 r.instance_id, r.address, r.code
             ));
         };
-        let codes = remote::exec_all(&route, &hosts, &a.user, &a.command, a.concurrent, print)
-            .await
-            .map_err(|e| CliError::failed(format!("cannot run ssh: {e}")))?;
-        match exec_exit_code(&codes, a.concurrent) {
-            0 => Ok(()),
-            code => Err(CliError::remote(code.clamp(1, 255) as u8)),
-        }
+        let codes = remote::exec_selected(&ctx, &cfg.env, &selector, &request, print).await?;
+        let status = exec_exit_status(&codes, a.concurrent);
+        status.map_or(Ok(()), |code| Err(CliError::remote(code)))
     })
 }
 
@@ -652,7 +553,7 @@ fn exec(global: &GlobalArgs, a: &ExecArgs) -> Result<(), CliError> {
 /// any call that changes anything), sends the command to the selected running instances
 /// in batches of 50 at once, waits for every invocation and prints each instance's output.
 fn exec_ssm(global: &GlobalArgs, a: &ExecSsmArgs) -> Result<(), CliError> {
-    use asiaq_aws::ssm::{self, ExecSsmError};
+    use asiaq_aws::ssm;
     let parameters = asiaq_core::ssm::check_exec_flags(
         &a.parameters,
         a.max_concurrency.as_deref(),
@@ -672,13 +573,7 @@ fn exec_ssm(global: &GlobalArgs, a: &ExecSsmArgs) -> Result<(), CliError> {
         max_errors: a.max_errors.clone(),
     };
     aws_session::run(global, |ctx| async move {
-        let invocations = ssm::exec(&ctx, &cfg.env, &selector, request, bucket)
-            .await
-            .map_err(|e| match e {
-                ExecSsmError::Usage(m) => CliError::usage(m),
-                ExecSsmError::NoInstances(m) => CliError::failed(m),
-                ExecSsmError::Aws(e) => e.into(),
-            })?;
+        let invocations = ssm::exec(&ctx, &cfg.env, &selector, request, bucket).await?;
         let lines = invocations.iter().flat_map(|i| i.lines()).collect();
         emit(global.output, &invocations, |out: &mut dyn Write| {
             write_lines(out, lines)
@@ -693,17 +588,7 @@ fn isready(global: &GlobalArgs, a: &IsreadyArgs) -> Result<(), CliError> {
     let selectors = a.selectors.selectors();
     aws_session::run(global, |ctx| async move {
         let statuses = instances::readiness(&ctx, &cfg.env, &selectors).await?;
-        let rows: BTreeMap<&str, &SmokeStatus> =
-            statuses.iter().map(|(i, s)| (i.as_str(), s)).collect();
-        emit(global.output, &rows, |out: &mut dyn Write| {
-            if statuses.is_empty() {
-                writeln!(out, "No instances found")?;
-            }
-            for (id, s) in &statuses {
-                writeln!(out, "{}", s.isready_line(id))?;
-            }
-            Ok(())
-        })?;
+        print(global, text::isready(&statuses))?;
         not_ready(&statuses).map_or(Ok(()), |why| Err(CliError::failed(why)))
     })
 }
@@ -712,12 +597,8 @@ fn tag(global: &GlobalArgs, a: &TagArgs) -> Result<(), CliError> {
     aws_session::run(global, |ctx| async move {
         if a.dry_run {
             println!(
-                "would remove tag {} from {}{}",
-                a.key,
-                a.instance.join(", "),
-                a.value
-                    .as_deref()
-                    .map_or(String::new(), |v| format!(" and set it to {v:?}"))
+                "{}",
+                text::retag_dry_run(&a.key, &a.instance, a.value.as_deref())
             );
             return Ok(());
         }
@@ -728,51 +609,28 @@ fn tag(global: &GlobalArgs, a: &TagArgs) -> Result<(), CliError> {
 
 fn get_option(global: &GlobalArgs, a: &GetOptionArgs) -> Result<(), CliError> {
     let cfg = hosts_env::load(global)?;
-    match cfg.aws.hostclass_option(&a.hostclass, &a.option) {
-        Some(v) => emit(global.output, &v.text, |out: &mut dyn Write| {
-            writeln!(out, "{}", v.text)
-        }),
-        None => {
-            let msg = format!(
-                "Hostclass {} doesn't have option {}.",
-                a.hostclass, a.option
-            );
-            emit(
-                global.output,
-                &Option::<String>::None,
-                |out: &mut dyn Write| writeln!(out, "{msg}"),
-            )
-        }
-    }
+    let value = cfg.aws.hostclass_option(&a.hostclass, &a.option);
+    let value = value.as_ref().map(|v| v.text.as_str());
+    print(
+        global,
+        text::hostclass_option(&a.hostclass, &a.option, value),
+    )
 }
 
 fn promote_running(global: &GlobalArgs, a: &PromoteArgs) -> Result<(), CliError> {
     let cfg = hosts_env::load(global)?;
+    // Only images made by the production baker (`[bake] prod_baker`, tag `baker`) are
+    // shared, as the example configuration documents.
+    let (final_stage, prod_baker, prod_accounts) = asiaq_config::bake::running_promotion(&cfg.aws);
     let promotion = Promotion {
         hours: a.hours,
-        final_stage: cfg.aws.ami_stages().last().cloned().unwrap_or_default(),
-        // Only images made by the production baker (`[bake] prod_baker`, tag `baker`) are
-        // shared, as the example configuration documents.
-        prod_baker: cfg
-            .aws
-            .ini()
-            .get("bake", "prod_baker")
-            .map(|v| v.text.clone()),
-        prod_accounts: cfg.aws.list("bake", "prod_account_ids"),
+        final_stage,
+        prod_baker,
+        prod_accounts,
         dry_run: a.dry_run,
     };
     aws_session::run(global, |ctx| async move {
         let promoted = instances::promote_running(&ctx, &cfg.env, &promotion).await?;
-        let verb = if a.dry_run {
-            "would promote"
-        } else {
-            "promoted"
-        };
-        emit(global.output, &promoted, |out: &mut dyn Write| {
-            for id in &promoted {
-                writeln!(out, "{verb} {id} to production")?;
-            }
-            Ok(())
-        })
+        print(global, text::promoted(&promoted, a.dry_run))
     })
 }

@@ -39,18 +39,7 @@ where
 fn report_stats(global: &GlobalArgs, ctx: &AwsContext) {
     let stats = ctx.counter().snapshot();
     if global.debug {
-        eprintln!(
-            "AWS calls: {} ({} retries, {} failed)",
-            stats.total_calls(),
-            stats.total_retries(),
-            stats.total_failures()
-        );
-        for (op, s) in &stats.operations {
-            eprintln!(
-                "  {op:<50} calls {:>4}  attempts {:>4}  failed {:>3}",
-                s.calls, s.attempts, s.failures
-            );
-        }
+        stats.debug_lines().iter().for_each(|l| eprintln!("{l}"));
     }
     if let Some(path) = std::env::var_os(API_STATS_ENV) {
         let json = serde_json::to_string_pretty(&stats).unwrap_or_default();

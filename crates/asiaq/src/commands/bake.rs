@@ -12,14 +12,14 @@ use asiaq_aws::AwsContext;
 use asiaq_config::aws_ini::AwsIni;
 use asiaq_config::bake::{self as config, BakeProcess, BakeRequest};
 use asiaq_config::ConfigDir;
-use asiaq_core::ami::{self, AmiFilter, AmiInfo, AmiRow};
+use asiaq_core::ami::{self, text, AmiFilter, AmiInfo, AmiRow};
 use asiaq_core::syntax;
 use clap::{Args, Subcommand};
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::GlobalArgs;
 use crate::commands::aws_session;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::{emit, print};
 
 #[derive(Debug, Subcommand)]
 pub enum BakeCommand {
@@ -212,12 +212,7 @@ pub fn run(global: &GlobalArgs, cmd: &BakeCommand) -> Result<(), CliError> {
             dry_run,
         } => {
             let (_, aws) = load(global)?;
-            config::check_stage(&aws, stage)?;
-            let prod = if *promote_to_prod {
-                config::prod_accounts(&aws)?
-            } else {
-                Vec::new()
-            };
+            let prod = config::promotion_accounts(&aws, stage, *promote_to_prod)?;
             aws_session::run(global, |ctx| async move {
                 say(&images::promote(&ctx, ami, stage, &prod, *dry_run).await?);
                 Ok(())
@@ -244,9 +239,7 @@ pub fn run(global: &GlobalArgs, cmd: &BakeCommand) -> Result<(), CliError> {
                 let query = images::ImageQuery::visible(&trusted);
                 let amis = images::describe_images(&ctx, &query).await?;
                 let rows = ami::straggler_rows(&amis, &promoted, &first, now_unix(), *days);
-                emit(global.output, &rows, |w| {
-                    rows.iter().try_for_each(|r| writeln!(w, "{}", r.line()))
-                })
+                print(global, text::stragglers(&rows))
             })
         }
         BakeCommand::Listlatestami {
@@ -282,48 +275,26 @@ pub fn run(global: &GlobalArgs, cmd: &BakeCommand) -> Result<(), CliError> {
             let (env, hostclass) = config::repo_settings(&aws)?;
             aws_session::run(global, |ctx| async move {
                 let repo = bake::repo_host(&ctx, &env, &hostclass).await?;
-                if repo.is_none() {
-                    eprintln!("no running {hostclass} in {env}");
-                }
-                emit(global.output, &repo, |w| match &repo {
-                    Some(r) => writeln!(w, "{}", r.public_ip.as_deref().unwrap_or("-")),
-                    None => Ok(()),
-                })
+                print(global, bake::repo_printout(repo.as_ref(), &env, &hostclass))
             })
         }
     }
 }
 
-/// What the bake takes from the process: environment, OS user (as Python's
-/// `getpass.getuser()`), executable, clock, the config checkout's git version.
+/// What the bake takes from the process: environment, OS user, executable, clock, the
+/// config checkout's git version.
 fn process(dir: &ConfigDir) -> BakeProcess {
-    let var = |k: &str| std::env::var(k).ok();
-    BakeProcess {
-        vars: config::process_variables()
-            .into_iter()
-            .filter_map(|k| var(&k).map(|v| (k, v)))
-            .collect(),
-        current_exe: std::env::current_exe().ok(),
-        user: ["LOGNAME", "USER", "LNAME", "USERNAME"]
-            .iter()
-            .find_map(|k| var(k).filter(|v| !v.is_empty()))
-            .unwrap_or_else(|| "unknown".to_string()),
-        version: config::version_tag(dir.root(), env!("CARGO_PKG_VERSION")),
-        now_unix: now_unix(),
-        bake_id: ami::bake_id(&mut rand::thread_rng()),
-    }
+    let bake_id = ami::bake_id(&mut rand::thread_rng());
+    BakeProcess::current(dir.root(), env!("CARGO_PKG_VERSION"), now_unix(), bake_id)
 }
 
 fn run_bake(global: &GlobalArgs, args: &BakeArgs) -> Result<(), CliError> {
     let (dir, aws) = load(global)?;
-    let tag = |t: &String| {
-        syntax::parse_tag_arg(t).map_err(|e| CliError::usage(format!("--tag {t:?}: {e}")))
-    };
     let request = BakeRequest {
         hostclass: args.hostclass.clone(),
         stage: args.stage.clone(),
         source_ami: args.source_ami.clone(),
-        extra_tags: args.tags.iter().map(tag).collect::<Result<_, _>>()?,
+        extra_tags: syntax::parse_tag_args(&args.tags).map_err(CliError::usage)?,
         private: args.private,
         identity: args.identity.clone(),
         use_local_ip: args.use_local_ip,
@@ -350,14 +321,7 @@ fn run_bake(global: &GlobalArgs, args: &BakeArgs) -> Result<(), CliError> {
         }
         let outcome = bake::execute(&ctx, &settings, &prepared, &remote, bake::interrupted())
             .await
-            .map_err(|e| {
-                let name = &settings.image_name;
-                let err = CliError::failed(format!("bake of \"{name}\" failed: {e}"));
-                match e.hint() {
-                    Some(h) => err.with_hint(h),
-                    None => err,
-                }
-            })?;
+            .map_err(|e| e.refusal(&settings.image_name))?;
         emit(global.output, &outcome, |w| {
             writeln!(w, "{}", outcome.line())
         })
@@ -374,16 +338,7 @@ async fn show(
     tags: bool,
 ) -> Result<usize, CliError> {
     let rows = images::rows(ctx, amis, now_unix(), tags, prod.map(Vec::as_slice)).await?;
-    let lines = AmiRow::table(&rows, prod.is_some(), tags);
-    match (global.output, lines.split_first()) {
-        (OutputFormat::Text, Some((header, body))) => {
-            eprintln!("{header}");
-            emit(global.output, &rows, |w| {
-                body.iter().try_for_each(|l| writeln!(w, "{l}"))
-            })?;
-        }
-        _ => emit(global.output, &rows, |_| Ok(()))?,
-    }
+    print(global, text::listing(&rows, prod.is_some(), tags))?;
     Ok(rows.len())
 }
 
@@ -420,21 +375,7 @@ fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> Result<(), CliError> {
             .iter()
             .map(|a| AmiRow::new(a, now, false))
             .collect();
-        if global.output == OutputFormat::Text {
-            if !rows.is_empty() {
-                let doing = if args.dryrun {
-                    "would delete"
-                } else {
-                    "deleting"
-                };
-                eprintln!("{doing} {} image(s):", rows.len());
-            }
-            let lines = AmiRow::table(&rows, false, false);
-            lines.iter().skip(1).for_each(|l| println!("{l}"));
-        } else {
-            let out = serde_json::json!({ "dry_run": args.dryrun, "images": rows });
-            emit(global.output, &out, |_| Ok(()))?;
-        }
+        print(global, text::cleanup(&rows, args.dryrun))?;
         if args.dryrun || selected.is_empty() {
             return Ok(());
         }
@@ -445,15 +386,10 @@ fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> Result<(), CliError> {
 fn create(global: &GlobalArgs, hostclass: &str, dry_run: bool) -> Result<(), CliError> {
     ami::check_new_hostclass(hostclass).map_err(|e| CliError::usage(e.to_string()))?;
     let script = config::init_script(&ConfigDir::new(&global.asiaq_config), hostclass)?;
+    script.refuse_existing().map_err(CliError::usage)?;
     let target = script.target.display();
-    if script.target.exists() {
-        return Err(CliError::usage(format!(
-            "{target} already exists; not overwritten"
-        )));
-    }
     if dry_run {
-        let (mode, template) = (script.mode, script.template.display());
-        println!("would write {target} (mode {mode:04o}) from {template}");
+        println!("{}", script.dry_run_line());
         return Ok(());
     }
     script

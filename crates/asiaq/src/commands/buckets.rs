@@ -2,18 +2,15 @@
 //! `jenkins/disco_bucket_update.sh REGION ACCOUNT`): create and configure the buckets of
 //! `iam/s3/<account>/`, the audit bucket (which the others log into) first.
 
-use std::io::Write;
-
 use asiaq_aws::buckets::{self as aws_buckets, UpdateError};
-use asiaq_config::account::{account_files, audit_canonical_ids};
-use asiaq_config::ConfigDir;
-use asiaq_core::plan::buckets::Step;
-use serde::Serialize;
+use asiaq_config::account::account_files;
+use asiaq_config::{s3_accounts, ConfigDir};
+use asiaq_core::buckets::text;
 
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::commands::aws_session;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::print;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BucketsCommand {
@@ -32,11 +29,12 @@ pub enum BucketsCommand {
 
 pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
     let BucketsCommand::Update { account, dry_run } = cmd;
+    text::check_account(account)?;
     let dir = ConfigDir::new(&global.asiaq_config);
     dir.check()?;
     let aws = dir.aws(global.env.as_deref())?;
     let project = aws.project_name()?.text;
-    let (dev_id, prod_id) = audit_canonical_ids(&aws);
+    let canonical_ids = s3_accounts::audit_canonical_ids(&aws);
     let (account_dir, files) = account_files(&dir, account)?;
     aws_session::run(global, |ctx| async move {
         let update = aws_buckets::prepare_update(
@@ -45,7 +43,7 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
             &account_dir,
             &files,
             &project,
-            (dev_id, prod_id),
+            canonical_ids,
         )
         .await
         .map_err(|e| match e {
@@ -64,31 +62,11 @@ pub fn run(global: &GlobalArgs, cmd: &BucketsCommand) -> Result<(), CliError> {
         if !*dry_run {
             aws_buckets::apply_plan(&ctx, &update.plan, &update.settings).await?;
         }
-        #[derive(Serialize)]
-        struct Report<'a> {
-            account: &'a str,
-            dry_run: bool,
-            steps: &'a [Step],
-            skipped: &'a [String],
-        }
         let closing = crate::output::plan_closing_line(&update.plan);
-        let report = Report {
-            account,
-            dry_run: *dry_run,
-            steps: &update.steps,
-            skipped: &update.skipped,
-        };
-        emit(global.output, &report, |out: &mut dyn Write| {
-            for s in report.steps {
-                writeln!(out, "{} {}", s.bucket, s.action)?;
-            }
-            for s in report.skipped {
-                writeln!(out, "note: {s}")?;
-            }
-            if report.dry_run {
-                writeln!(out, "{closing}")?;
-            }
-            Ok(())
-        })
+        let (steps, skipped) = (&update.steps, &update.skipped);
+        print(
+            global,
+            text::update_report(account, *dry_run, steps, skipped, closing),
+        )
     })
 }

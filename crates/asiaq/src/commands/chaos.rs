@@ -2,10 +2,8 @@
 //! autoscaling groups, keeping `--retainage` percent of each group; opt out per hostclass
 //! with the `chaos` option (the group's `chaos` tag).
 
-use std::io::Write;
-
 use asiaq_aws::hosts::chaos;
-use asiaq_core::chaos::ChaosOptions;
+use asiaq_core::chaos::{victims_printout, ChaosOptions};
 use clap::Args;
 
 use super::aws::confirm_destructive;
@@ -13,7 +11,7 @@ use super::aws_session;
 use super::hosts_env;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::print;
 
 #[derive(Debug, Args)]
 pub struct ChaosArgs {
@@ -48,12 +46,7 @@ pub fn run(global: &GlobalArgs, a: &ChaosArgs) -> Result<(), CliError> {
     aws_session::run(global, |ctx| async move {
         let mut rng = rand::thread_rng();
         let (network, victims) = chaos::choose(&ctx, &cfg.env, &options, &opts, &mut rng).await?;
-        emit(global.output, &victims, |out: &mut dyn Write| {
-            for v in &victims {
-                writeln!(out, "{:<20} {}", v.hostclass, v.instance_id)?;
-            }
-            Ok(())
-        })?;
+        print(global, victims_printout(&victims))?;
         if a.dry_run || victims.is_empty() {
             return Ok(());
         }

@@ -3,7 +3,7 @@
 //! comes from the `type` tag of its VPC (found by tag `Name`), its buckets from
 //! `disco_vpc.ini`.
 
-use asiaq_aws::credentials::environment_type;
+use asiaq_aws::credentials::require_environment_type;
 use asiaq_aws::AwsContext;
 pub use asiaq_config::vpc_env::BucketConfig;
 use asiaq_config::ConfigDir;
@@ -49,12 +49,6 @@ pub async fn resolve(
     let Some(c) = config else {
         return Err(CliError::usage("give --env ENV or --bucket BUCKET"));
     };
-    let Some(env_type) = environment_type(ctx, &c.env).await? else {
-        return Err(CliError::usage(format!(
-            "environment {} does not exist (no VPC tagged Name={})",
-            c.env, c.env
-        ))
-        .with_hint("create it with `asiaq vpc create`, or name the bucket with --bucket"));
-    };
+    let env_type = require_environment_type(ctx, &c.env).await?;
     Ok(c.first_bucket(&env_type, ctx.region())?)
 }

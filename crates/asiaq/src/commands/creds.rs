@@ -1,18 +1,19 @@
 //! `asiaq creds` (disco_creds.py): the objects of an environment's credential bucket.
 //! Values are secrets: only `get` prints one, on stdout.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 
 use asiaq_aws::credentials::Bucket;
+use asiaq_core::creds;
+use asiaq_core::printout::Printout;
 use asiaq_core::secret::Secret;
 use asiaq_engine::report as progress;
-use serde::Serialize;
 
 use crate::cli::GlobalArgs;
 use crate::commands::{aws_session, cred_bucket};
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::{emit, print};
 
 #[derive(Debug, clap::Args)]
 pub struct CredsArgs {
@@ -137,12 +138,7 @@ pub fn run(global: &GlobalArgs, args: &CredsArgs) -> Result<(), CliError> {
         match &args.command {
             CredsCommand::List { prefix } => {
                 let keys = bucket.list(prefix).await?;
-                emit(global.output, &keys, |out: &mut dyn Write| {
-                    for k in &keys {
-                        writeln!(out, "{k}")?;
-                    }
-                    Ok(())
-                })
+                print(global, Printout::names(&keys))
             }
             CredsCommand::Get { key } => {
                 let Some(value) = bucket.get(key).await? else {
@@ -150,16 +146,7 @@ pub fn run(global: &GlobalArgs, args: &CredsArgs) -> Result<(), CliError> {
                         "s3://{name}/{key} does not exist"
                     )));
                 };
-                #[derive(Serialize)]
-                struct Got<'a> {
-                    key: &'a str,
-                    value: String,
-                }
-                let got = Got {
-                    key,
-                    value: String::from_utf8_lossy(&value).into_owned(),
-                };
-                emit(global.output, &got, |out: &mut dyn Write| {
+                emit(global.output, &creds::got(key, &value), |out| {
                     out.write_all(&value)?;
                     writeln!(out)
                 })
@@ -194,26 +181,5 @@ fn done(
     bytes: usize,
     dry_run: bool,
 ) -> Result<(), CliError> {
-    #[derive(Serialize)]
-    struct Done<'a> {
-        bucket: &'a str,
-        key: &'a str,
-        action: &'a str,
-        bytes: usize,
-        dry_run: bool,
-    }
-    let d = Done {
-        bucket,
-        key,
-        action: what,
-        bytes,
-        dry_run,
-    };
-    emit(global.output, &d, |out: &mut dyn Write| {
-        if dry_run {
-            writeln!(out, "{what} s3://{bucket}/{key} (dry run: nothing changed)")
-        } else {
-            Ok(())
-        }
-    })
+    print(global, creds::done(bucket, key, what, bytes, dry_run))
 }

@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use asiaq_aws::dynamodb::{self as ddb, DynamoError};
-use asiaq_config::dynamodb::{self as input, InputError};
+use asiaq_aws::dynamodb as ddb;
+use asiaq_config::dynamodb as input;
 use asiaq_core::dynamodb::{self as core, Purpose, Request, RestoreRequest};
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -14,7 +14,7 @@ use crate::cli::{GlobalArgs, OutputFormat};
 use crate::commands::aws_session;
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::{emit, print_plan, write_table};
+use crate::output::{emit, print, print_plan};
 
 #[derive(Debug, Subcommand)]
 pub enum DynamodbCommand {
@@ -155,32 +155,6 @@ fn now_utc() -> String {
         .to_string()
 }
 
-impl From<InputError> for CliError {
-    /// Input refused before any call: exit 2.
-    fn from(e: InputError) -> Self {
-        let hint = e.hint();
-        let cli = match e {
-            InputError::Config(c) | InputError::NoEnvironment(c) => CliError::from(c),
-            InputError::Invalid(m) => CliError::usage(m),
-        };
-        hint.into_iter().fold(cli, CliError::with_hint)
-    }
-}
-
-impl From<DynamoError> for CliError {
-    /// Bad input: exit 2; AWS's errors as they are; anything else: exit 1.
-    fn from(e: DynamoError) -> Self {
-        match e {
-            DynamoError::Usage(m) => CliError::usage(m),
-            DynamoError::Aws(a) => CliError::from(a),
-            e => {
-                let failed = CliError::failed(e.to_string());
-                e.hint().into_iter().fold(failed, CliError::with_hint)
-            }
-        }
-    }
-}
-
 pub fn run(global: &GlobalArgs, cmd: &DynamodbCommand) -> Result<(), CliError> {
     use DynamodbCommand as C;
     let environment = || input::environment(&global.asiaq_config, global.env.as_deref());
@@ -191,15 +165,7 @@ pub fn run(global: &GlobalArgs, cmd: &DynamodbCommand) -> Result<(), CliError> {
             return aws_session::run(global, |ctx| async move {
                 let names = ddb::list_tables(&ctx).await?;
                 let rows = core::table_rows(&names, global.env.as_deref());
-                emit(global.output, &rows, |out: &mut dyn Write| {
-                    if *header {
-                        writeln!(out, "{:<20} ENV_NAME", "TABLE_NAME")?;
-                    }
-                    for r in &rows {
-                        writeln!(out, "{:<20} {}", r.table, r.environment)?;
-                    }
-                    Ok(())
-                })
+                print(global, core::text::tables(&rows, *header))
             });
         }
         C::Describe { table } => {
@@ -217,14 +183,7 @@ pub fn run(global: &GlobalArgs, cmd: &DynamodbCommand) -> Result<(), CliError> {
             return aws_session::run(global, |ctx| async move {
                 let all = ddb::list_backups(&ctx, table.as_deref()).await?;
                 let backups = core::backups_of_environment(all, &env);
-                emit(global.output, &backups, |out: &mut dyn Write| {
-                    let rows: Vec<Vec<String>> = backups
-                        .iter()
-                        .map(|b| [&b.created, &b.table, &b.name, &b.status, &b.arn])
-                        .map(|row| row.map(String::clone).to_vec())
-                        .collect();
-                    write_table(out, &rows)
-                })
+                print(global, core::text::backups(&backups))
             });
         }
         C::Create {

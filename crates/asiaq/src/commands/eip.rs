@@ -1,13 +1,13 @@
 //! `asiaq eip` (the original's `disco_eip.py`): elastic IPs.
 
-use asiaq_aws::eip::{self, Release};
+use asiaq_aws::eip;
+use asiaq_core::eip as core;
 use clap::Subcommand;
-use serde::Serialize;
 
 use crate::cli::GlobalArgs;
 use crate::commands::aws_session;
 use crate::exit::CliError;
-use crate::output::emit;
+use crate::output::print;
 
 #[derive(Debug, Subcommand)]
 pub enum EipCommand {
@@ -33,36 +33,11 @@ pub enum EipCommand {
     },
 }
 
-#[derive(Serialize)]
-struct Row {
-    public_ip: String,
-    instance_id: Option<String>,
-    allocation_id: String,
-}
-
 pub fn run(global: &GlobalArgs, cmd: &EipCommand) -> Result<(), CliError> {
     match cmd {
         EipCommand::List => aws_session::run(global, |ctx| async move {
-            let rows: Vec<Row> = eip::list(&ctx)
-                .await?
-                .into_iter()
-                .map(|a| Row {
-                    public_ip: a.public_ip,
-                    instance_id: a.instance_id,
-                    allocation_id: a.allocation_id,
-                })
-                .collect();
-            emit(global.output, &rows, |w| {
-                for r in &rows {
-                    writeln!(
-                        w,
-                        "{}\t{}",
-                        r.public_ip,
-                        r.instance_id.as_deref().unwrap_or("-")
-                    )?;
-                }
-                Ok(())
-            })
+            let addresses = eip::list(&ctx).await?;
+            print(global, core::listing(&addresses))
         }),
         EipCommand::Allocate { dry_run } => {
             if *dry_run {
@@ -71,15 +46,7 @@ pub fn run(global: &GlobalArgs, cmd: &EipCommand) -> Result<(), CliError> {
             }
             aws_session::run(global, |ctx| async move {
                 let a = eip::allocate(&ctx).await?;
-                emit(
-                    global.output,
-                    &Row {
-                        public_ip: a.public_ip.clone(),
-                        instance_id: None,
-                        allocation_id: a.allocation_id.clone(),
-                    },
-                    |w| writeln!(w, "{}", a.public_ip),
-                )
+                print(global, core::allocated(&a))
             })
         }
         EipCommand::Release {
@@ -87,45 +54,14 @@ pub fn run(global: &GlobalArgs, cmd: &EipCommand) -> Result<(), CliError> {
             force,
             dry_run,
         } => {
-            if ip.parse::<std::net::Ipv4Addr>().is_err() {
-                return Err(CliError::usage(format!(
-                    "--eip {ip:?} is not an IPv4 address"
-                )));
-            }
+            core::check_ip(ip).map_err(CliError::usage)?;
             let (force, dry_run) = (*force, *dry_run);
             aws_session::run(global, |ctx| async move {
-                match (eip::release(&ctx, ip, force, dry_run).await?, dry_run) {
-                    (Release::NotFound, true) => Err(CliError::failed(format!(
-                        "elastic IP {ip} is not allocated here"
-                    ))),
-                    (Release::NotFound, false) => Err(CliError::failed(format!(
-                        "elastic IP {ip} is not allocated in this account and region"
-                    ))),
-                    (Release::Refused { .. }, true) => {
-                        println!("would refuse: {ip} is associated (use --force)");
-                        Ok(())
-                    }
-                    (Release::Refused { association }, false) => Err(CliError::failed(format!(
-                        "elastic IP {ip} is associated with {association}; not released"
-                    ))
-                    .with_hint("pass --force to disassociate it first")),
-                    (Release::Released { disassociated }, true) => {
-                        let what = if disassociated {
-                            "disassociate and release"
-                        } else {
-                            "release"
-                        };
-                        println!("would {what} {ip}");
-                        Ok(())
-                    }
-                    (Release::Released { disassociated }, false) => {
-                        if disassociated {
-                            eprintln!("disassociated {ip}");
-                        }
-                        eprintln!("released {ip}");
-                        Ok(())
-                    }
-                }
+                let released = eip::release(&ctx, ip, force, dry_run).await?;
+                let (stdout, stderr) = released.report(ip, dry_run)?;
+                stdout.iter().for_each(|l| println!("{l}"));
+                stderr.iter().for_each(|l| eprintln!("{l}"));
+                Ok(())
             })
         }
     }

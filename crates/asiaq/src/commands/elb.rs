@@ -1,18 +1,17 @@
 //! `asiaq elb` (disco_elb.py): the environment's classic load balancers.
 
-use std::io::Write;
-
 use asiaq_aws::hosts::lb;
 use asiaq_aws::hosts::spinup;
+use asiaq_core::printout::Printout;
 use asiaq_core::provision::elb_plan;
 use clap::Subcommand;
 
 use super::aws_session;
 use super::hosts_env::{self, HostsConfig};
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::GlobalArgs;
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::{emit, print_plan, write_lines};
+use crate::output::{print, print_plan};
 
 #[derive(Debug, Subcommand)]
 pub enum ElbCommand {
@@ -54,17 +53,11 @@ pub fn run(global: &GlobalArgs, cmd: &ElbCommand) -> Result<(), CliError> {
         let plan = elb_plan(hostclass, testing, &settings, &facts)?.ok_or_else(|| {
             CliError::usage(format!("{hostclass} has no elb=True in disco_aws.ini"))
         })?;
-        let names = format!("{} ({})", plan.name, plan.human_name);
         if dry_run {
-            return emit(global.output, &plan, |out: &mut dyn Write| {
-                writeln!(out, "would create or update {names}")
-            });
+            return print(global, plan.update_printout(None));
         }
         let (created, dns) = lb::update(&ctx, &plan, settings.domain_name.as_deref()).await?;
-        let verb = if created { "created" } else { "updated" };
-        emit(global.output, &plan, |out: &mut dyn Write| {
-            writeln!(out, "{verb} {names} {dns}")
-        })
+        print(global, plan.update_printout(Some((created, dns.as_str()))))
     })
 }
 
@@ -90,26 +83,13 @@ fn delete(global: &GlobalArgs, cfg: &HostsConfig, args: &ElbArgs) -> Result<(), 
         }
         spinup::spindown(&ctx, &plan, 1).await?;
         let lines = lb::deleted_lines(&plan, &human);
-        emit(
-            global.output,
-            &plan.load_balancers,
-            |out: &mut dyn Write| write_lines(out, lines),
-        )
+        print(global, Printout::new(&plan.load_balancers, lines))
     })
 }
 
 fn list(global: &GlobalArgs, cfg: &HostsConfig) -> Result<(), CliError> {
     aws_session::run(global, |ctx| async move {
         let rows = lb::env_elbs(&ctx, &cfg.env).await?;
-        if global.output == OutputFormat::Text {
-            eprintln!("{:<50} {:<33} ELB Id", "ELB Name", "Availability Zones");
-        }
-        emit(global.output, &rows, |out: &mut dyn Write| {
-            for r in &rows {
-                let zones = r.availability_zones.join(",");
-                writeln!(out, "{:<50} {zones:<33} {}", r.name, r.id)?;
-            }
-            Ok(())
-        })
+        print(global, lb::elbs_printout(&rows))
     })
 }

@@ -1,19 +1,17 @@
 //! `asiaq iam` (disco_iam.py): sync IAM with the `iam/` tree, list groups, users, keys,
 //! roles and providers, and manage access keys.
 
-use std::io::Write;
-
 use asiaq_aws::iam as aws_iam;
 use asiaq_aws::saml;
 use asiaq_config::iam_tree::desired_state;
 use asiaq_config::ConfigDir;
-use asiaq_core::iam::{policy_timestamp, IamPlan};
-use serde::Serialize;
+use asiaq_core::iam::{policy_timestamp, text};
+use asiaq_core::printout::Printout;
 
 use crate::cli::GlobalArgs;
 use crate::commands::aws_session;
 use crate::exit::CliError;
-use crate::output::{emit, write_lines};
+use crate::output::{emit, print, write_lines};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum IamCommand {
@@ -112,11 +110,7 @@ pub fn run(global: &GlobalArgs, cmd: &IamCommand) -> Result<(), CliError> {
             policy_name,
         } => aws_session::run(global, |ctx| async move {
             let doc = aws_iam::get_group_policy(&ctx, group_name, policy_name).await?;
-            let value: serde_json::Value =
-                serde_json::from_str(&doc).unwrap_or(serde_json::Value::String(doc.clone()));
-            emit(global.output, &value, |out: &mut dyn Write| {
-                writeln!(out, "{doc}")
-            })
+            print(global, text::policy_document(&doc))
         }),
         IamCommand::Listusers => aws_session::run(global, |ctx| async move {
             let users = aws_iam::list_users(&ctx).await?;
@@ -133,29 +127,12 @@ pub fn run(global: &GlobalArgs, cmd: &IamCommand) -> Result<(), CliError> {
         }),
         IamCommand::Createkey { user_name, dry_run } => {
             if *dry_run {
-                return dry(
-                    global,
-                    format!("would create an access key for user {user_name}"),
-                );
+                let would = format!("would create an access key for user {user_name}");
+                return print(global, text::dry_run(&would));
             }
             aws_session::run(global, |ctx| async move {
                 let (id, secret) = aws_iam::create_access_key(&ctx, user_name).await?;
-                #[derive(Serialize)]
-                struct Created<'a> {
-                    user: &'a str,
-                    access_key_id: &'a str,
-                    secret_access_key: &'a str,
-                }
-                let created = Created {
-                    user: user_name,
-                    access_key_id: &id,
-                    secret_access_key: secret.expose(),
-                };
-                emit(global.output, &created, |out: &mut dyn Write| {
-                    writeln!(out, "[Credentials]")?;
-                    writeln!(out, "aws_access_key_id = {id}")?;
-                    writeln!(out, "aws_secret_access_key = {}", secret.expose())
-                })
+                print(global, text::created_key(user_name, &id, secret.expose()))
             })
         }
         IamCommand::Removekey(k) => key_change(global, k, "delete", |ctx, u, id| async move {
@@ -182,12 +159,7 @@ pub fn run(global: &GlobalArgs, cmd: &IamCommand) -> Result<(), CliError> {
         }),
         IamCommand::Decode { message } => aws_session::run(global, |ctx| async move {
             let decoded = aws_iam::decode_message(&ctx, message).await?;
-            let value: serde_json::Value = serde_json::from_str(&decoded)
-                .unwrap_or(serde_json::Value::String(decoded.clone()));
-            emit(global.output, &value, |out: &mut dyn Write| {
-                writeln!(out, "---------- Decoded message ----------")?;
-                writeln!(out, "{decoded}")
-            })
+            print(global, text::decoded_message(&decoded))
         }),
         IamCommand::Listproviders => names(global, |ctx| async move {
             aws_iam::list_saml_providers(&ctx).await
@@ -203,27 +175,7 @@ where
 {
     aws_session::run(global, |ctx| async move {
         let names = list(ctx).await?;
-        emit(global.output, &names, |out: &mut dyn Write| {
-            for n in &names {
-                writeln!(out, "{n}")?;
-            }
-            Ok(())
-        })
-    })
-}
-
-fn dry(global: &GlobalArgs, what: String) -> Result<(), CliError> {
-    #[derive(Serialize)]
-    struct DryRun {
-        dry_run: bool,
-        would: String,
-    }
-    let report = DryRun {
-        dry_run: true,
-        would: what.clone(),
-    };
-    emit(global.output, &report, |out: &mut dyn Write| {
-        writeln!(out, "{what} (dry run: nothing changed)")
+        print(global, Printout::names(&names))
     })
 }
 
@@ -232,12 +184,9 @@ where
     F: FnOnce(std::sync::Arc<asiaq_aws::AwsContext>, String, String) -> Fut,
     Fut: std::future::Future<Output = Result<(), asiaq_aws::AwsError>>,
 {
-    let what = format!(
-        "{verb} access key {} of user {}",
-        k.access_key_id, k.user_name
-    );
+    let what = text::key_change(verb, &k.access_key_id, &k.user_name);
     if k.dry_run {
-        return dry(global, format!("would {what}"));
+        return print(global, text::dry_run(&format!("would {what}")));
     }
     aws_session::run(global, |ctx| async move {
         f(ctx, k.user_name.clone(), k.access_key_id.clone()).await?;
@@ -255,40 +204,8 @@ pub fn now_timestamp() -> String {
     policy_timestamp(now.as_second(), now.subsec_microsecond().unsigned_abs())
 }
 
-#[derive(Serialize)]
-struct UpdateReport<'a> {
-    environment: &'a str,
-    dry_run: bool,
-    actions: &'a [asiaq_core::iam::IamAction],
-    notes: &'a [String],
-    applied: usize,
-}
-
-fn print_plan(
-    global: &GlobalArgs,
-    env: &str,
-    plan: &IamPlan,
-    dry_run: bool,
-    applied: usize,
-) -> Result<(), CliError> {
-    let report = UpdateReport {
-        environment: env,
-        dry_run,
-        actions: &plan.actions,
-        notes: &plan.notes,
-        applied,
-    };
-    emit(global.output, &report, |out| {
-        write_lines(out, plan.update_lines())
-    })
-}
-
 fn update(global: &GlobalArgs, dry_run: bool) -> Result<(), CliError> {
-    let Some(env) = global.env.as_deref() else {
-        return Err(CliError::usage(
-            "`asiaq iam update` needs --environment ENV: the IAM environment (account type) whose iam/group_membership/ENV to apply",
-        ));
-    };
+    let env = text::update_environment(global.env.as_deref())?;
     let dir = ConfigDir::new(&global.asiaq_config);
     dir.check()?;
     let aws = dir.aws(Some(env))?;
@@ -316,17 +233,15 @@ fn update(global: &GlobalArgs, dry_run: bool) -> Result<(), CliError> {
             );
         }
         if plan.is_empty() {
-            return print_plan(global, env, &plan, false, 0);
+            return print(global, text::update_report(env, &plan, 0));
         }
         asiaq_engine::report::note(format!(
             "applying {} change(s) to IAM for environment {env}",
             plan.actions.len()
         ));
-        match aws_iam::apply(&ctx, &plan).await {
-            Ok(report) => print_plan(global, env, &plan, false, report.applied),
-            Err(e) => Err(CliError::failed(format!("IAM sync stopped: {e}")).with_hint(
-                "what was done stays done; run `asiaq iam update` again to finish (it plans from what exists)",
-            )),
-        }
+        let report = aws_iam::apply(&ctx, &plan)
+            .await
+            .map_err(text::sync_stopped)?;
+        print(global, text::update_report(env, &plan, report.applied))
     })
 }

@@ -3,18 +3,15 @@
 //! `public_keys/ssh/<name>.pub`), the `bake` key also as the EC2 key pair of that name, and
 //! the SSL keys and certificates the host files ask the bucket for.
 
-use std::io::Write;
-
 use asiaq_aws::credentials::Bucket;
 use asiaq_aws::keys as aws_keys;
 use asiaq_config::{keys, ConfigDir};
-use asiaq_core::keys::{plan, ssl_status};
-use serde::Serialize;
+use asiaq_core::keys::{plan, rotated, ssl_notes, ssl_status};
 
 use crate::cli::GlobalArgs;
 use crate::commands::{aws_session, cred_bucket};
 use crate::exit::CliError;
-use crate::output::{emit, write_lines};
+use crate::output::print;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum KeysCommand {
@@ -30,20 +27,6 @@ pub enum KeysCommand {
         #[arg(long)]
         dry_run: bool,
     },
-}
-
-#[derive(Serialize)]
-struct Report<'a> {
-    environment: &'a str,
-    bucket: &'a str,
-    rotated: Vec<String>,
-    ssl: Vec<Ssl>,
-}
-
-#[derive(Serialize)]
-struct Ssl {
-    key: String,
-    set: bool,
 }
 
 pub fn run(global: &GlobalArgs, cmd: &KeysCommand) -> Result<(), CliError> {
@@ -65,32 +48,15 @@ pub fn run(global: &GlobalArgs, cmd: &KeysCommand) -> Result<(), CliError> {
         let present = bucket.list("private_keys/ssl/").await?;
         let (status, ssl_lines) = ssl_status(&rotation.ssl, &present, &name);
         if *dry_run {
-            let notes: Vec<String> = status
-                .iter()
-                .filter(|(_, set)| !set)
-                .map(|(k, _)| format!("SSL: s3://{name}/{k} is not set (discoroot/ asks for it)"))
-                .collect();
+            let notes = ssl_notes(&status, &name);
             return crate::output::print_plan(global, "keys rotate", &plan, &notes, true);
         }
         let keys = crate::keygen::generate(&rotation.names, &env).map_err(CliError::failed)?;
         aws_keys::apply_plan(&ctx, &name, &plan, &keys).await?;
-        let report = Report {
-            environment: &env,
-            bucket: &name,
-            rotated: rotation.names.clone(),
-            ssl: status
-                .into_iter()
-                .map(|(key, set)| Ssl { key, set })
-                .collect(),
-        };
-        let lines = plan
-            .steps
-            .iter()
-            .map(|s| format!("rotated: {}", s.action))
-            .chain(ssl_lines)
-            .collect();
-        emit(global.output, &report, |out: &mut dyn Write| {
-            write_lines(out, lines)
-        })
+        let names = &rotation.names;
+        print(
+            global,
+            rotated(&env, &name, names, status, &plan, ssl_lines),
+        )
     })
 }

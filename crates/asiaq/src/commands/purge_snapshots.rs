@@ -4,7 +4,7 @@
 //! `asiaq_core::snapshots::purge_selection`, the work `asiaq_aws::hosts::snapshots::purge`.
 
 use asiaq_aws::hosts::snapshots;
-use asiaq_core::snapshots::purge_options;
+use asiaq_core::snapshots::{purge_options, text};
 use clap::Args;
 
 use super::aws_session;
@@ -53,11 +53,6 @@ pub fn run(global: &GlobalArgs, a: &PurgeSnapshotsArgs) -> Result<(), CliError> 
                 .try_for_each(|r| writeln!(out, "{}", r.line(a.dry_run)))
         })?;
         let failures = rows.iter().filter(|r| !a.dry_run && !r.deleted).count();
-        if failures > 0 {
-            return Err(CliError::failed(format!(
-                "{failures} snapshot(s) could not be deleted"
-            )));
-        }
-        Ok(())
+        text::purge_failures(failures).map_or(Ok(()), |r| Err(r.into()))
     })
 }

@@ -1,17 +1,15 @@
 //! `asiaq route53` (disco_route53.py): hosted zones and their records.
 
-use std::io::Write;
-
 use asiaq_aws::route53;
 use asiaq_aws::AwsContext;
 use asiaq_core::plan::Plan;
-use asiaq_core::route53 as names;
+use asiaq_core::route53::{self as names, text};
 use clap::Subcommand;
 
 use super::aws_session;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
-use crate::output::{emit, print_plan, write_lines};
+use crate::output::{print, print_plan};
 
 #[derive(Debug, Subcommand)]
 pub enum Route53Command {
@@ -58,21 +56,13 @@ pub fn run(global: &GlobalArgs, cmd: &Route53Command) -> Result<(), CliError> {
     match cmd {
         Route53Command::ListZones => aws_session::run(global, |ctx| async move {
             let zones = route53::zones(&ctx).await?;
-            emit(global.output, &zones, |out: &mut dyn Write| {
-                let lines = zones
-                    .iter()
-                    .map(|z| format!("{} {} {}", z.name, z.id, z.private));
-                write_lines(out, lines.collect())
-            })
+            print(global, route53::zones_printout(&zones))
         }),
         Route53Command::ListRecords { zone } => aws_session::run(global, |ctx| async move {
             let rows = route53::zone_records(&ctx, zone.as_deref())
                 .await?
-                .map_err(no_zone)?;
-            let json: Vec<_> = rows.iter().map(|(zone, set)| Row { zone, set }).collect();
-            emit(global.output, &json, |out: &mut dyn Write| {
-                write_lines(out, rows.iter().map(|(z, set)| set.line(z)).collect())
-            })
+                .map_err(text::no_zone)?;
+            print(global, text::records(&rows))
         }),
         Route53Command::CreateRecord {
             zone,
@@ -85,7 +75,9 @@ pub fn run(global: &GlobalArgs, cmd: &Route53Command) -> Result<(), CliError> {
             let value = names::record_value(&rtype, value).map_err(|e| usage("VALUE", e))?;
             names::check_record_name(zone, name).map_err(CliError::usage)?;
             aws_session::run(global, |ctx| async move {
-                let zone = route53::one_zone(&ctx, zone).await?.map_err(no_zone)?;
+                let zone = route53::one_zone(&ctx, zone)
+                    .await?
+                    .map_err(text::no_zone)?;
                 let existing = route53::record(&ctx, &zone.id, name, &rtype).await?;
                 let plan =
                     names::upsert_plan(&zone.as_ref(), name, &rtype, &value, existing.as_ref());
@@ -101,16 +93,12 @@ pub fn run(global: &GlobalArgs, cmd: &Route53Command) -> Result<(), CliError> {
             let rtype = names::record_type(rtype).map_err(|e| usage("TYPE", e))?;
             names::check_record_name(zone, name).map_err(CliError::usage)?;
             aws_session::run(global, |ctx| async move {
-                let zone = route53::one_zone(&ctx, zone).await?.map_err(no_zone)?;
+                let zone = route53::one_zone(&ctx, zone)
+                    .await?
+                    .map_err(text::no_zone)?;
                 let set = route53::record(&ctx, &zone.id, name, &rtype)
                     .await?
-                    .ok_or_else(|| {
-                        let name = names::fqdn(name);
-                        CliError::failed(format!(
-                            "there is no {rtype} record {name} in {}",
-                            zone.name
-                        ))
-                    })?;
+                    .ok_or_else(|| text::no_record(&rtype, name, &zone.name))?;
                 let plan = names::delete_plan(&zone.as_ref(), &set);
                 apply(global, &ctx, "route53 delete-record", &plan, change).await
             })
@@ -118,20 +106,8 @@ pub fn run(global: &GlobalArgs, cmd: &Route53Command) -> Result<(), CliError> {
     }
 }
 
-#[derive(serde::Serialize)]
-struct Row<'a> {
-    zone: &'a str,
-    #[serde(flatten)]
-    set: &'a names::RecordSet,
-}
-
 fn usage(what: &str, e: String) -> CliError {
     CliError::usage(format!("{what}: {e}"))
-}
-
-/// No zone to choose is bad input (exit 2, nothing changed).
-fn no_zone(why: String) -> CliError {
-    CliError::usage(why).with_hint("`asiaq route53 list-zones` lists them")
 }
 
 async fn apply(
@@ -145,8 +121,5 @@ async fn apply(
         return print_plan(global, command, plan, &[], true);
     }
     route53::apply(ctx, plan, !change.no_wait, command).await?;
-    let lines = names::outcome_lines(plan);
-    emit(global.output, &lines, |out: &mut dyn Write| {
-        write_lines(out, lines.clone())
-    })
+    print(global, text::outcome(plan))
 }

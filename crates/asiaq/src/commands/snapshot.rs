@@ -7,7 +7,8 @@ use std::io::Write;
 use asiaq_aws::hosts::remote::SshRoute;
 use asiaq_aws::hosts::snapshots;
 use asiaq_config::hostclass as hc_config;
-use asiaq_core::snapshots::list_rows;
+use asiaq_core::printout::Printout;
+use asiaq_core::snapshots::{list_rows, text};
 use asiaq_core::syntax::parse_tag_arg;
 use clap::{ArgGroup, Args, Subcommand};
 
@@ -16,7 +17,7 @@ use super::aws_session;
 use super::hosts_env;
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
-use crate::output::{emit, print_deleted};
+use crate::output::{emit, print, print_deleted};
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
@@ -112,7 +113,7 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                 let hc = hostclass.clone().unwrap_or_default();
                 let zone = snapshots::first_zone(&ctx).await?;
                 if *dry_run {
-                    println!("would snapshot an empty {size} GB volume in {zone} for {hc:?}");
+                    println!("{}", text::create_dry_run(*size, &zone, &hc));
                     return Ok(());
                 }
                 let id = snapshots::create_empty(
@@ -142,13 +143,7 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                 let (ok, foreign) =
                     snapshots::delete_in_environment(&ctx, env, snapshot, *dry_run).await?;
                 print_deleted(global.output, &ok, *dry_run)?;
-                if foreign.is_empty() {
-                    return Ok(());
-                }
-                let foreign = foreign.join(", ");
-                Err(CliError::failed(format!(
-                    "not deleted (not tagged env={env}): {foreign}"
-                )))
+                text::not_deleted(env, &foreign).map_or(Ok(()), |r| Err(r.into()))
             }
             SnapshotCommand::Capture(a) => {
                 if let Some(vol) = &a.volume_id {
@@ -182,15 +177,14 @@ pub fn run(global: &GlobalArgs, cmd: &SnapshotCommand) -> Result<(), CliError> {
                 let id = snapshot_id.as_deref();
                 let (g, snap, version) =
                     snapshots::update(&ctx, env, hostclass, id, *dry_run).await?;
-                let (name, id, size) = (&g.name, &snap.id, snap.size_gb);
-                let Some(version) = version else {
-                    println!("would point {name} at {id} ({size} GB)");
-                    return Ok(());
-                };
-                emit(global.output, &version, |out| {
-                    let lt = format!("launch template version {version}");
-                    writeln!(out, "{name} now uses {id} ({lt})")
-                })
+                let line = text::update_line(&g.name, &snap.id, snap.size_gb, version);
+                match version {
+                    None => {
+                        println!("{line}");
+                        Ok(())
+                    }
+                    Some(v) => print(global, Printout::new(&v, vec![line])),
+                }
             }
         }
     })

@@ -1,8 +1,6 @@
 //! `asiaq ssm` (disco_ssm.py): the account's own SSM documents, kept in sync with
 //! `ssm/documents/*.ssm` of the configuration directory.
 
-use std::io::Write;
-
 use asiaq_aws::ssm;
 use asiaq_config::dir::files;
 use asiaq_config::ssm_documents::read_ssm_documents;
@@ -15,7 +13,7 @@ use super::aws_session;
 use crate::cli::GlobalArgs;
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::{emit, print_plan};
+use crate::output::{print, print_plan};
 
 #[derive(Debug, Subcommand)]
 pub enum SsmCommand {
@@ -54,21 +52,7 @@ pub fn run(global: &GlobalArgs, cmd: &SsmCommand) -> Result<(), CliError> {
 fn list_documents(global: &GlobalArgs, headers: bool) -> Result<(), CliError> {
     aws_session::run(global, |ctx| async move {
         let docs = ssm::own_documents(&ctx).await?;
-        emit(global.output, &docs, |out: &mut dyn Write| {
-            if headers {
-                writeln!(out, "{:<30} {:<20} Platforms", "Name", "Owner")?;
-            }
-            for d in &docs {
-                writeln!(
-                    out,
-                    "{:<30} {:<20} {}",
-                    d.name,
-                    d.owner,
-                    d.platforms.join(",")
-                )?;
-            }
-            Ok(())
-        })
+        print(global, ssm::documents_printout(&docs, headers))
     })
 }
 
@@ -80,13 +64,7 @@ fn get_document(global: &GlobalArgs, name: &str) -> Result<(), CliError> {
                 CliError::failed(format!("there is no SSM document {name}"))
                     .with_hint("`asiaq ssm list-documents` lists the account's own")
             })?;
-        emit(global.output, &doc, |out: &mut dyn Write| {
-            write!(out, "{}", doc.content)?;
-            if !doc.content.ends_with('\n') {
-                writeln!(out)?;
-            }
-            Ok(())
-        })
+        print(global, doc.printout())
     })
 }
 
@@ -113,45 +91,11 @@ fn update_documents(global: &GlobalArgs, wait: bool, dry_run: bool) -> Result<()
         let deleted = core::deletions(&plan);
         if !deleted.is_empty() {
             let environments = ssm::environment_types(&ctx).await?;
-            if !core::is_sandbox_account(&environments) {
-                let kinds: Vec<String> = environments
-                    .iter()
-                    .map(|(name, t)| format!("{name} ({t})"))
-                    .collect();
-                confirm(
-                    global,
-                    &format!(
-                        "Delete SSM document(s) {} of this account (region {}, environments: {})",
-                        deleted.join(", "),
-                        ctx.region(),
-                        if kinds.is_empty() {
-                            "none".to_string()
-                        } else {
-                            kinds.join(", ")
-                        }
-                    ),
-                )?;
+            if let Some(q) = core::text::delete_question(&deleted, ctx.region(), &environments) {
+                confirm(global, &q)?;
             }
         }
         ssm::apply_documents(&ctx, &plan, wait).await?;
-        #[derive(serde::Serialize)]
-        struct Done {
-            changed: Vec<String>,
-        }
-        let done = Done {
-            changed: plan.steps.iter().map(|s| s.action.to_string()).collect(),
-        };
-        emit(global.output, &done, |out: &mut dyn Write| {
-            if done.changed.is_empty() {
-                writeln!(
-                    out,
-                    "no change: the documents are already as in ssm/documents/"
-                )?;
-            }
-            for c in &done.changed {
-                writeln!(out, "done: {c}")?;
-            }
-            Ok(())
-        })
+        print(global, core::text::update_done(&plan))
     })
 }

@@ -1,22 +1,23 @@
 //! `asiaq vpc` (the original's `disco_vpc_ui.py`): environments.
 
 use asiaq_aws::vpc::{self as env, Extras};
-use asiaq_aws::AwsContext;
+use asiaq_aws::{AwsContext, ObservedEnvironment};
 use asiaq_config::vpc_env::{config_of, environment_inputs, peering_config};
+use asiaq_config::vpc_ini::VpcIni;
 use asiaq_config::ConfigDir;
 use asiaq_core::syntax;
 use asiaq_core::vpc::check_vpc_name;
 use asiaq_core::vpc::picture::{dot, html, svg};
-use asiaq_core::vpc::show::{overview, ShowEnvironment};
+use asiaq_core::vpc::reconcile::EnvConfig;
 use asiaq_core::vpc::state::VpcState;
+use asiaq_core::vpc::text;
 use clap::{Args, Subcommand};
-use serde::Serialize;
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::GlobalArgs;
 use crate::commands::aws_session;
 use crate::confirm::confirm;
 use crate::exit::CliError;
-use crate::output::{emit, print_plan, write_lines};
+use crate::output::{emit, print, print_plan, write_lines};
 
 /// Which environment: exactly one of `--name` and `--vpc-id`.
 #[derive(Debug, Clone, Args)]
@@ -124,17 +125,24 @@ pub struct PeeringsArgs {
     pub dry_run: bool,
 }
 
-/// Resolves `--name`/`--vpc-id` to `(vpc id, name, type)`; exit 2 when there is none.
-async fn resolve(
-    ctx: &AwsContext,
-    target: &Target,
-) -> Result<asiaq_aws::ObservedEnvironment, CliError> {
-    let found = match (&target.name, &target.vpc_id) {
-        (Some(n), _) => asiaq_aws::find_environment(ctx, n).await?,
-        (None, Some(id)) => asiaq_aws::find_environment_by_vpc_id(ctx, id).await?,
-        (None, None) => None,
-    };
-    found.ok_or_else(|| CliError::usage("No matching VPC found"))
+/// Resolves `--name`/`--vpc-id` to the environment; exit 2 when there is none.
+async fn resolve(ctx: &AwsContext, target: &Target) -> Result<ObservedEnvironment, CliError> {
+    let (name, vpc_id) = (target.name.as_deref(), target.vpc_id.as_deref());
+    Ok(asiaq_aws::environment::resolve_environment(ctx, name, vpc_id).await?)
+}
+
+/// What `vpc create`, `update` and `show --diff` apply to environment `name` of `env_type`:
+/// its configuration and the static IPs and peerings, stamped now.
+fn inputs(
+    dir: &ConfigDir,
+    vpc_ini: &VpcIni,
+    (name, env_type): (&str, &str),
+    extra_tags: Vec<(String, String)>,
+    with_enis: bool,
+) -> Result<(EnvConfig, Extras), CliError> {
+    let inputs = environment_inputs(dir, vpc_ini, name, env_type, extra_tags, with_enis)?;
+    let extras = Extras::now(inputs.static_ips, inputs.peerings);
+    Ok((inputs.config, extras))
 }
 
 pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
@@ -148,49 +156,18 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
             dry_run,
         } => {
             check_vpc_name(name).map_err(CliError::usage)?;
-            let extra_tags = tags
-                .iter()
-                .map(|t| {
-                    syntax::parse_tag_arg(t)
-                        .map_err(|e| CliError::usage(format!("--tag {t:?}: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let extra_tags = syntax::parse_tag_args(tags).map_err(CliError::usage)?;
             let vpc_ini = dir.vpc()?;
-            let inputs =
-                environment_inputs(&dir, &vpc_ini, name, env_type, extra_tags, !skip_enis)?;
-            let (cfg, extras) = (
-                inputs.config,
-                Extras::now(inputs.static_ips, inputs.peerings),
-            );
-            let name = name.clone();
-            let dry_run = *dry_run;
+            let (cfg, extras) = inputs(&dir, &vpc_ini, (name, env_type), extra_tags, !skip_enis)?;
             aws_session::run(global, |ctx| async move {
                 let prepared = env::prepare_create(&ctx, cfg, &extras).await?;
-                let plan = &prepared.outcome.plan;
-                crate::output::print_plan(
-                    global,
-                    "vpc create",
-                    plan,
-                    &prepared.outcome.notes,
-                    dry_run,
-                )?;
-                if dry_run {
+                let (plan, notes) = (&prepared.outcome.plan, &prepared.outcome.notes);
+                print_plan(global, "vpc create", plan, notes, *dry_run)?;
+                if *dry_run {
                     return Ok(());
                 }
-                let (vpc_id, _) = env::apply_create(&ctx, &name, plan).await?;
-                #[derive(Serialize)]
-                struct Created<'a> {
-                    name: &'a str,
-                    vpc_id: &'a str,
-                }
-                emit(
-                    global.output,
-                    &Created {
-                        name: &name,
-                        vpc_id: &vpc_id,
-                    },
-                    |w| writeln!(w, "VPC {name}({vpc_id}) has been created"),
-                )
+                let (vpc_id, _) = env::apply_create(&ctx, name, plan).await?;
+                print(global, text::created(name, &vpc_id))
             })
         }
         VpcCommand::List { show_type } => aws_session::run(global, |ctx| async move {
@@ -226,50 +203,22 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
         VpcCommand::Update { target, dry_run } => {
             let vpc_ini = dir.vpc()?;
             peering_config(&vpc_ini)?;
-            let dry_run = *dry_run;
             aws_session::run(global, |ctx| async move {
                 let found = resolve(&ctx, target).await?;
-                let env_type = found.env_type.clone().ok_or_else(|| {
-                    CliError::usage(format!(
-                        "VPC {} has no `type` tag; cannot tell which [envtype:] configures it",
-                        found.vpc_id
-                    ))
-                })?;
-                let name = &found.name;
-                let inputs = environment_inputs(&dir, &vpc_ini, name, &env_type, vec![], true)?;
-                let (cfg, extras) = (
-                    inputs.config,
-                    Extras::now(inputs.static_ips, inputs.peerings),
-                );
+                let env_type = text::required_type(&found.vpc_id, found.env_type.as_deref())?;
+                let (cfg, extras) = inputs(&dir, &vpc_ini, (&found.name, env_type), vec![], true)?;
                 let prepared = env::prepare_update(&ctx, &found.vpc_id, cfg, &extras).await?;
-                let plan = &prepared.outcome.plan;
-                crate::output::print_plan(
-                    global,
-                    "vpc update",
-                    plan,
-                    &prepared.outcome.notes,
-                    dry_run,
-                )?;
-                if dry_run {
+                let (plan, notes) = (&prepared.outcome.plan, &prepared.outcome.notes);
+                print_plan(global, "vpc update", plan, notes, *dry_run)?;
+                if *dry_run {
                     return Ok(());
                 }
                 let report = env::execute(&ctx, plan, env::DEFAULT_CONCURRENCY)
                     .await
-                    .map_err(|e| {
-                        CliError::failed(format!("{e}")).with_hint(
-                            "run the update again: it starts from what exists and finishes the rest",
-                        )
-                    })?;
-                emit(
-                    global.output,
-                    &serde_json::json!({"vpc_id": found.vpc_id, "name": found.name, "changes": report.steps_done}),
-                    |w| {
-                        writeln!(
-                            w,
-                            "VPC {}({}) has been updated ({} change(s))",
-                            found.name, found.vpc_id, report.steps_done
-                        )
-                    },
+                    .map_err(text::update_failed)?;
+                print(
+                    global,
+                    text::updated(&found.name, &found.vpc_id, report.steps_done),
                 )
             })
         }
@@ -277,40 +226,22 @@ pub fn run(global: &GlobalArgs, cmd: &VpcCommand) -> Result<(), CliError> {
             target,
             force: _,
             dry_run,
-        } => {
-            let dry_run = *dry_run;
-            aws_session::run(global, |ctx| async move {
-                let found = resolve(&ctx, target).await?;
-                let plan = env::prepare_destroy(&ctx, &found.name, &found.vpc_id).await?;
-                print_plan(global, "vpc destroy", &plan, &[], dry_run)?;
-                if dry_run {
-                    return Ok(());
-                }
-                if found.env_type.as_deref() != Some("sandbox") {
-                    confirm(
-                        global,
-                        &format!(
-                            "Destroy environment {} ({}, type {})?",
-                            found.name,
-                            found.vpc_id,
-                            found.env_type.as_deref().unwrap_or("unknown")
-                        ),
-                    )?;
-                }
-                env::execute(&ctx, &plan, env::DEFAULT_CONCURRENCY)
-                    .await
-                    .map_err(|e| {
-                        CliError::failed(format!("{e}")).with_hint(
-                            "run the destroy again: it starts from what is left and finishes the job",
-                        )
-                    })?;
-                emit(
-                    global.output,
-                    &serde_json::json!({"vpc_id": found.vpc_id, "name": found.name, "destroyed": true}),
-                    |w| writeln!(w, "VPC {}({}) has been destroyed", found.name, found.vpc_id),
-                )
-            })
-        }
+        } => aws_session::run(global, |ctx| async move {
+            let found = resolve(&ctx, target).await?;
+            let plan = env::prepare_destroy(&ctx, &found.name, &found.vpc_id).await?;
+            print_plan(global, "vpc destroy", &plan, &[], *dry_run)?;
+            if *dry_run {
+                return Ok(());
+            }
+            let (name, vpc_id) = (&found.name, &found.vpc_id);
+            if let Some(q) = text::destroy_question(name, vpc_id, found.env_type.as_deref()) {
+                confirm(global, &q)?;
+            }
+            env::execute(&ctx, &plan, env::DEFAULT_CONCURRENCY)
+                .await
+                .map_err(text::destroy_failed)?;
+            print(global, text::destroyed(name, vpc_id))
+        }),
         VpcCommand::Peerings(args) => peerings(global, &dir, args),
     }
 }
@@ -325,12 +256,8 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
         name: args.name.clone(),
         vpc_id: args.vpc_id.clone(),
     });
-    let specs = if args.create {
-        let vpc_ini = dir.vpc()?;
-        Some((peering_config(&vpc_ini)?, vpc_ini))
-    } else {
-        None
-    };
+    let vpc_ini = if args.create { Some(dir.vpc()?) } else { None };
+    let specs = vpc_ini.as_ref().map(peering_config).transpose()?;
     aws_session::run(global, |ctx| async move {
         let found = match &target {
             Some(t) => Some(resolve(&ctx, t).await?),
@@ -342,54 +269,45 @@ fn peerings(global: &GlobalArgs, dir: &ConfigDir, args: &PeeringsArgs) -> Result
             let lines = rows.iter().map(|r| r.line()).collect();
             return emit(global.output, &rows, |w| write_lines(w, lines));
         }
-        if args.delete {
+        let plan = if args.delete {
             let prepared = env::peerings::prepare_delete_peerings(&ctx, vpc_id.as_deref()).await?;
-            let notes = prepared.notes();
             let plan = &prepared.plan;
-            print_plan(global, "vpc peerings", plan, &notes, args.dry_run)?;
+            print_plan(
+                global,
+                "vpc peerings",
+                plan,
+                &prepared.notes(),
+                args.dry_run,
+            )?;
             if args.dry_run || plan.is_empty() {
                 return Ok(());
             }
             // A sandbox's own peerings go without asking; anything wider is confirmed.
-            let sandbox = found
+            let target = found
                 .as_ref()
-                .is_some_and(|f| f.env_type.as_deref() == Some("sandbox"));
-            if !sandbox {
-                let scope = match &found {
-                    Some(f) => format!("of {}", f.name),
-                    None => "of every asiaq environment in the region".to_string(),
-                };
-                confirm(
-                    global,
-                    &format!(
-                        "Delete {} peering(s) {scope} and their routes?",
-                        prepared.peerings_deleted()
-                    ),
-                )?;
+                .map(|f| (f.name.as_str(), f.env_type.as_deref()));
+            let count = prepared.peerings_deleted();
+            if let Some(q) = text::delete_peerings_question(target, count) {
+                confirm(global, &q)?;
             }
             env::execute(&ctx, plan, env::DEFAULT_CONCURRENCY)
                 .await
                 .map_err(|e| CliError::failed(e.to_string()))?;
-            eprintln!("{} peering change(s) made", plan.len());
-            return Ok(());
-        }
-        let Some((specs, vpc_ini)) = specs else {
-            return Err(CliError::failed("the peerings configuration was not read"));
+            prepared.plan
+        } else {
+            let (Some(specs), Some(vpc_ini)) = (specs, vpc_ini) else {
+                return Err(CliError::failed("the peerings configuration was not read"));
+            };
+            let config_of = |name: &str, env_type: &str| config_of(&vpc_ini, name, env_type);
+            let plan = env::peerings::create_peerings(&ctx, found, &specs, config_of, args.dry_run)
+                .await?;
+            print_plan(global, "vpc peerings", &plan, &[], args.dry_run)?;
+            if args.dry_run {
+                return Ok(());
+            }
+            plan
         };
-        let environments = env::peerings::peerable_environments(&ctx, found).await?;
-        let plan = env::peerings::create_missing_peerings(
-            &ctx,
-            &environments,
-            &specs,
-            |name, env_type| config_of(&vpc_ini, name, env_type),
-            &env::now_iso(),
-            args.dry_run,
-        )
-        .await?;
-        print_plan(global, "vpc peerings", &plan, &[], args.dry_run)?;
-        if !args.dry_run {
-            eprintln!("{} peering change(s) made", plan.len());
-        }
+        eprintln!("{} peering change(s) made", plan.len());
         Ok(())
     })
 }
@@ -422,9 +340,7 @@ fn picture(
                 )))
             }
             (Some(ini), Some(env_type)) => {
-                let inputs = environment_inputs(dir, ini, &found.name, env_type, vec![], true)?;
-                let extras = Extras::now(inputs.static_ips, inputs.peerings);
-                Some((inputs.config, extras))
+                Some(inputs(dir, ini, (&found.name, env_type), vec![], true)?)
             }
         };
         let p = env::picture::draw(&ctx, &found, update).await?;
@@ -451,20 +367,8 @@ fn picture(
 
 fn show(
     global: &GlobalArgs,
-    found: &asiaq_aws::ObservedEnvironment,
+    found: &ObservedEnvironment,
     state: &VpcState,
 ) -> Result<(), CliError> {
-    let out = ShowEnvironment {
-        vpc_id: &found.vpc_id,
-        name: &found.name,
-        env_type: found.env_type.as_deref(),
-        cidr: found.cidr.to_string(),
-        tags: &found.tags,
-        overview: overview(state),
-    };
-    emit(global.output, &out, |w| write_lines(w, out.lines()))?;
-    if global.output == OutputFormat::Text && state.metanetworks().is_empty() {
-        eprintln!("note: the VPC has no metanetworks (was it made by asiaq?)");
-    }
-    Ok(())
+    print(global, found.show_printout(state))
 }
