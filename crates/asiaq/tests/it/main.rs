@@ -19,6 +19,7 @@ mod meta;
 mod plans;
 mod route53;
 mod secrets;
+mod ssh;
 mod ssm;
 mod support;
 mod vpc;
