@@ -22,6 +22,7 @@ pub mod keys;
 pub mod kinds;
 pub mod options;
 pub mod pipeline;
+pub mod sandbox;
 pub mod services;
 pub mod spinup;
 pub mod ssm_documents;

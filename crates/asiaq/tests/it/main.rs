@@ -18,6 +18,7 @@ mod listings;
 mod meta;
 mod plans;
 mod route53;
+mod sandbox;
 mod secrets;
 mod ssh;
 mod ssm;
