@@ -32,8 +32,9 @@ pub struct SshArgs {
     /// Print the ssh command instead of running it
     #[arg(long)]
     pub print: bool,
-    /// A command to run on the host instead of a login shell (after `--`)
-    #[arg(last = true, value_name = "COMMAND")]
+    /// A command to run on the host instead of a login shell (its words after HOST, as for
+    /// ssh; after `--` when one starts with `-`)
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 

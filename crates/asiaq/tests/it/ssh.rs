@@ -96,6 +96,10 @@ fn ssh_runs_a_command_on_the_target_through_the_jump_host() {
         "{}",
         host.log()
     );
+    // The command's words may also follow HOST without `--`, as for ssh.
+    let out = ssh(&[&apps[1].0, "-u", "root", "cat", "/tmp/asiaq-ssh"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "through-the-jump-host");
     // The remote exit status is asiaq's; the target by its private IP works the same.
     let out = ssh(&[&apps[0].1, "-u", "root", "--", "exit 7"]);
     assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
