@@ -24,8 +24,9 @@ use crate::output::{emit, print_plan, write_lines};
 pub struct SandboxArgs {
     /// The sandbox: the environment (VPC) to create or update, and sandboxes/NAME/
     pub name: String,
-    /// Take the pipeline and files from sandboxes/DIR/ instead of sandboxes/NAME/
-    #[arg(long, value_name = "DIR")]
+    /// Take the pipeline and files from sandboxes/DIR/ instead of sandboxes/NAME/ (also
+    /// --reference-name, as the original's README called it)
+    #[arg(long, value_name = "DIR", visible_alias = "reference-name")]
     pub config_dir: Option<String>,
     /// Print the plan of the whole sequence and change nothing
     #[arg(long)]

@@ -287,6 +287,8 @@ fn sandbox_bad_input_changes_nothing() {
     // --config-dir: another name from bob's directory (its dry run works).
     let dry = w.ok(&["sandbox", "alice", "--config-dir", "bob", "--dry-run"]);
     assert!(dry.contains("zookeeper-sync-black-lists/alice"), "{dry}");
+    let same = w.ok(&["sandbox", "alice", "--reference-name", "bob", "--dry-run"]);
+    assert!(same.contains("zookeeper-sync-black-lists/alice"), "{same}");
     // A bad sync line, pointed at by its line.
     let good = "sandbox_sync_config=zk_blacklist zookeeper-sync-black-lists\n";
     let bad = "sandbox_sync_config=zk_blacklist\n";
