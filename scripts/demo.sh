@@ -272,6 +272,9 @@ fi
 # real instance); the demo does not wait for it.
 lifecycle "spin up $PIPELINE in demo" aws spinup --env demo --pipeline "$MOTO_PIPELINE" --no-smoke-test
 lifecycle "list the hosts of demo" aws listhosts --env demo --most
+# demo is a sandbox too (sandboxes/demo/pipeline.csv): its plan finds the environment and
+# every group of that pipeline already up, so it changes nothing.
+lifecycle "plan the sandbox demo: environment and pipeline are up (dry run)" sandbox demo --dry-run
 # SSM: the documents of ssm/documents/ (a dry run first, with the plan), then Run Command of
 # one of them on the hosts of mhcweb (moto ends every invocation at once, with no output).
 lifecycle "plan the SSM documents (dry run)" ssm update-documents --dry-run

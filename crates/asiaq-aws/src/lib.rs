@@ -29,6 +29,7 @@ mod probe;
 pub mod remote;
 pub mod route53;
 pub mod saml;
+pub mod sandbox;
 pub mod ssm;
 pub mod tags;
 pub mod vpc;

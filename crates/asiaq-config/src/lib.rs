@@ -24,6 +24,7 @@ pub mod kinds;
 pub mod options;
 pub mod pipeline;
 pub mod s3_accounts;
+pub mod sandbox;
 pub mod services;
 pub mod spinup;
 pub mod ssm_documents;

@@ -22,7 +22,8 @@ impl EnvVars {
     /// The prefix of the `[bake]` overrides: `ASIAQ_BAKE_<KEY>` replaces `[bake] <key>`
     /// (e.g. `ASIAQ_BAKE_SSH_PROXY_COMMAND`).
     pub const ASIAQ_BAKE_PREFIX: &'static str = "ASIAQ_BAKE_";
-    /// An ssh client configuration file used by `aws exec`, `snapshot capture` and the bake.
+    /// An ssh client configuration file used by `ssh`, `aws exec`, `snapshot capture` and the
+    /// bake.
     pub const ASIAQ_SSH_CONFIG: &'static str = "ASIAQ_SSH_CONFIG";
     /// The private key the bake's ssh uses.
     pub const ASIAQ_SSH_IDENTITY: &'static str = "ASIAQ_SSH_IDENTITY";

@@ -33,6 +33,7 @@ pub mod sg_rules;
 pub mod snapshots;
 pub mod spinup;
 pub mod ssh;
+pub mod ssh_login;
 pub mod ssm;
 pub mod storage;
 pub mod syntax;

@@ -9,6 +9,8 @@
 //!
 //! Code under test connects to the addresses moto reports for its instances (10.x.y.z, ...):
 //! the client options carry a `ProxyCommand` that reaches this server whatever the address.
+//! The server also plays a jump host to itself: it forwards TCP (`ssh -J`, `-W`) to its own
+//! address only ([`SshHost::jump_ssh_config`]).
 //!
 //! sshd must run as root (chroot). The fixture runs its setup script directly when the test
 //! runs as root, through `sudo -n` otherwise. The chroot lives under the cargo target
@@ -206,6 +208,24 @@ impl SshHost {
     /// settings, for code under test that takes an ssh configuration.
     pub fn ssh_config(&self) -> PathBuf {
         self.client.path().join("ssh_config")
+    }
+
+    /// An ssh client configuration file for code that goes through this host as a jump host
+    /// (`ssh -J <any address> <target>`) to itself as one of `targets`: the jump connection
+    /// is made with [`SshHost::proxy_command`], and each target address is this server's
+    /// loopback address and port as the jump host sees it (the only place it forwards to).
+    pub fn jump_ssh_config(&self, targets: &[&str]) -> PathBuf {
+        let mut config = String::new();
+        for t in targets {
+            config.push_str(&format!(
+                "Host {t}\n    Hostname 127.0.0.1\n    Port {}\n",
+                self.sshd.port
+            ));
+        }
+        config.push_str(&fs::read_to_string(self.ssh_config()).expect("read ssh_config"));
+        let path = self.client.path().join("jump_ssh_config");
+        fs::write(&path, config).expect("write jump_ssh_config");
+        path
     }
 
     /// sshd's log (connections, authentication, errors), for failure messages.

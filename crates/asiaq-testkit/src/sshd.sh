@@ -97,7 +97,8 @@ ChrootDirectory $chroot
 UsePAM no
 StrictModes no
 X11Forwarding no
-AllowTcpForwarding no
+AllowTcpForwarding local
+PermitOpen 127.0.0.1:$port
 AllowStreamLocalForwarding no
 PermitTunnel no
 PermitUserEnvironment no

@@ -182,11 +182,11 @@ pub enum Command {
     /// Upload host metrics to CloudWatch, run on an instance (disco_metrics.py)
     Metrics(PendingGroup),
     /// SSH to a host of an environment, through the jump host if needed (disco_ssh.py)
-    Ssh(PendingGroup),
+    Ssh(crate::commands::ssh::SshArgs),
     /// Overlay discoroot/ onto a host, run on the baked host (acfg1.py)
     Acfg(crate::commands::acfg::AcfgArgs),
     /// Create or update a sandbox environment and spin up its pipeline (asiaq sandbox)
-    Sandbox(PendingGroup),
+    Sandbox(crate::commands::sandbox::SandboxArgs),
     /// Create and configure the S3 buckets described by iam/s3/<account>/
     #[command(subcommand)]
     Buckets(crate::commands::buckets::BucketsCommand),
@@ -244,8 +244,6 @@ impl Command {
             Command::Alarms(_) => "alarms",
             Command::LogMetrics(_) => "log-metrics",
             Command::Metrics(_) => "metrics",
-            Command::Ssh(_) => "ssh",
-            Command::Sandbox(_) => "sandbox",
             Command::Config(_)
             | Command::Aws(_)
             | Command::PurgeSnapshots(_)
@@ -258,6 +256,8 @@ impl Command {
             | Command::Autoscale(_)
             | Command::Bake(_)
             | Command::Acfg(_)
+            | Command::Ssh(_)
+            | Command::Sandbox(_)
             | Command::Iam(_)
             | Command::Buckets(_)
             | Command::Account(_)

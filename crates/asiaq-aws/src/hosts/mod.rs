@@ -12,6 +12,7 @@ pub mod env;
 pub mod groups;
 pub mod instances;
 pub mod lb;
+pub mod login;
 pub mod provision;
 pub mod remote;
 pub mod snapshots;

@@ -40,21 +40,7 @@ pub struct RemoteResult {
     pub output: Vec<u8>,
 }
 
-/// The jump host among `hosts`: the first of `jump_hostclasses` with a running, smoke-tested
-/// instance, preferring one with a public IP. Returns its address.
-pub fn jump_host_address(hosts: &[HostInfo], jump_hostclasses: &[String]) -> Option<String> {
-    for hc in jump_hostclasses {
-        let mut candidates: Vec<&HostInfo> = hosts
-            .iter()
-            .filter(|h| h.hostclass() == Some(hc) && h.state == "running" && h.is_smoke_tested())
-            .collect();
-        candidates.sort_by_key(|h| h.public_ip.is_none());
-        if let Some(h) = candidates.first() {
-            return h.address().map(str::to_string);
-        }
-    }
-    None
-}
+pub use asiaq_core::ssh_login::jump_host_address;
 
 /// Whether something accepts TCP connections on `address:22` within 2 s.
 pub async fn port_22_open(address: &str) -> bool {
@@ -215,45 +201,6 @@ pub async fn exec_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    fn host(id: &str, hc: &str, public: Option<&str>, smoke: bool) -> HostInfo {
-        let mut tags = BTreeMap::from([("hostclass".to_string(), hc.to_string())]);
-        if smoke {
-            tags.insert("smoketest".into(), "tested".into());
-        }
-        HostInfo {
-            id: id.into(),
-            state: "running".into(),
-            tags,
-            public_ip: public.map(str::to_string),
-            private_ips: vec![format!("10.0.0.{}", id.len())],
-            private_ip: None,
-            instance_type: "t2.micro".into(),
-            image_id: "ami-1".into(),
-            launch_time: None,
-            ami_creation_time: None,
-            security_groups: vec![],
-            availability_zone: "a".into(),
-            subnet_id: None,
-        }
-    }
-
-    #[test]
-    fn jump_host_choice() {
-        let hosts = vec![
-            host("i-1", "mhcadminproxy", None, true),
-            host("i-22", "mhcadminproxy", Some("54.0.0.1"), true),
-            host("i-333", "mhcadminproxy", Some("54.0.0.2"), false),
-        ];
-        let jumps = vec!["mhcnone".to_string(), "mhcadminproxy".to_string()];
-        assert_eq!(
-            jump_host_address(&hosts, &jumps).as_deref(),
-            Some("54.0.0.1")
-        );
-        assert_eq!(jump_host_address(&hosts, &["mhcx".to_string()]), None);
-    }
-
     #[test]
     fn options_of_a_route() {
         let route = SshRoute {

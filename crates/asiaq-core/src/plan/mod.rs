@@ -20,6 +20,7 @@ pub mod dynamodb;
 pub mod hosts;
 pub mod provision;
 pub mod render;
+pub mod sandbox;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -25,7 +25,9 @@ pub mod keys;
 mod meta;
 pub mod purge_snapshots;
 pub mod route53;
+pub mod sandbox;
 pub mod snapshot;
+pub mod ssh;
 pub mod ssm;
 pub mod vpc;
 mod whoami;
@@ -64,6 +66,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Eip(cmd) => eip::run(global, cmd),
         Command::Bake(group) => bake::run(global, &group.command),
         Command::Acfg(args) => acfg::run(global, args),
+        Command::Ssh(args) => ssh::run(global, args),
+        Command::Sandbox(args) => sandbox::run(global, args),
         Command::Buckets(cmd) => buckets::run(global, cmd),
         Command::Account(cmd) => account::run(global, cmd),
         Command::Keys(cmd) => keys::run(global, cmd),
