@@ -17,6 +17,7 @@ use crate::accounting::RequestCounter;
 use crate::budget::{budget_ec2_config, Ec2Budget};
 use crate::error::AwsError;
 use crate::fault::FaultInjector;
+use crate::guard::LeaseGuard;
 
 /// Environment variable that caps SDK attempts per call (default 5).
 pub const MAX_ATTEMPTS_ENV: &str = asiaq_core::env_vars::EnvVars::ASIAQ_MAX_ATTEMPTS;
@@ -42,6 +43,7 @@ macro_rules! clients {
                     self.clients.$field.get_or_init(|| {
                         let mut conf = $krate::config::Builder::from(&self.sdk)
                             .interceptor(self.counter.clone())
+                            .interceptor(self.guard.clone())
                             .retry_partition(retry_partition(stringify!($field)));
                         if let Some(fault) = &self.fault {
                             conf = conf.interceptor(fault.clone());
@@ -79,6 +81,8 @@ pub struct AwsContext {
     counter: RequestCounter,
     /// Set only by `ASIAQ_INJECT_FAULT` (tests of rollback).
     fault: Option<FaultInjector>,
+    /// Refuses mutating calls once the environment's lease is lost.
+    guard: LeaseGuard,
     clients: Clients,
     s3: OnceLock<aws_sdk_s3::Client>,
     ec2: OnceLock<aws_sdk_ec2::Client>,
@@ -144,6 +148,7 @@ impl AwsContext {
             sdk,
             counter: RequestCounter::new(),
             fault: FaultInjector::from_env(),
+            guard: LeaseGuard::default(),
             clients: Clients::default(),
             s3: OnceLock::new(),
             ec2: OnceLock::new(),
@@ -157,6 +162,7 @@ impl AwsContext {
         self.ec2.get_or_init(|| {
             let mut conf = aws_sdk_ec2::config::Builder::from(&self.sdk)
                 .interceptor(self.counter.clone())
+                .interceptor(self.guard.clone())
                 .retry_partition(retry_partition("ec2"));
             if let Some(budget) = &self.ec2_budget {
                 conf = budget_ec2_config(conf, &self.sdk, budget.clone());
@@ -196,6 +202,12 @@ impl AwsContext {
         &self.counter
     }
 
+    /// The flag that, once set, makes every mutating call of this context fail unsent (the
+    /// environment's lease was lost).
+    pub fn lease_lost_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.guard.flag()
+    }
+
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk
     }
@@ -206,6 +218,7 @@ impl AwsContext {
         self.s3.get_or_init(|| {
             let mut conf = aws_sdk_s3::config::Builder::from(&self.sdk)
                 .interceptor(self.counter.clone())
+                .interceptor(self.guard.clone())
                 .retry_partition(retry_partition("s3"))
                 .force_path_style(self.service_endpoint("S3").is_some());
             if let Some(fault) = &self.fault {

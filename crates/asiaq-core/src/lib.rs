@@ -22,6 +22,7 @@ pub mod hosts;
 pub mod iam;
 pub mod json;
 pub mod keys;
+pub mod lock;
 pub mod network;
 pub mod plan;
 pub mod printout;

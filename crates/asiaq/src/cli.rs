@@ -92,6 +92,20 @@ pub struct GlobalArgs {
     /// AWS region to use (as AWS_REGION)
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
+
+    /// Do not lease the environment (break-glass use only: another run may change it at
+    /// the same time)
+    #[arg(long, global = true)]
+    pub no_lock: bool,
+
+    /// How long the environment's lease lasts without renewal (90s, 10m, 1h; default 10m);
+    /// it is renewed every third of that while the run goes on
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+
+    /// Wait up to DURATION for another run's lease of the environment instead of stopping
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub wait_lock: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -190,12 +204,15 @@ pub enum Command {
     /// Create and configure the S3 buckets described by iam/s3/<account>/
     #[command(subcommand)]
     Buckets(crate::commands::buckets::BucketsCommand),
-    /// Set up an account: its CloudTrail trail logging to the audit bucket
+    /// Set up an account: the README's whole checklist (init), or its CloudTrail trail
     #[command(subcommand)]
     Account(crate::commands::account::AccountCommand),
     /// SSH keys of an environment in its credential bucket (disco_keys_rotate.sh)
     #[command(subcommand)]
     Keys(crate::commands::keys::KeysCommand),
+    /// Environment leases: which run changes which environment (DynamoDB table asiaq-locks)
+    #[command(subcommand)]
+    Lock(crate::commands::lock::LockCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,6 +279,7 @@ impl Command {
             | Command::Buckets(_)
             | Command::Account(_)
             | Command::Keys(_)
+            | Command::Lock(_)
             | Command::Accounts(_)
             | Command::Creds(_)
             | Command::AppAuth(_)

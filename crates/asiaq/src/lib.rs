@@ -7,6 +7,7 @@ mod commands;
 mod confirm;
 mod exit;
 mod keygen;
+mod lease;
 mod output;
 mod report;
 
@@ -25,6 +26,15 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let command_line = std::iter::once("asiaq".to_string())
+        .chain(
+            args.iter()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
@@ -35,6 +45,10 @@ where
     };
     output::init_logging(cli.global.debug);
     report::install(false);
+    if let Err(err) = lease::prepare(&cli, command_line) {
+        err.print();
+        return err.status().into();
+    }
     match commands::dispatch(cli) {
         Ok(()) => ExitStatus::Success.into(),
         Err(err) => {

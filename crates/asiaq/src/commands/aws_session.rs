@@ -30,19 +30,37 @@ where
             })
             .await?,
         );
-        let result = body(ctx.clone()).await;
-        report_stats(global, &ctx);
+        // A run that changes an environment holds its lease around the whole session.
+        let (result, lease_stats) = match crate::lease::take() {
+            Some(request) => {
+                let (r, stats) = crate::lease::hold(&ctx, request, body(ctx.clone())).await;
+                (r, Some(stats))
+            }
+            None => (body(ctx.clone()).await, None),
+        };
+        report_stats(global, &ctx, lease_stats.as_ref());
         result
     })
 }
 
-fn report_stats(global: &GlobalArgs, ctx: &AwsContext) {
+/// The command's calls, and apart from them the lease's (`lease` in the JSON file).
+fn report_stats(global: &GlobalArgs, ctx: &AwsContext, lease: Option<&asiaq_aws::ApiCallStats>) {
     let stats = ctx.counter().snapshot();
+    if let (true, Some(l)) = (global.debug, lease) {
+        eprintln!("lease calls: {}", l.total_calls());
+    }
     if global.debug {
         stats.debug_lines().iter().for_each(|l| eprintln!("{l}"));
     }
     if let Some(path) = std::env::var_os(API_STATS_ENV) {
-        let json = serde_json::to_string_pretty(&stats).unwrap_or_default();
+        let mut value = serde_json::to_value(&stats).unwrap_or_default();
+        if let (Some(lease), Some(map)) = (lease, value.as_object_mut()) {
+            map.insert(
+                "lease".to_string(),
+                serde_json::to_value(lease).unwrap_or_default(),
+            );
+        }
+        let json = serde_json::to_string_pretty(&value).unwrap_or_default();
         if let Err(e) = std::fs::write(&path, json) {
             tracing::warn!("cannot write API stats to {}: {e}", path.to_string_lossy());
         }

@@ -22,6 +22,7 @@ pub mod elb;
 mod hosts_env;
 pub mod iam;
 pub mod keys;
+pub mod lock;
 mod meta;
 pub mod purge_snapshots;
 pub mod route53;
@@ -71,6 +72,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Buckets(cmd) => buckets::run(global, cmd),
         Command::Account(cmd) => account::run(global, cmd),
         Command::Keys(cmd) => keys::run(global, cmd),
+        Command::Lock(cmd) => lock::run(global, cmd),
         Command::Dynamodb(cmd) => dynamodb::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }

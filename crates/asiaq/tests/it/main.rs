@@ -15,6 +15,8 @@ mod hosts_support;
 mod iam;
 mod identity_common;
 mod listings;
+mod lock;
+mod lock_bench;
 mod meta;
 mod plans;
 mod route53;
