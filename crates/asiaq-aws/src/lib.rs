@@ -14,6 +14,7 @@ mod context;
 pub mod credentials;
 pub mod dynamodb;
 pub mod eip;
+pub mod elasticache;
 pub mod engine;
 pub mod environment;
 mod error;

@@ -12,6 +12,7 @@ pub mod bake;
 pub mod diag;
 pub mod dir;
 pub mod dynamodb;
+pub mod elasticache;
 pub mod error;
 pub mod host;
 pub mod hostclass;

@@ -118,6 +118,7 @@ const ELASTICACHE: &[(&str, Kind)] = &[
     ("num_nodes", Kind::Int { min: 1, max: 6 }),
     ("maintenance_window", Kind::MaintenanceWindow),
     ("meta_network", Kind::MetaNetwork),
+    ("engine", Kind::OneOf(&asiaq_core::elasticache::ENGINES)),
 ];
 
 /// Problems in disco_elasticache.ini.

@@ -14,6 +14,7 @@ pub mod chaos;
 pub mod dynamodb;
 pub mod ec2_limits;
 pub mod eip;
+pub mod elasticache;
 pub mod elb;
 pub mod env_vars;
 pub mod hosts;

@@ -163,7 +163,8 @@ pub enum Command {
     #[command(subcommand)]
     Route53(crate::commands::route53::Route53Command),
     /// ElastiCache Redis clusters (disco_elasticache.py)
-    Elasticache(PendingGroup),
+    #[command(subcommand)]
+    Elasticache(crate::commands::elasticache::ElasticacheCommand),
     /// Elasticsearch domains (disco_elasticsearch.py)
     Elasticsearch(PendingGroup),
     /// RDS databases (disco_rds.py)
@@ -238,7 +239,6 @@ impl Command {
     pub fn pending_group(&self) -> Option<&'static str> {
         Some(match self {
             Command::Deploy(_) => "deploy",
-            Command::Elasticache(_) => "elasticache",
             Command::Elasticsearch(_) => "elasticsearch",
             Command::Rds(_) => "rds",
             Command::Alarms(_) => "alarms",
@@ -253,6 +253,7 @@ impl Command {
             | Command::Elb(_)
             | Command::Route53(_)
             | Command::Dynamodb(_)
+            | Command::Elasticache(_)
             | Command::Ssm(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)

@@ -17,6 +17,7 @@ pub mod creds;
 mod doctor;
 pub mod dynamodb;
 pub mod eip;
+pub mod elasticache;
 pub mod elb;
 mod hosts_env;
 pub mod iam;
@@ -67,6 +68,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Account(cmd) => account::run(global, cmd),
         Command::Keys(cmd) => keys::run(global, cmd),
         Command::Dynamodb(cmd) => dynamodb::run(global, cmd),
+        Command::Elasticache(cmd) => elasticache::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }
 }

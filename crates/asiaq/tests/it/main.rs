@@ -8,6 +8,7 @@ mod buckets;
 mod config_validate;
 mod dynamodb;
 mod dynamodb_bench;
+mod elasticache;
 mod hosts;
 mod hosts_bench;
 mod hosts_ops;
