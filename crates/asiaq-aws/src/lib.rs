@@ -25,6 +25,7 @@ mod identity;
 pub mod images;
 pub mod keys;
 mod probe;
+pub mod rds;
 pub mod remote;
 pub mod route53;
 pub mod saml;

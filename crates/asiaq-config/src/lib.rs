@@ -23,6 +23,7 @@ pub mod keys;
 pub mod kinds;
 pub mod options;
 pub mod pipeline;
+pub mod rds;
 pub mod services;
 pub mod spinup;
 pub mod ssm_documents;

@@ -24,6 +24,7 @@ pub mod keys;
 pub mod network;
 pub mod plan;
 pub mod provision;
+pub mod rds;
 pub mod route53;
 pub mod schedule;
 pub mod secret;

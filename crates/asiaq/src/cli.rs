@@ -168,7 +168,8 @@ pub enum Command {
     /// Elasticsearch domains (disco_elasticsearch.py)
     Elasticsearch(PendingGroup),
     /// RDS databases (disco_rds.py)
-    Rds(PendingGroup),
+    #[command(subcommand)]
+    Rds(crate::commands::rds::RdsCommand),
     /// SSM documents (disco_ssm.py)
     #[command(subcommand)]
     Ssm(crate::commands::ssm::SsmCommand),
@@ -240,7 +241,6 @@ impl Command {
         Some(match self {
             Command::Deploy(_) => "deploy",
             Command::Elasticsearch(_) => "elasticsearch",
-            Command::Rds(_) => "rds",
             Command::Alarms(_) => "alarms",
             Command::LogMetrics(_) => "log-metrics",
             Command::Metrics(_) => "metrics",
@@ -254,6 +254,7 @@ impl Command {
             | Command::Route53(_)
             | Command::Dynamodb(_)
             | Command::Elasticache(_)
+            | Command::Rds(_)
             | Command::Ssm(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)

@@ -24,6 +24,7 @@ pub mod iam;
 pub mod keys;
 mod meta;
 pub mod purge_snapshots;
+pub mod rds;
 pub mod route53;
 pub mod snapshot;
 pub mod ssm;
@@ -69,6 +70,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(global, cmd),
         Command::Dynamodb(cmd) => dynamodb::run(global, cmd),
         Command::Elasticache(cmd) => elasticache::run(global, cmd),
+        Command::Rds(cmd) => rds::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }
 }

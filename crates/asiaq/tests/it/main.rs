@@ -18,6 +18,7 @@ mod identity_common;
 mod listings;
 mod meta;
 mod plans;
+mod rds;
 mod route53;
 mod secrets;
 mod ssm;
