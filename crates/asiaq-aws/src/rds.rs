@@ -174,6 +174,30 @@ async fn snapshots(ctx: &AwsContext, id: &str) -> Result<Vec<(String, String, i6
     Ok(out)
 }
 
+/// Every manual DB snapshot of the region, page after page (the original read one page).
+pub async fn manual_snapshots(ctx: &AwsContext) -> Result<Vec<core::SnapshotInfo>, AwsError> {
+    let mut out = Vec::new();
+    let mut pages = ctx
+        .rds()
+        .describe_db_snapshots()
+        .snapshot_type("manual")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(call("DescribeDBSnapshots"))?;
+        for s in page.db_snapshots() {
+            out.push(core::SnapshotInfo {
+                id: s.db_snapshot_identifier().unwrap_or_default().to_string(),
+                instance: s.db_instance_identifier().unwrap_or_default().to_string(),
+                snapshot_type: s.snapshot_type().unwrap_or_default().to_string(),
+                status: s.status().unwrap_or_default().to_string(),
+                created: s.snapshot_create_time().map_or(0, |t| t.secs()),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The newest available snapshot of instance `id`.
 async fn newest_snapshot(ctx: &AwsContext, id: &str) -> Result<Option<String>, AwsError> {
     Ok(snapshots(ctx, id)
@@ -583,7 +607,7 @@ impl Apply<RdsAction> for RdsSteps<'_> {
                 value,
                 ..
             } => route53::upsert_cname(ctx, zone_id, name, value).await?,
-            RdsAction::DeleteSnapshot { id } => {
+            RdsAction::DeleteSnapshot { id } | RdsAction::ExpireSnapshot { id, .. } => {
                 match rds
                     .delete_db_snapshot()
                     .db_snapshot_identifier(id)

@@ -258,6 +258,12 @@ pub enum RdsAction {
     DeleteSubnetGroup {
         name: String,
     },
+    /// `cleanup_snapshots`: a manual snapshot past its age.
+    ExpireSnapshot {
+        id: String,
+        instance: String,
+        age_days: i64,
+    },
 }
 
 fn endpoint_key(id: &str) -> String {
@@ -330,6 +336,11 @@ impl fmt::Display for RdsAction {
                 None => write!(f, "delete instance {id} without a final snapshot"),
             },
             RdsAction::DeleteSubnetGroup { name } => write!(f, "delete DB subnet group {name}"),
+            RdsAction::ExpireSnapshot {
+                id,
+                instance,
+                age_days,
+            } => write!(f, "delete snapshot {id} of {instance} ({age_days} days old)"),
         }
     }
 }
@@ -355,7 +366,9 @@ impl PlanAction for RdsAction {
             RdsAction::WriteCname { name, zone, .. } => {
                 Resource::new("DNS record", format!("CNAME {name} in {zone}"))
             }
-            RdsAction::DeleteSnapshot { id } => Resource::new("DB snapshot", id.as_str()),
+            RdsAction::DeleteSnapshot { id } | RdsAction::ExpireSnapshot { id, .. } => {
+                Resource::new("DB snapshot", id.as_str())
+            }
             RdsAction::DeleteCnames { endpoint } => {
                 Resource::new("DNS records", format!("CNAMEs of {endpoint}"))
             }
@@ -383,7 +396,8 @@ impl PlanAction for RdsAction {
             RdsAction::DeleteSnapshot { .. }
             | RdsAction::DeleteCnames { .. }
             | RdsAction::DeleteInstance { .. }
-            | RdsAction::DeleteSubnetGroup { .. } => Change::Delete,
+            | RdsAction::DeleteSubnetGroup { .. }
+            | RdsAction::ExpireSnapshot { .. } => Change::Delete,
         }
     }
 
@@ -735,6 +749,68 @@ pub fn delete_question(
     })
 }
 
+/// One DB snapshot as observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInfo {
+    pub id: String,
+    pub instance: String,
+    /// `manual` or `automated`.
+    pub snapshot_type: String,
+    pub status: String,
+    /// Creation time, seconds since the epoch.
+    pub created: i64,
+}
+
+/// Which snapshots `cleanup_snapshots` deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanupRule<'a> {
+    /// Only the snapshots of this environment's instances (`<env>-…`); `None`: every one.
+    pub env: Option<&'a str>,
+    /// Snapshots created this many days before `now` or earlier.
+    pub age_days: i64,
+    /// Also the final snapshots (`<id>-final-snapshot`) that `delete` takes.
+    pub include_final: bool,
+    /// Seconds since the epoch.
+    pub now: i64,
+}
+
+/// The plan of `cleanup_snapshots`: every manual, available snapshot that the rule
+/// selects, oldest first. Automated snapshots are RDS's to expire.
+pub fn cleanup_plan(rule: &CleanupRule<'_>, snapshots: &[SnapshotInfo]) -> Plan<RdsAction> {
+    let cutoff = rule.now - rule.age_days * 86_400;
+    let mut chosen: Vec<&SnapshotInfo> = snapshots
+        .iter()
+        .filter(|s| s.snapshot_type == "manual" && s.status == "available")
+        .filter(|s| s.created <= cutoff)
+        .filter(|s| {
+            rule.env
+                .is_none_or(|e| s.instance.starts_with(&format!("{e}-")))
+        })
+        .filter(|s| rule.include_final || s.id != final_snapshot_id(&s.instance))
+        .collect();
+    chosen.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+    let mut b = PlanBuilder::new();
+    for s in chosen {
+        b.add(
+            RdsAction::ExpireSnapshot {
+                id: s.id.clone(),
+                instance: s.instance.clone(),
+                age_days: (rule.now - s.created).max(0) / 86_400,
+            },
+            &[],
+        );
+    }
+    b.build()
+}
+
+/// What `cleanup_snapshots` did, one line per snapshot deleted, or that none was due.
+pub fn cleanup_outcome(plan: &Plan<RdsAction>) -> Vec<String> {
+    if plan.is_empty() {
+        return vec!["no snapshot to delete".to_string()];
+    }
+    outcome_lines(plan)
+}
+
 /// One line of `list`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DbRow {
@@ -1034,6 +1110,49 @@ mod tests {
         let (p, notes) = delete_plan("demo-appdb", None, true, false, false);
         assert!(p.is_empty());
         assert_eq!(notes, ["there is no DB instance demo-appdb"]);
+    }
+
+    #[test]
+    fn cleanup_keeps_young_automated_final_and_other_environments_snapshots() {
+        let day = 86_400;
+        let now = 100 * day;
+        let snap = |id: &str, instance: &str, kind: &str, days_old: i64| SnapshotInfo {
+            id: id.into(),
+            instance: instance.into(),
+            snapshot_type: kind.into(),
+            status: "available".into(),
+            created: now - days_old * day,
+        };
+        let all = [
+            snap("old", "demo-appdb", "manual", 40),
+            snap("older", "demo-appdb", "manual", 60),
+            snap("young", "demo-appdb", "manual", 10),
+            snap("rds:demo-appdb-1", "demo-appdb", "automated", 90),
+            snap("demo-appdb-final-snapshot", "demo-appdb", "manual", 50),
+            snap("prod", "prod-appdb", "manual", 90),
+        ];
+        let mut rule = CleanupRule {
+            env: Some("demo"),
+            age_days: 30,
+            include_final: false,
+            now,
+        };
+        let ids = |p: Plan<RdsAction>| -> Vec<String> { texts(&p) };
+        assert_eq!(
+            ids(cleanup_plan(&rule, &all)),
+            [
+                "delete snapshot older of demo-appdb (60 days old)",
+                "delete snapshot old of demo-appdb (40 days old)"
+            ]
+        );
+        rule.include_final = true;
+        assert_eq!(cleanup_plan(&rule, &all).len(), 3);
+        rule.env = None;
+        assert_eq!(cleanup_plan(&rule, &all).len(), 4);
+        rule.age_days = 100;
+        let none = cleanup_plan(&rule, &all);
+        assert!(none.is_empty());
+        assert_eq!(cleanup_outcome(&none), ["no snapshot to delete"]);
     }
 
     #[test]

@@ -51,6 +51,22 @@ pub enum RdsCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Delete the manual snapshots older than --age days of the environment's instances
+    #[command(name = "cleanup_snapshots", visible_alias = "cleanup-snapshots")]
+    CleanupSnapshots {
+        /// Age in days
+        #[arg(long, default_value_t = 30)]
+        age: u32,
+        /// Every instance's snapshots, of every environment
+        #[arg(long)]
+        all_environments: bool,
+        /// Also the final snapshots (<id>-final-snapshot) that delete takes
+        #[arg(long)]
+        include_final: bool,
+        /// Print the plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 pub fn run(global: &GlobalArgs, cmd: &RdsCommand) -> Result<(), CliError> {
@@ -87,6 +103,30 @@ pub fn run(global: &GlobalArgs, cmd: &RdsCommand) -> Result<(), CliError> {
                 };
                 aws::apply(&ctx, &plan, &passwords, *parallel, "rds update").await?;
                 let lines = core::outcome_lines(&plan);
+                emit(global.output, &lines, |out| write_lines(out, lines.clone()))
+            })
+        }
+        RdsCommand::CleanupSnapshots {
+            age,
+            all_environments,
+            include_final,
+            dry_run,
+        } => {
+            let env = config::environment(dir, global.env.as_deref())?;
+            aws_session::run(global, |ctx| async move {
+                let rule = core::CleanupRule {
+                    env: (!*all_environments).then_some(env.as_str()),
+                    age_days: i64::from(*age),
+                    include_final: *include_final,
+                    now: jiff::Timestamp::now().as_second(),
+                };
+                let plan = core::cleanup_plan(&rule, &aws::manual_snapshots(&ctx).await?);
+                print_plan(global, "rds cleanup_snapshots", &plan, &[], *dry_run)?;
+                if *dry_run {
+                    return Ok(());
+                }
+                aws::apply(&ctx, &plan, &BTreeMap::new(), true, "rds cleanup_snapshots").await?;
+                let lines = core::cleanup_outcome(&plan);
                 emit(global.output, &lines, |out| write_lines(out, lines.clone()))
             })
         }

@@ -394,3 +394,132 @@ fn a_missing_password_or_bad_input_stops_before_any_change() {
         2,
     );
 }
+
+#[test]
+fn a_fault_at_each_step_of_a_create_is_finished_by_running_again() {
+    let e = Env::new("rdsfault", false);
+    let steps = [
+        "CreateDBSubnetGroup",
+        "CreateDBParameterGroup",
+        "ModifyDBParameterGroup",
+        "CreateDBInstance",
+        "ChangeResourceRecordSets",
+    ];
+    let mut extra = String::new();
+    for n in 1..=steps.len() {
+        extra.push_str(&format!(
+            "\n[demo-f{n}]\nengine=postgres\nengine_version=13.4\ndb_instance_class=db.t3.micro\nallocated_storage=20\nmaster_username=admin\nmulti_az=False\n"
+        ));
+        std::fs::write(
+            e.path().join(format!("rds/engine_specific/f{n}.ini")),
+            "[demo]\nmax_connections=50\n",
+        )
+        .unwrap();
+        expect(
+            &mut e.cmd(&[
+                "--env",
+                "demo",
+                "creds",
+                "set",
+                "--key",
+                &format!("rds/f{n}/master_user_password"),
+                "--value",
+                PASSWORD,
+            ]),
+            0,
+        );
+    }
+    let ini = e.path().join("disco_rds.ini");
+    let s = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(&ini, format!("{s}{extra}")).unwrap();
+    for (n, step) in steps.iter().enumerate() {
+        let db = format!("f{}", n + 1);
+        let mut c = e.rds_cmd(&["update", "--cluster", &db]);
+        c.env("ASIAQ_INJECT_FAULT", format!("{step}:1"));
+        let out = expect(&mut c, 1);
+        assert!(
+            text(&out.stderr).contains("injected"),
+            "{}",
+            text(&out.stderr)
+        );
+        e.ok(&["update", "--cluster", &db]);
+        let id = format!("demo-{db}");
+        assert_eq!(
+            e.instance(&id)
+                .and_then(|d| d.db_instance_status().map(str::to_string)),
+            Some("available".to_string()),
+            "{step}"
+        );
+        let (_, calls) = stats(&mut e.rds_cmd(&["update", "--cluster", &db]));
+        assert_eq!(calls, Vec::<String>::new(), "{step}");
+    }
+    assert_eq!(e.cnames().len(), steps.len());
+}
+
+#[test]
+fn cleanup_snapshots_deletes_the_environments_old_manual_snapshots() {
+    let e = Env::new("rdsclean", true);
+    e.ok(&["update"]);
+    let c = e.client();
+    e.rt.block_on(async {
+        c.create_db_instance()
+            .db_instance_identifier("prod-other")
+            .engine("postgres")
+            .db_instance_class("db.t3.micro")
+            .allocated_storage(20)
+            .master_username("admin")
+            .master_user_password("irrelevant-1")
+            .send()
+            .await
+            .unwrap();
+        for (instance, snapshot) in [
+            ("demo-appdb", "demo-manual-1"),
+            ("demo-appdb", "demo-appdb-final-snapshot"),
+            ("prod-other", "prod-manual-1"),
+        ] {
+            c.create_db_snapshot()
+                .db_instance_identifier(instance)
+                .db_snapshot_identifier(snapshot)
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    // Everything is younger than 30 days.
+    assert_eq!(e.ok(&["cleanup_snapshots", "--dry-run"]), "No changes.\n");
+    let (out, calls) = stats(&mut e.rds_cmd(&["cleanup_snapshots", "--age", "0", "--dry-run"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(calls, Vec::<String>::new());
+    assert_eq!(
+        text(&out.stdout),
+        "DB snapshot demo-manual-1\n  - delete snapshot demo-manual-1 of demo-appdb (0 days old)\nPlan: 0 to create, 0 to change, 1 to delete.\n"
+    );
+    let wide = e.ok(&[
+        "cleanup_snapshots",
+        "--age",
+        "0",
+        "--all-environments",
+        "--include-final",
+        "--dry-run",
+    ]);
+    assert!(
+        wide.contains("Plan: 0 to create, 0 to change, 3 to delete."),
+        "{wide}"
+    );
+    e.ok(&["cleanup-snapshots", "--age", "0"]);
+    let left: Vec<String> = e.snapshots("demo-appdb");
+    assert!(!left.contains(&"demo-manual-1".to_string()), "{left:?}");
+    assert!(
+        left.contains(&"demo-appdb-final-snapshot".to_string()),
+        "{left:?}"
+    );
+    assert_eq!(
+        e.snapshots("prod-other").len(),
+        2,
+        "automated and manual kept"
+    );
+    let (out, calls) = stats(&mut e.rds_cmd(&["cleanup_snapshots", "--age", "0"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(calls, Vec::<String>::new());
+    assert_eq!(text(&out.stdout), "no snapshot to delete\n");
+}
