@@ -227,6 +227,65 @@ async fn dns_target(ctx: &AwsContext, d: &RdsInstance) -> Result<Option<DnsTarge
     }))
 }
 
+/// What the core's plans need of one instance; the newest snapshot (of `snapshot_of`)
+/// only when the instance is missing.
+async fn gather(
+    ctx: &AwsContext,
+    d: &RdsInstance,
+    snapshot_of: &str,
+) -> Result<Gathered, AwsError> {
+    let observed = observe_db(ctx, &d.id).await?;
+    let snapshot = match observed {
+        None => newest_snapshot(ctx, snapshot_of).await?,
+        Some(_) => None,
+    };
+    Ok(Gathered {
+        subnets: subnet_group_exists(ctx, &d.id).await?,
+        params: parameters(ctx, &d.id).await?,
+        dns: dns_target(ctx, d).await?,
+        observed,
+        snapshot,
+    })
+}
+
+struct Gathered {
+    observed: Option<ObservedDb>,
+    subnets: bool,
+    params: Option<BTreeMap<String, ObservedParameter>>,
+    snapshot: Option<String>,
+    dns: Option<DnsTarget>,
+}
+
+impl Gathered {
+    fn input<'a>(
+        &'a self,
+        d: &'a RdsInstance,
+        security_group_id: &'a str,
+        subnet_ids: &'a [String],
+    ) -> UpdateInput<'a> {
+        UpdateInput {
+            desired: d,
+            observed: self.observed.as_ref(),
+            security_group_id,
+            subnet_ids,
+            subnet_group_exists: self.subnets,
+            parameters: self.params.as_ref(),
+            newest_snapshot: self.snapshot.as_deref(),
+            dns: self.dns.as_ref(),
+        }
+    }
+}
+
+/// The intranet metanetwork of `env`: its security group and subnets.
+async fn intranet(ctx: &AwsContext, env: &str) -> Result<(String, Vec<String>), AwsError> {
+    let environment = crate::elasticache::environment(ctx, env).await?;
+    let net = environment
+        .metanetwork(MetaNetworkName::Intranet)
+        .ok_or_else(|| AwsError::State(format!("environment {env} has no intranet metanetwork")))?;
+    let subnets = net.subnets.iter().map(|s| s.id.clone()).collect();
+    Ok((net.security_group_id.clone(), subnets))
+}
+
 /// The plan of `update` for `instances` of environment `env`, and its notes. The instances
 /// go in the intranet metanetwork (its subnets and security group).
 pub async fn prepare_update(
@@ -234,37 +293,28 @@ pub async fn prepare_update(
     env: &str,
     instances: &[RdsInstance],
 ) -> Result<(Plan<RdsAction>, Vec<String>), AwsError> {
-    let environment = crate::elasticache::environment(ctx, env).await?;
-    let intranet = environment
-        .metanetwork(MetaNetworkName::Intranet)
-        .ok_or_else(|| AwsError::State(format!("environment {env} has no intranet metanetwork")))?;
-    let subnet_ids: Vec<String> = intranet.subnets.iter().map(|s| s.id.clone()).collect();
+    let (sg, subnet_ids) = intranet(ctx, env).await?;
     let mut found = Vec::new();
     for d in instances {
-        let o = observe_db(ctx, &d.id).await?;
-        let subnets = subnet_group_exists(ctx, &d.id).await?;
-        let params = parameters(ctx, &d.id).await?;
-        let snapshot = match o {
-            None => newest_snapshot(ctx, &d.id).await?,
-            Some(_) => None,
-        };
-        let dns = dns_target(ctx, d).await?;
-        found.push((d, o, subnets, params, snapshot, dns));
+        found.push(gather(ctx, d, &d.id).await?);
     }
     let inputs: Vec<UpdateInput<'_>> = found
         .iter()
-        .map(|(d, o, subnets, params, snapshot, dns)| UpdateInput {
-            desired: d,
-            observed: o.as_ref(),
-            security_group_id: &intranet.security_group_id,
-            subnet_ids: &subnet_ids,
-            subnet_group_exists: *subnets,
-            parameters: params.as_ref(),
-            newest_snapshot: snapshot.as_deref(),
-            dns: dns.as_ref(),
-        })
+        .zip(instances)
+        .map(|(g, d)| g.input(d, &sg, &subnet_ids))
         .collect();
     Ok(core::update_plan(&inputs))
+}
+
+/// The plan of `clone`: instance `d` restored from the newest snapshot of `source`.
+pub async fn prepare_clone(
+    ctx: &AwsContext,
+    d: &RdsInstance,
+    source: &str,
+) -> Result<(Plan<RdsAction>, Vec<String>), AwsError> {
+    let (sg, subnet_ids) = intranet(ctx, &d.env).await?;
+    let g = gather(ctx, d, source).await?;
+    core::clone_plan(&g.input(d, &sg, &subnet_ids), source).map_err(AwsError::State)
 }
 
 /// The instances of `plan` that need their master password (creates and restores).

@@ -131,6 +131,35 @@ pub fn load(
     Ok(RdsConfig { env, instances })
 }
 
+/// `clone --source-db DB --source-env SRC`: the source's section `[<SRC>-<DB>]` (and its
+/// parameters), as instance `<env>-<DB>` of environment `env` (`--env`, else the default
+/// environment), with that environment's domain.
+pub fn load_clone(
+    config_dir: &Path,
+    env: Option<&str>,
+    source_env: &str,
+    db: &str,
+) -> Result<RdsInstance, ConfigError> {
+    let target = environment(config_dir, env)?;
+    let source = load(config_dir, Some(source_env), Some(db))?;
+    let mut i = source
+        .instances
+        .into_iter()
+        .next()
+        .ok_or_else(|| ConfigError::NoSection {
+            path: ConfigDir::new(config_dir).path(files::DISCO_RDS),
+            section: format!("{source_env}-{db}"),
+        })?;
+    let aws = ConfigDir::new(config_dir).aws(Some(&target))?;
+    i.domain = aws
+        .asiaq_option_in("domain_name", "disco_aws", Some(&target))
+        .map(|v| v.text)
+        .filter(|d| !d.is_empty());
+    i.id = format!("{target}-{}", i.db);
+    i.env = target;
+    Ok(i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +206,21 @@ mod tests {
             ]
         );
         assert_eq!(o.domain.as_deref(), Some("prod.example.com"));
+    }
+
+    #[test]
+    fn a_clone_takes_the_source_section_into_its_environment() {
+        let d = dir(RDS);
+        let c = load_clone(d.path(), Some("demo"), "prod", "oradb").unwrap();
+        assert_eq!((c.id.as_str(), c.env.as_str()), ("demo-oradb", "demo"));
+        assert_eq!(c.engine, "oracle-se2");
+        assert_eq!(c.parameters.len(), 2);
+        assert_eq!(c.domain.as_deref(), Some("example.com"));
+        let e = load_clone(d.path(), None, "prod", "nope").unwrap_err();
+        assert!(
+            e.to_string().ends_with("section [prod-nope] is missing"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -672,6 +672,27 @@ pub fn update_plan(inputs: &[UpdateInput<'_>]) -> (Plan<RdsAction>, Vec<String>)
     (b.build(), notes)
 }
 
+/// The plan of `clone`: the instance `input` describes, restored from `source`'s newest
+/// snapshot (`input.newest_snapshot`). It makes a new instance only: an existing one, or a
+/// source without an available snapshot, is an error saying so.
+pub fn clone_plan(
+    input: &UpdateInput<'_>,
+    source: &str,
+) -> Result<(Plan<RdsAction>, Vec<String>), String> {
+    if input.observed.is_some() {
+        return Err(format!(
+            "DB instance {} exists; clone makes a new instance only (delete it first)",
+            input.desired.id
+        ));
+    }
+    if input.newest_snapshot.is_none() {
+        return Err(format!(
+            "DB instance {source} has no available snapshot to clone"
+        ));
+    }
+    Ok(update_plan(std::slice::from_ref(input)))
+}
+
 /// The plan of `delete`: an older final snapshot (unless none is taken), the CNAMEs, the
 /// instance (with its final snapshot), then its subnet group.
 pub fn delete_plan(
@@ -1075,6 +1096,28 @@ mod tests {
             texts(&p),
             ["reboot demo-appdb (its parameters wait for a reboot)"]
         );
+    }
+
+    #[test]
+    fn a_clone_is_a_restore_of_the_sources_snapshot_into_a_new_instance() {
+        let mut d = db();
+        d.id = "test-appdb".into();
+        let ps = params("100", None);
+        let mut i = input(&d, None, Some(&ps), Some("rds:demo-appdb-2020"), None, &[]);
+        i.subnet_group_exists = true;
+        let (p, _) = clone_plan(&i, "demo-appdb").unwrap();
+        assert_eq!(
+            texts(&p),
+            ["restore instance test-appdb from snapshot rds:demo-appdb-2020 (db.t2.micro, 20 GB), then apply its configuration"]
+        );
+        i.newest_snapshot = None;
+        assert_eq!(
+            clone_plan(&i, "demo-appdb").unwrap_err(),
+            "DB instance demo-appdb has no available snapshot to clone"
+        );
+        let o = observed();
+        i.observed = Some(&o);
+        assert!(clone_plan(&i, "demo-appdb").unwrap_err().contains("exists"));
     }
 
     #[test]

@@ -51,6 +51,19 @@ pub enum RdsCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Make instance <env>-<db> from the newest snapshot of <source-env>-<db>, configured as
+    /// the source's section says
+    Clone {
+        /// The database (the <db> of [<source-env>-<db>])
+        #[arg(long)]
+        source_db: String,
+        /// The environment whose instance is cloned
+        #[arg(long)]
+        source_env: String,
+        /// Print the plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Delete the manual snapshots older than --age days of the environment's instances
     #[command(name = "cleanup_snapshots", visible_alias = "cleanup-snapshots")]
     CleanupSnapshots {
@@ -102,6 +115,27 @@ pub fn run(global: &GlobalArgs, cmd: &RdsCommand) -> Result<(), CliError> {
                     aws::passwords(&ctx, &bucket, &needs).await?
                 };
                 aws::apply(&ctx, &plan, &passwords, *parallel, "rds update").await?;
+                let lines = core::outcome_lines(&plan);
+                emit(global.output, &lines, |out| write_lines(out, lines.clone()))
+            })
+        }
+        RdsCommand::Clone {
+            source_db,
+            source_env,
+            dry_run,
+        } => {
+            let db = config::load_clone(dir, global.env.as_deref(), source_env, source_db)?;
+            let buckets = cred_bucket::config_for(global, None, Some(&db.env))?;
+            let source = core::instance_id(source_env, source_db);
+            aws_session::run(global, |ctx| async move {
+                let (plan, notes) = aws::prepare_clone(&ctx, &db, &source).await?;
+                print_plan(global, "rds clone", &plan, &notes, *dry_run)?;
+                if *dry_run {
+                    return Ok(());
+                }
+                let bucket = cred_bucket::resolve(&ctx, None, buckets.as_ref()).await?;
+                let passwords = aws::passwords(&ctx, &bucket, &aws::needs_password(&plan)).await?;
+                aws::apply(&ctx, &plan, &passwords, false, "rds clone").await?;
                 let lines = core::outcome_lines(&plan);
                 emit(global.output, &lines, |out| write_lines(out, lines.clone()))
             })

@@ -523,3 +523,69 @@ fn cleanup_snapshots_deletes_the_environments_old_manual_snapshots() {
     assert_eq!(calls, Vec::<String>::new());
     assert_eq!(text(&out.stdout), "no snapshot to delete\n");
 }
+
+#[test]
+fn clone_restores_the_sources_newest_snapshot_into_another_environment() {
+    let e = Env::new("rdsclone", true);
+    e.ok(&["update"]);
+    expect(
+        &mut e.cmd(&["vpc", "create", "--type", "sandbox", "--name", "test"]),
+        0,
+    );
+    let clone = [
+        "--env",
+        "test",
+        "rds",
+        "clone",
+        "--source-db",
+        "appdb",
+        "--source-env",
+        "demo",
+    ];
+    let mut dry = e.cmd(&clone);
+    dry.arg("--dry-run");
+    let (out, calls) = stats(&mut dry);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(calls, Vec::<String>::new());
+    let plan = text(&out.stdout);
+    assert!(
+        plan.contains("+ restore instance test-appdb from snapshot rds:demo-appdb"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("+ CNAME test-appdb.sandbox.example.com -> ${endpoint:test-appdb}"),
+        "{plan}"
+    );
+    let out = expect(&mut e.cmd(&clone), 0);
+    assert!(!text(&out.stdout).contains(PASSWORD));
+    let db = e.instance("test-appdb").expect("cloned");
+    assert_eq!(
+        db.db_parameter_groups()[0].db_parameter_group_name(),
+        Some("test-appdb")
+    );
+    assert_eq!(
+        db.db_subnet_group().unwrap().db_subnet_group_name(),
+        Some("test-appdb")
+    );
+    assert!(e
+        .cnames()
+        .iter()
+        .any(|(n, _)| n == "test-appdb.sandbox.example.com."));
+    // A second clone does not overwrite it.
+    let (out, calls) = stats(&mut e.cmd(&clone));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(calls, Vec::<String>::new());
+    assert!(text(&out.stderr).contains("DB instance test-appdb exists"));
+    let out = expect(
+        &mut e.cmd(&[
+            "rds",
+            "clone",
+            "--source-db",
+            "nope",
+            "--source-env",
+            "demo",
+        ]),
+        2,
+    );
+    assert!(text(&out.stderr).contains("section [demo-nope] is missing"));
+}
