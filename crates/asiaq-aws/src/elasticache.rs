@@ -18,6 +18,9 @@ use crate::error::AwsError;
 use crate::route53;
 use crate::wait::{wait_for, Backoff, Poll};
 
+/// How long `delete --wait` waits for a group to be gone, unless told otherwise.
+pub const DELETE_TIMEOUT_SECONDS: u64 = 1800;
+
 /// How long `update` waits for a new group to be available.
 pub const CREATE_TIMEOUT: Duration = Duration::from_secs(45 * 60);
 

@@ -38,14 +38,9 @@ pub enum ElasticacheCommand {
         /// Wait until the group is gone
         #[arg(long)]
         wait: bool,
-        /// How long --wait waits before it fails (exit 1)
-        #[arg(
-            long,
-            value_name = "SECONDS",
-            default_value_t = 1800,
-            requires = "wait"
-        )]
-        wait_timeout: u64,
+        /// How long the wait lasts before it fails (exit 1); implies --wait
+        #[arg(long, value_name = "SECONDS")]
+        wait_timeout: Option<u64>,
         /// Print the plan and change nothing
         #[arg(long)]
         dry_run: bool,
@@ -99,8 +94,9 @@ pub fn run(global: &GlobalArgs, cmd: &ElasticacheCommand) -> Result<(), CliError
                     }
                 }
                 aws::apply(&ctx, &plan, "elasticache delete").await?;
-                if *wait {
-                    aws::wait_deleted(&ctx, &id, Duration::from_secs(*wait_timeout)).await?;
+                if *wait || wait_timeout.is_some() {
+                    let timeout = wait_timeout.unwrap_or(aws::DELETE_TIMEOUT_SECONDS);
+                    aws::wait_deleted(&ctx, &id, Duration::from_secs(timeout)).await?;
                 }
                 let lines = core::outcome_lines(&plan);
                 emit(global.output, &lines, |out| write_lines(out, lines.clone()))
