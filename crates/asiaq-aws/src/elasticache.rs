@@ -263,13 +263,20 @@ pub async fn prepare_update(
                 subnet_ids: meta.subnets.iter().map(|s| s.id.clone()).collect(),
             });
         }
-        let o = observe_group(ctx, &d.id).await?;
-        let dns = dns_target(ctx, c).await?;
-        found.push((d, o, dns));
+        found.push(d);
     }
+    // Every group and CNAME is observed at once (their reads are independent).
+    let observed =
+        futures::future::try_join_all(found.iter().zip(clusters).map(|(d, c)| async move {
+            let o = observe_group(ctx, &d.id).await?;
+            let dns = dns_target(ctx, c).await?;
+            Ok::<_, AwsError>((o, dns))
+        }))
+        .await?;
     let inputs: Vec<UpdateInput<'_>> = found
         .iter()
-        .map(|(d, o, dns)| UpdateInput {
+        .zip(&observed)
+        .map(|(d, (o, dns))| UpdateInput {
             desired: d,
             observed: o.as_ref(),
             dns: dns.as_ref(),

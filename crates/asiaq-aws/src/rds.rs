@@ -294,10 +294,9 @@ pub async fn prepare_update(
     instances: &[RdsInstance],
 ) -> Result<(Plan<RdsAction>, Vec<String>), AwsError> {
     let (sg, subnet_ids) = intranet(ctx, env).await?;
-    let mut found = Vec::new();
-    for d in instances {
-        found.push(gather(ctx, d, &d.id).await?);
-    }
+    // Every instance is observed at once (their reads are independent).
+    let found =
+        futures::future::try_join_all(instances.iter().map(|d| gather(ctx, d, &d.id))).await?;
     let inputs: Vec<UpdateInput<'_>> = found
         .iter()
         .zip(instances)

@@ -15,15 +15,15 @@ use asiaq_testkit::{AwsAccount, Moto};
 use crate::identity_common::*;
 use crate::support::{expect, text};
 
-struct Env {
-    account: AwsAccount,
+pub(crate) struct Env {
+    pub(crate) account: AwsAccount,
     config: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
 }
 
 impl Env {
     /// An account with the sandbox environment `demo` and the zone sandbox.example.com.
-    fn new() -> Env {
+    pub(crate) fn new() -> Env {
         let account = Moto::shared().new_account();
         let config = example_config();
         let env = Env {
@@ -47,11 +47,11 @@ impl Env {
         env
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.config.path()
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = asiaq(&self.account, self.path());
         c.args(args);
         c
@@ -63,7 +63,7 @@ impl Env {
         c
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         succeed(&mut self.ec(args))
     }
 
@@ -120,7 +120,7 @@ impl Env {
         std::fs::write(&p, s.replacen(from, to, 1)).unwrap();
     }
 
-    fn append(&self, text: &str) {
+    pub(crate) fn append(&self, text: &str) {
         let p = self.path().join("disco_elasticache.ini");
         let s = std::fs::read_to_string(&p).unwrap();
         std::fs::write(&p, format!("{s}\n{text}\n")).unwrap();

@@ -16,6 +16,7 @@ mod hosts_support;
 mod iam;
 mod identity_common;
 mod listings;
+mod managed_bench;
 mod meta;
 mod plans;
 mod rds;

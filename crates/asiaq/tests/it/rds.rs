@@ -17,8 +17,8 @@ use crate::support::{expect, text};
 
 const PASSWORD: &str = "Sup3r-Secret-Pa55word";
 
-struct Env {
-    account: AwsAccount,
+pub(crate) struct Env {
+    pub(crate) account: AwsAccount,
     config: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
     project: String,
@@ -27,7 +27,7 @@ struct Env {
 impl Env {
     /// An account with the sandbox environment `demo`, the zone sandbox.example.com and the
     /// credential bucket (of a project of its own: bucket names are global in moto).
-    fn new(project: &str, password: bool) -> Env {
+    pub(crate) fn new(project: &str, password: bool) -> Env {
         let account = Moto::shared().new_account();
         let config = example_config();
         let ini = config.path().join("disco_aws.ini");
@@ -95,11 +95,11 @@ impl Env {
         format!("us-west-2.{}.credentials.demo", self.project)
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.config.path()
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = asiaq(&self.account, self.path());
         c.args(args);
         c
@@ -111,7 +111,7 @@ impl Env {
         c
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         succeed(&mut self.rds_cmd(args))
     }
 
