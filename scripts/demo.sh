@@ -321,6 +321,16 @@ lifecycle "make new SSH keys for demo in its credential bucket" keys rotate --en
 # demo's secrets, keys and app_conf (run before the buckets get the example's policies, which
 # deny the plain HTTP moto serves).
 step "plan setting up the account and demo (dry run)" account init --account 123456789012 --dry-run
+# Managed services of demo: the Redis cluster of disco_elasticache.ini and the database of
+# disco_rds.ini (its master password from demo's credential bucket), each with its CNAME.
+lifecycle "plan the ElastiCache cluster cache of demo (dry run)" elasticache update --env demo --dry-run
+lifecycle "create the ElastiCache cluster cache and its CNAME" elasticache update --env demo
+lifecycle "list demo's ElastiCache clusters" elasticache list --env demo
+lifecycle "store the master password of appdb in demo's credential bucket" \
+    creds set --env demo --key rds/appdb/master_user_password --value demo-Passw0rd-appdb
+lifecycle "plan the RDS instance demo-appdb (dry run)" rds update --env demo --dry-run
+lifecycle "create the RDS instance demo-appdb, its parameter group and CNAME" rds update --env demo
+lifecycle "list demo's RDS instances" rds list --env demo --url
 # The account's buckets (after the upload: they give the credential bucket its policy), then
 # CloudTrail's trail Default logging to the audit bucket, whose policy lets CloudTrail write.
 step "create and configure the account's buckets" buckets update --account 123456789012
@@ -328,6 +338,12 @@ step "plan the trail Default (dry run)" account cloudtrail --account 12345678901
 step "make the trail Default log to the audit bucket" account cloudtrail --account 123456789012
 
 # --- teardown, in reverse --------------------------------------------------------------------
+teardown "create the RDS instance demo-appdb, its parameter group and CNAME" \
+    "delete the RDS instance demo-appdb (final snapshot demo-appdb-final-snapshot)" \
+    rds delete --env demo --cluster appdb
+teardown "create the ElastiCache cluster cache and its CNAME" \
+    "delete the ElastiCache cluster cache and its CNAME" \
+    elasticache delete --env demo --cluster cache
 teardown "write the DNS record" "delete the DNS record" \
     route53 delete-record sandbox.example.com db.sandbox.example.com A
 teardown "create or update the load balancer of mhcweb and its CNAME" "delete the load balancer of mhcweb and its CNAME" \

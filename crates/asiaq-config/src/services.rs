@@ -118,6 +118,7 @@ const ELASTICACHE: &[(&str, Kind)] = &[
     ("num_nodes", Kind::Int { min: 1, max: 6 }),
     ("maintenance_window", Kind::MaintenanceWindow),
     ("meta_network", Kind::MetaNetwork),
+    ("engine", Kind::OneOf(&asiaq_core::elasticache::ENGINES)),
 ];
 
 /// Problems in disco_elasticache.ini.
@@ -339,6 +340,41 @@ pub fn check_rds(
         ] {
             if ini.get(&s.name, key).is_none() {
                 out.push(missing(ini, &s.name, s.line, key, "engine, engine_version, db_instance_class, allocated_storage and master_username"));
+            }
+        }
+        if let Some(v) = ini.get(&s.name, "engine") {
+            if !asiaq_core::rds::ENGINES.contains(&v.text.as_str()) {
+                out.push(v.error(
+                    format!("{:?} is not an RDS engine asiaq knows", v.text),
+                    Some(format!("one of {}", asiaq_core::rds::ENGINES.join(", "))),
+                ));
+            } else if ini.get(&s.name, "port").is_none()
+                && asiaq_core::rds::default_port(v.text.split('-').next().unwrap_or_default())
+                    .is_none()
+            {
+                out.push(missing(
+                    ini,
+                    &s.name,
+                    s.line,
+                    "port",
+                    "port for this engine",
+                ));
+            }
+        }
+        let int = |key: &str| {
+            ini.get(&s.name, key)
+                .and_then(|v| v.text.trim().parse::<i32>().ok())
+        };
+        if let (Some(v), Some(iops), Some(storage)) = (
+            ini.get(&s.name, "iops"),
+            int("iops"),
+            int("allocated_storage"),
+        ) {
+            if let Some(problem) = asiaq_core::rds::iops_problem(iops, storage) {
+                out.push(v.error(
+                    problem,
+                    Some("iops=0, or from 1000 and 0.5 to 50 per GB of allocated_storage".into()),
+                ));
             }
         }
         if let Some(v) = ini.get(&s.name, "db_instance_class") {

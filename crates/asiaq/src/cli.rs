@@ -177,11 +177,13 @@ pub enum Command {
     #[command(subcommand)]
     Route53(crate::commands::route53::Route53Command),
     /// ElastiCache Redis clusters (disco_elasticache.py)
-    Elasticache(PendingGroup),
+    #[command(subcommand)]
+    Elasticache(crate::commands::elasticache::ElasticacheCommand),
     /// Elasticsearch domains (disco_elasticsearch.py)
     Elasticsearch(PendingGroup),
     /// RDS databases (disco_rds.py)
-    Rds(PendingGroup),
+    #[command(subcommand)]
+    Rds(crate::commands::rds::RdsCommand),
     /// SSM documents (disco_ssm.py)
     #[command(subcommand)]
     Ssm(crate::commands::ssm::SsmCommand),
@@ -255,9 +257,7 @@ impl Command {
     pub fn pending_group(&self) -> Option<&'static str> {
         Some(match self {
             Command::Deploy(_) => "deploy",
-            Command::Elasticache(_) => "elasticache",
             Command::Elasticsearch(_) => "elasticsearch",
-            Command::Rds(_) => "rds",
             Command::Alarms(_) => "alarms",
             Command::LogMetrics(_) => "log-metrics",
             Command::Metrics(_) => "metrics",
@@ -268,6 +268,8 @@ impl Command {
             | Command::Elb(_)
             | Command::Route53(_)
             | Command::Dynamodb(_)
+            | Command::Elasticache(_)
+            | Command::Rds(_)
             | Command::Ssm(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)

@@ -18,6 +18,7 @@ pub mod creds;
 mod doctor;
 pub mod dynamodb;
 pub mod eip;
+pub mod elasticache;
 pub mod elb;
 mod hosts_env;
 pub mod iam;
@@ -25,6 +26,7 @@ pub mod keys;
 pub mod lock;
 mod meta;
 pub mod purge_snapshots;
+pub mod rds;
 pub mod route53;
 pub mod sandbox;
 pub mod snapshot;
@@ -74,6 +76,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(global, cmd),
         Command::Lock(cmd) => lock::run(global, cmd),
         Command::Dynamodb(cmd) => dynamodb::run(global, cmd),
+        Command::Elasticache(cmd) => elasticache::run(global, cmd),
+        Command::Rds(cmd) => rds::run(global, cmd),
         _ => unreachable!("every pending group returned above"),
     }
 }

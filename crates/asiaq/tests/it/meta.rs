@@ -67,8 +67,8 @@ fn no_command_is_a_usage_error() {
 #[test]
 fn groups_not_built_yet_exit_2_with_a_plain_message() {
     for (args, group) in [
-        (&["rds", "list"][..], "rds"),
-        (&["elasticache", "list"][..], "elasticache"),
+        (&["deploy", "list"][..], "deploy"),
+        (&["log-metrics", "list"][..], "log-metrics"),
         (&["alarms", "list"][..], "alarms"),
         (&["--env", "demo", "metrics", "upload"][..], "metrics"),
     ] {
