@@ -14,6 +14,8 @@ use asiaq_core::lock::{parse_duration, renew_every, Holder, DEFAULT_LEASE};
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::commands::aws::AwsCommand;
+use crate::commands::elasticache::ElasticacheCommand;
+use crate::commands::rds::RdsCommand;
 use crate::commands::vpc::{Target, VpcCommand};
 use crate::exit::CliError;
 
@@ -80,6 +82,25 @@ pub fn scope(cli: &Cli) -> Option<Scope> {
             _ => None,
         },
         Command::Chaos(c) if !c.dry_run => configured(g),
+        Command::Sandbox(a) if !a.dry_run => Some(Scope::Name(a.name.clone())),
+        Command::Elasticache(c) => match c {
+            ElasticacheCommand::Update { dry_run, .. } | ElasticacheCommand::Delete { dry_run, .. }
+                if !dry_run =>
+            {
+                configured(g)
+            }
+            _ => None,
+        },
+        Command::Rds(c) => match c {
+            RdsCommand::Update { dry_run, .. }
+            | RdsCommand::Delete { dry_run, .. }
+            | RdsCommand::Clone { dry_run, .. }
+                if !dry_run =>
+            {
+                configured(g)
+            }
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -261,5 +282,52 @@ async fn acquire(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn scope_of(args: &[&str]) -> Option<Scope> {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sandbox");
+        let argv = ["asiaq", "--asiaq-config", example]
+            .iter()
+            .chain(args)
+            .copied();
+        scope(&Cli::try_parse_from(argv).unwrap())
+    }
+
+    fn name(n: &str) -> Option<Scope> {
+        Some(Scope::Name(n.to_string()))
+    }
+
+    #[test]
+    fn runs_that_change_one_environment_lease_it_and_plans_and_reads_do_not() {
+        assert_eq!(scope_of(&["vpc", "create", "--name", "ci", "--type", "sandbox"]), name("ci"));
+        assert_eq!(
+            scope_of(&["vpc", "destroy", "--vpc-id", "vpc-1"]),
+            Some(Scope::VpcId("vpc-1".into()))
+        );
+        assert_eq!(scope_of(&["vpc", "update", "--name", "ci", "--dry-run"]), None);
+        assert_eq!(scope_of(&["vpc", "list"]), None);
+        assert_eq!(
+            scope_of(&["--env", "qa", "aws", "spinup", "--pipeline", "p.csv"]),
+            name("qa")
+        );
+        // Without --env: the configuration's default environment.
+        assert_eq!(scope_of(&["aws", "spindown", "--pipeline", "p.csv"]), name("demo"));
+        assert_eq!(scope_of(&["aws", "listhosts"]), None);
+        assert_eq!(scope_of(&["--env", "qa", "chaos", "--level", "10"]), name("qa"));
+        assert_eq!(scope_of(&["sandbox", "mine"]), name("mine"));
+        assert_eq!(scope_of(&["sandbox", "mine", "--dry-run"]), None);
+        assert_eq!(scope_of(&["--env", "qa", "rds", "update"]), name("qa"));
+        assert_eq!(scope_of(&["--env", "qa", "rds", "list"]), None);
+        assert_eq!(
+            scope_of(&["--env", "qa", "elasticache", "delete", "--cluster", "c"]),
+            name("qa")
+        );
+        assert_eq!(scope_of(&["lock", "list"]), None);
     }
 }

@@ -245,8 +245,8 @@ fn two_runs_at_once_on_one_environment_make_exactly_one_proceed() {
     let account = Moto::shared().new_account();
     let config = example_config();
     let cfg = config.path();
-    // Both through a proxy adding 100 ms per call, so each run lasts well beyond the other's
-    // start; neither has made the table yet, so both also make it at once.
+    // Both through a proxy adding 100 ms per call, so the first run lasts well beyond the
+    // second's start.
     let mut proxy_config = asiaq_proxy::ProxyConfig::new(Moto::shared().endpoint());
     proxy_config.latency_ms = 100;
     proxy_config.ec2_throttling = false;
@@ -259,7 +259,17 @@ fn two_runs_at_once_on_one_environment_make_exactly_one_proceed() {
             .spawn()
             .unwrap()
     };
-    let (a, b) = (spawn(), spawn());
+    // The second starts once the first holds the lease (its first calls take a few hundred
+    // ms through the proxy), while the first is still working (its whole run takes seconds).
+    // Two conditional writes arriving in the same instant are DynamoDB's to order; moto, a
+    // threaded Python server, does not make them atomic, so they are not raced here.
+    let a = spawn();
+    let started = Instant::now();
+    while lease(&account, "race").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "never leased");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let b = spawn();
     let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
     let codes: Vec<Option<i32>> = outs.iter().map(|o| o.status.code()).collect();
     assert!(
