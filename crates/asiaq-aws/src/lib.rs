@@ -5,6 +5,7 @@
 //! override variables); the pure decisions live in `asiaq-core`.
 
 mod accounting;
+pub mod alarms;
 pub mod app_conf;
 pub mod bake;
 pub mod buckets;
@@ -23,6 +24,7 @@ pub mod iam;
 mod identity;
 pub mod images;
 pub mod keys;
+pub mod log_metrics;
 mod probe;
 pub mod remote;
 pub mod route53;

@@ -172,9 +172,11 @@ pub enum Command {
     #[command(subcommand)]
     Ssm(crate::commands::ssm::SsmCommand),
     /// CloudWatch alarms and notifications (disco_alarms.py)
-    Alarms(PendingGroup),
+    #[command(subcommand)]
+    Alarms(crate::commands::alarms::AlarmsCommand),
     /// CloudWatch Logs metric filters (disco_log_metrics.py)
-    LogMetrics(PendingGroup),
+    #[command(subcommand)]
+    LogMetrics(crate::commands::log_metrics::LogMetricsCommand),
     /// EBS snapshots of hostclasses (disco_snapshot.py)
     Snapshot(TruncatingGroup<crate::commands::snapshot::SnapshotCommand>),
     /// Delete stray and old EBS snapshots (disco_purge_snapshots.py)
@@ -241,8 +243,6 @@ impl Command {
             Command::Elasticache(_) => "elasticache",
             Command::Elasticsearch(_) => "elasticsearch",
             Command::Rds(_) => "rds",
-            Command::Alarms(_) => "alarms",
-            Command::LogMetrics(_) => "log-metrics",
             Command::Metrics(_) => "metrics",
             Command::Ssh(_) => "ssh",
             Command::Sandbox(_) => "sandbox",
@@ -254,6 +254,8 @@ impl Command {
             | Command::Route53(_)
             | Command::Dynamodb(_)
             | Command::Ssm(_)
+            | Command::Alarms(_)
+            | Command::LogMetrics(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)
             | Command::Bake(_)

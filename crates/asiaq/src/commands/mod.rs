@@ -3,6 +3,7 @@
 pub mod account;
 pub mod accounts;
 pub mod acfg;
+pub mod alarms;
 pub mod app_auth;
 pub mod app_conf;
 pub mod autoscale;
@@ -21,6 +22,7 @@ pub mod elb;
 mod hosts_env;
 pub mod iam;
 pub mod keys;
+pub mod log_metrics;
 mod meta;
 pub mod purge_snapshots;
 pub mod route53;
@@ -52,6 +54,8 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Elb(cmd) => elb::run(global, cmd),
         Command::Route53(cmd) => route53::run(global, cmd),
         Command::Ssm(cmd) => ssm::run(global, cmd),
+        Command::Alarms(cmd) => alarms::run(global, cmd),
+        Command::LogMetrics(cmd) => log_metrics::run(global, cmd),
         Command::Snapshot(group) => snapshot::run(global, &group.command),
         Command::PurgeSnapshots(args) => purge_snapshots::run(global, args),
         Command::Iam(cmd) => iam::run(global, cmd),

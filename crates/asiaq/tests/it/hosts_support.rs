@@ -110,6 +110,21 @@ impl World {
         aws_sdk_ssm::Client::new(&conf)
     }
 
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        let conf = self.rt.block_on(self.account.sdk_config());
+        aws_sdk_cloudwatch::Client::new(&conf)
+    }
+
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        let conf = self.rt.block_on(self.account.sdk_config());
+        aws_sdk_sns::Client::new(&conf)
+    }
+
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        let conf = self.rt.block_on(self.account.sdk_config());
+        aws_sdk_cloudwatchlogs::Client::new(&conf)
+    }
+
     pub fn s3(&self) -> aws_sdk_s3::Client {
         let conf = self.rt.block_on(self.account.sdk_config());
         aws_sdk_s3::Client::from_conf(

@@ -2,6 +2,7 @@
 //! link of the AWS SDK instead of one per file, and one shared moto_server per run.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+mod alarms;
 mod bake;
 mod bootstrap;
 mod buckets;
@@ -15,6 +16,7 @@ mod hosts_support;
 mod iam;
 mod identity_common;
 mod listings;
+mod log_metrics;
 mod meta;
 mod plans;
 mod route53;

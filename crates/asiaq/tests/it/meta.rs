@@ -69,7 +69,7 @@ fn groups_not_built_yet_exit_2_with_a_plain_message() {
     for (args, group) in [
         (&["rds", "list"][..], "rds"),
         (&["elasticache", "list"][..], "elasticache"),
-        (&["alarms", "list"][..], "alarms"),
+        (&["ssh", "host"][..], "ssh"),
         (&["--env", "demo", "metrics", "upload"][..], "metrics"),
     ] {
         let out = run(args);
