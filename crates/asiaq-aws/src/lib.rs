@@ -19,6 +19,7 @@ pub mod engine;
 pub mod environment;
 mod error;
 pub mod fault;
+pub mod host_metrics;
 pub mod hosts;
 pub mod iam;
 mod identity;

@@ -16,6 +16,7 @@ pub mod ec2_limits;
 pub mod eip;
 pub mod elb;
 pub mod env_vars;
+pub mod host_metrics;
 pub mod hosts;
 pub mod iam;
 pub mod json;

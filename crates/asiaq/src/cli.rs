@@ -182,7 +182,7 @@ pub enum Command {
     /// Delete stray and old EBS snapshots (disco_purge_snapshots.py)
     PurgeSnapshots(crate::commands::purge_snapshots::PurgeSnapshotsArgs),
     /// Upload host metrics to CloudWatch, run on an instance (disco_metrics.py)
-    Metrics(PendingGroup),
+    Metrics(crate::commands::metrics::MetricsArgs),
     /// SSH to a host of an environment, through the jump host if needed (disco_ssh.py)
     Ssh(PendingGroup),
     /// Overlay discoroot/ onto a host, run on the baked host (acfg1.py)
@@ -243,7 +243,6 @@ impl Command {
             Command::Elasticache(_) => "elasticache",
             Command::Elasticsearch(_) => "elasticsearch",
             Command::Rds(_) => "rds",
-            Command::Metrics(_) => "metrics",
             Command::Ssh(_) => "ssh",
             Command::Sandbox(_) => "sandbox",
             Command::Config(_)
@@ -256,6 +255,7 @@ impl Command {
             | Command::Ssm(_)
             | Command::Alarms(_)
             | Command::LogMetrics(_)
+            | Command::Metrics(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)
             | Command::Bake(_)

@@ -24,6 +24,7 @@ pub mod iam;
 pub mod keys;
 pub mod log_metrics;
 mod meta;
+pub mod metrics;
 pub mod purge_snapshots;
 pub mod route53;
 pub mod snapshot;
@@ -56,6 +57,7 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Ssm(cmd) => ssm::run(global, cmd),
         Command::Alarms(cmd) => alarms::run(global, cmd),
         Command::LogMetrics(cmd) => log_metrics::run(global, cmd),
+        Command::Metrics(args) => metrics::run(global, args),
         Command::Snapshot(group) => snapshot::run(global, &group.command),
         Command::PurgeSnapshots(args) => purge_snapshots::run(global, args),
         Command::Iam(cmd) => iam::run(global, cmd),

@@ -165,6 +165,24 @@ impl World {
         text(&out.stdout)
     }
 
+    /// Runs with extra environment variables and expects exit 0; returns stdout.
+    pub fn ok_with(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let mut cmd = self.asiaq();
+        cmd.args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run asiaq");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "asiaq {args:?}\nstdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
     /// Creates the `demo` environment of the example (type sandbox, 10.101.0.0/16, four
     /// metanetworks over three zones) through the SDK, tagged as `asiaq vpc create` tags it.
     pub fn create_environment(&self, name: &str, cidr_second_octet: u8) -> String {

@@ -18,6 +18,7 @@ mod identity_common;
 mod listings;
 mod log_metrics;
 mod meta;
+mod metrics;
 mod plans;
 mod route53;
 mod secrets;

@@ -70,7 +70,7 @@ fn groups_not_built_yet_exit_2_with_a_plain_message() {
         (&["rds", "list"][..], "rds"),
         (&["elasticache", "list"][..], "elasticache"),
         (&["ssh", "host"][..], "ssh"),
-        (&["--env", "demo", "metrics", "upload"][..], "metrics"),
+        (&["--env", "demo", "sandbox", "demo"][..], "sandbox"),
     ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "asiaq {args:?}");
