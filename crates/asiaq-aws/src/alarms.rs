@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use asiaq_core::autoscale::{belongs_to_env, hostclass_of_group};
-use asiaq_core::plan::alarms::{self as core, AlarmAction, AlarmRule, AlarmSpec, AlarmTarget};
+use asiaq_core::plan::alarms::{
+    self as core, AlarmAction, AlarmRule, AlarmSpec, AlarmTarget, Monitoring,
+};
 use asiaq_core::plan::notifications::{
     notifications_plan, DesiredTopic, ObservedSubscription, ObservedTopic, TopicAction,
 };
@@ -202,18 +204,48 @@ fn needs_group(r: &AlarmRule) -> bool {
         && !matches!(r.namespace.as_str(), "AWS/RDS" | "AWS/ELB" | "AWS/ES")
 }
 
-/// The plan deleting the alarms of `hostclass` in `env`.
+/// The plan deleting the alarms of `hostclasses` in `env`.
 pub async fn plan_hostclass_delete(
     ctx: &AwsContext,
     env: &str,
-    hostclass: &str,
+    hostclasses: &[String],
 ) -> Result<Plan<AlarmAction>, AwsError> {
     let observed: Vec<AlarmSpec> = observe_alarms(ctx)
         .await?
         .into_iter()
         .map(|(a, _)| a)
         .collect();
-    Ok(core::hostclass_delete_plan(&observed, env, hostclass))
+    Ok(core::hostclass_delete_plan(&observed, env, hostclasses))
+}
+
+/// Makes the log metrics, then the alarms, of `hostclass` whose group `group` now exists
+/// (provision and spinup); returns the number of changes. Each half changes only what
+/// differs, so a re-run (or `alarms update_metrics`) finishes a failed one.
+pub async fn apply_monitoring(
+    ctx: &AwsContext,
+    hostclass: &str,
+    group: &str,
+    m: &Monitoring,
+) -> Result<usize, AwsError> {
+    let mut changes = 0;
+    if !m.log_metrics.is_empty() {
+        let plan = crate::log_metrics::plan_update(ctx, &m.env, hostclass, &m.log_metrics).await?;
+        if !plan.is_empty() {
+            crate::log_metrics::apply(ctx, &plan, "log metrics of the hostclass").await?;
+        }
+        changes += plan.len();
+    }
+    if !m.alarms.is_empty() {
+        let u = plan_metrics(ctx, &m.env, hostclass, &m.alarms, Some(group), false).await?;
+        for n in &u.notes {
+            asiaq_engine::report::note(n.clone());
+        }
+        if !u.plan.is_empty() {
+            apply_alarms(ctx, &u.plan, "alarms of the hostclass").await?;
+        }
+        changes += u.plan.len();
+    }
+    Ok(changes)
 }
 
 /// The plan deleting every alarm of `env` but those of Elasticsearch domains.

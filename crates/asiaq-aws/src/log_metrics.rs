@@ -167,11 +167,19 @@ pub async fn plan_update(
 /// The plan deleting the filters and log groups under `prefix` (a hostclass's
 /// `<env>/<hostclass>/`, or an environment's `<env>/`).
 pub async fn plan_delete(ctx: &AwsContext, prefix: &str) -> Result<Plan<LogAction>, AwsError> {
-    let observed = metric_filters(ctx, prefix).await?;
-    let groups: Vec<String> = log_groups(ctx, prefix)
-        .await?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
+    plan_delete_all(ctx, &[prefix.to_string()]).await
+}
+
+/// The plan deleting the filters and log groups under each of `prefixes`.
+pub async fn plan_delete_all(
+    ctx: &AwsContext,
+    prefixes: &[String],
+) -> Result<Plan<LogAction>, AwsError> {
+    let mut observed = Vec::new();
+    let mut groups = Vec::new();
+    for prefix in prefixes {
+        observed.extend(metric_filters(ctx, prefix).await?);
+        groups.extend(log_groups(ctx, prefix).await?.into_iter().map(|g| g.name));
+    }
     Ok(core::delete_plan(&observed, &groups))
 }

@@ -28,7 +28,9 @@ use super::{instances, lb, snapshots};
 use crate::context::AwsContext;
 use crate::error::AwsError;
 use crate::wait::{wait_for, Backoff, Poll};
+use asiaq_core::plan::alarms::AlarmAction;
 use asiaq_core::plan::hosts::HostsAction;
+use asiaq_core::plan::log_metrics::LogAction;
 use asiaq_core::plan::Plan;
 use asiaq_engine::{report, Apply};
 
@@ -309,6 +311,9 @@ pub struct SpinupReport {
     pub failed: Vec<(String, String)>,
     /// Hostclasses of later sequences that were not started.
     pub not_started: Vec<String>,
+    /// `(hostclass, why)`: hostclasses up whose alarms or log metrics could not be made
+    /// (their hosts stay; `alarms update_metrics` and `log-metrics update` finish the job).
+    pub monitoring_failed: Vec<(String, String)>,
 }
 
 impl SpinupReport {
@@ -330,11 +335,30 @@ impl SpinupReport {
             .not_started
             .iter()
             .map(|hc| format!("{hc} not started"));
-        up.chain(failed).chain(not_started).collect()
+        let monitoring = self.monitoring_failed.iter().map(|(hc, why)| {
+            format!(
+                "{hc} alarms and log metrics FAILED: {why} (the hosts stay up; run `asiaq log-metrics update --hostclass {hc}` and `asiaq alarms update_metrics --hostclass {hc}`)"
+            )
+        });
+        up.chain(failed)
+            .chain(not_started)
+            .chain(monitoring)
+            .collect()
     }
 
     /// Why the spinup failed, in one line; `None` when it did not.
     pub fn failure(&self) -> Option<String> {
+        if self.ok() && !self.monitoring_failed.is_empty() {
+            let hcs: Vec<&str> = self
+                .monitoring_failed
+                .iter()
+                .map(|(h, _)| h.as_str())
+                .collect();
+            return Some(format!(
+                "spinup done, but the alarms or log metrics of {} failed",
+                hcs.join(", ")
+            ));
+        }
         (!self.ok()).then(|| {
             format!(
                 "spinup failed: {} up, {} failed{}",
@@ -421,6 +445,26 @@ pub async fn run(
                     provisioned.retain(|p| p.hostclass != hc);
                     report.failed.push((hc, why));
                 }
+            }
+        }
+        for p in &provisioned {
+            let Some(plan) = batch.iter().find(|b| b.hostclass == p.hostclass) else {
+                continue;
+            };
+            if plan.monitoring.is_empty() {
+                continue;
+            }
+            let made =
+                crate::alarms::apply_monitoring(ctx, &p.hostclass, &p.group_name, &plan.monitoring)
+                    .await;
+            match made {
+                Ok(n) => report::note(format!(
+                    "{}: alarms and log metrics in place ({n} change(s))",
+                    p.hostclass
+                )),
+                Err(e) => report
+                    .monitoring_failed
+                    .push((p.hostclass.clone(), e.to_string())),
             }
         }
         report.up.extend(provisioned);
@@ -553,6 +597,10 @@ pub struct SpindownPlan {
     pub load_balancers: Vec<(String, String, String)>,
     /// `(hostclass, target group name, ARN)`.
     pub target_groups: Vec<(String, String, String)>,
+    /// The hostclasses' alarms, deleted once their groups are gone.
+    pub alarms: Plan<AlarmAction>,
+    /// Their metric filters and log groups (`<env>/<hostclass>/...`).
+    pub log_metrics: Plan<LogAction>,
 }
 
 /// Observes what spinning down `hostclasses` of `env` deletes: their groups, their load
@@ -584,10 +632,20 @@ pub async fn spindown_plan(
             target_groups.push((hc.clone(), tg, arn));
         }
     }
+    let prefixes: Vec<String> = hostclasses
+        .iter()
+        .map(|hc| asiaq_core::plan::log_metrics::hostclass_prefix(env, hc))
+        .collect();
+    let (alarms, log_metrics) = futures::try_join!(
+        crate::alarms::plan_hostclass_delete(ctx, env, hostclasses),
+        crate::log_metrics::plan_delete_all(ctx, &prefixes),
+    )?;
     Ok(SpindownPlan {
         groups,
         load_balancers,
         target_groups,
+        alarms,
+        log_metrics,
     })
 }
 
@@ -621,7 +679,24 @@ impl SpindownPlan {
             .target_groups
             .iter()
             .map(|(hc, name, _)| format!("{verb} target group {name} ({hc})"));
-        groups.chain(balancers).chain(target_groups).collect()
+        let monitoring = self
+            .alarms
+            .steps
+            .iter()
+            .map(|s| s.action.to_string())
+            .chain(self.log_metrics.steps.iter().map(|s| s.action.to_string()))
+            .map(|a| {
+                if dry_run {
+                    format!("would {a}")
+                } else {
+                    format!("{a}: done")
+                }
+            });
+        groups
+            .chain(balancers)
+            .chain(target_groups)
+            .chain(monitoring)
+            .collect()
     }
 
     /// The hostclasses whose groups the spindown deletes.
@@ -715,9 +790,20 @@ pub async fn spindown(
     max_parallel: usize,
 ) -> Result<(), AwsError> {
     let calls = SpindownSteps { ctx, plan };
-    crate::engine::run_forward(&calls, &plan.steps(), max_parallel, "spindown")
-        .await
-        .map(drop)
+    crate::engine::run_forward(&calls, &plan.steps(), max_parallel, "spindown").await?;
+    if !plan.alarms.is_empty() {
+        crate::alarms::apply_alarms(ctx, &plan.alarms, "alarms of the spun-down hostclasses")
+            .await?;
+    }
+    if !plan.log_metrics.is_empty() {
+        crate::log_metrics::apply(
+            ctx,
+            &plan.log_metrics,
+            "log metrics of the spun-down hostclasses",
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -769,6 +855,7 @@ mod tests {
             groups: vec![group],
             load_balancers: vec![("mhcweb".into(), "abc".into(), "abc.elb".into())],
             target_groups: vec![("mhcweb".into(), "ci-mhcweb".into(), "arn:tg".into())],
+            ..SpindownPlan::default()
         };
         assert_eq!(
             plan.lines(true),

@@ -30,6 +30,21 @@ pub struct AlarmRule {
     pub level: String,
 }
 
+/// What watches a hostclass once its group exists (provision and spinup): its alarm rules
+/// of disco_alarms.ini and its log metrics of disco_log_metrics.ini, in environment `env`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Monitoring {
+    pub env: String,
+    pub alarms: Vec<AlarmRule>,
+    pub log_metrics: Vec<crate::plan::log_metrics::LogMetricRule>,
+}
+
+impl Monitoring {
+    pub fn is_empty(&self) -> bool {
+        self.alarms.is_empty() && self.log_metrics.is_empty()
+    }
+}
+
 /// Where a hostclass's alarms point: its environment, its current autoscaling group (if it
 /// has one), and the region and account of the SNS topics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -389,14 +404,20 @@ pub fn hostclass_alarms(observed: &[AlarmSpec], env: &str, hostclass: &str) -> V
     out
 }
 
-/// The plan deleting the alarms of `hostclass` in `env` (spindown, termination).
+/// The plan deleting the alarms of `hostclasses` in `env` (spindown, termination).
 pub fn hostclass_delete_plan(
     observed: &[AlarmSpec],
     env: &str,
-    hostclass: &str,
+    hostclasses: &[String],
 ) -> Plan<AlarmAction> {
+    let mut names: Vec<String> = hostclasses
+        .iter()
+        .flat_map(|hc| hostclass_alarms(observed, env, hc))
+        .collect();
+    names.sort();
+    names.dedup();
     let mut b = PlanBuilder::new();
-    add_deletes(&mut b, &hostclass_alarms(observed, env, hostclass));
+    add_deletes(&mut b, &names);
     b.build()
 }
 
@@ -655,7 +676,7 @@ mod tests {
             })
             .collect();
         assert_eq!(counts, [100, 50]);
-        let h = hostclass_delete_plan(&observed, "prod", "mhcweb");
+        let h = hostclass_delete_plan(&observed, "prod", &["mhcweb".to_string()]);
         assert_eq!(
             h.steps[0].action.to_string(),
             "delete alarm(s) t_prod_mhcweb_M_max"

@@ -216,6 +216,17 @@ pub enum Action {
     DeleteVpc {
         vpc: String,
     },
+    /// DeleteAlarms of up to 100 of the environment's alarms.
+    DeleteAlarms {
+        names: Vec<String>,
+    },
+    DeleteMetricFilter {
+        log_group: String,
+        name: String,
+    },
+    DeleteLogGroup {
+        name: String,
+    },
 }
 
 impl Action {
@@ -424,6 +435,11 @@ impl fmt::Display for Action {
             DeleteClassicLoadBalancer { name } => write!(f, "delete load balancer {name}"),
             DeleteLoadBalancer { name, .. } => write!(f, "delete load balancer {name}"),
             DeleteVpc { vpc } => write!(f, "delete VPC {vpc}"),
+            DeleteAlarms { names } => write!(f, "delete alarm(s) {}", names.join(", ")),
+            DeleteMetricFilter { log_group, name } => {
+                write!(f, "delete metric filter {name} of {log_group}")
+            }
+            DeleteLogGroup { name } => write!(f, "delete log group {name}"),
         }
     }
 }
@@ -500,6 +516,11 @@ impl PlanAction for Action {
             DeleteClassicLoadBalancer { name } | DeleteLoadBalancer { name, .. } => {
                 Resource::new("load balancer", name.as_str())
             }
+            DeleteAlarms { names } => Resource::new("alarms", names.join(",")),
+            DeleteMetricFilter { log_group, name } => {
+                Resource::new("metric filter", format!("{log_group} {name}"))
+            }
+            DeleteLogGroup { name } => Resource::new("log group", name.as_str()),
         }
     }
 
@@ -534,7 +555,10 @@ impl PlanAction for Action {
             | DeleteAutoScalingGroup { .. }
             | DeleteClassicLoadBalancer { .. }
             | DeleteLoadBalancer { .. }
-            | DeleteVpc { .. } => Change::Delete,
+            | DeleteVpc { .. }
+            | DeleteAlarms { .. }
+            | DeleteMetricFilter { .. }
+            | DeleteLogGroup { .. } => Change::Delete,
             EnableDnsSupport { .. }
             | EnableDnsHostnames { .. }
             | AuthorizeIngress { .. }

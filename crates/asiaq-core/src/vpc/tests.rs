@@ -776,6 +776,28 @@ fn destroy_of_leftovers_without_vpc() {
 }
 
 #[test]
+fn destroy_deletes_what_watches_the_environment() {
+    let state = VpcState {
+        name: "demo".into(),
+        monitoring: EnvMonitoring {
+            alarms: (0..150).map(|i| format!("t_demo_mhc{i}_M_max")).collect(),
+            metric_filters: vec![("demo/mhcapp/log".into(), "mhcapp-Errors".into())],
+            log_groups: vec!["demo/mhcapp/log".into(), "demo/mhcweb/log".into()],
+        },
+        ..VpcState::default()
+    };
+    let p = plan_destroy(&state, &[]).unwrap();
+    assert_eq!(count(&p, "DeleteAlarms"), 2);
+    assert_eq!(count(&p, "DeleteMetricFilter"), 1);
+    assert_eq!(count(&p, "DeleteLogGroup"), 2);
+    let filter = p.position(|a| a.name() == "DeleteMetricFilter").unwrap();
+    let group = p
+        .position(|a| a.to_string() == "delete log group demo/mhcapp/log")
+        .unwrap();
+    assert!(p.depends_on(group, filter));
+}
+
+#[test]
 fn destroy_rerun_releases_addresses_of_already_deleted_gateways() {
     // A destroy interrupted after deleting the NAT gateways: the gateways are `deleted` but
     // their owned EIPs may still report the association.

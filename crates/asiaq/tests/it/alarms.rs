@@ -414,3 +414,185 @@ fn bad_alarm_configuration_exits_2_before_any_call() {
         }
     }
 }
+
+fn app_pipeline(w: &World) {
+    w.write_pipeline(
+        "app.csv",
+        "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n1,mhcapp,0,0,0,t2.small,no\n",
+    );
+}
+
+fn log_groups(w: &World) -> Vec<String> {
+    let out =
+        w.rt.block_on(
+            w.logs()
+                .describe_log_groups()
+                .log_group_name_prefix("demo/")
+                .send(),
+        )
+        .unwrap();
+    out.log_groups()
+        .iter()
+        .map(|g| g.log_group_name().unwrap().to_string())
+        .collect()
+}
+
+/// A spinup makes the hostclass's log metrics and alarms once its group exists (the
+/// group is the alarm's dimension); a second spinup changes none of them; spindown deletes
+/// them with the group.
+#[test]
+fn alarms_and_log_metrics_follow_the_hosts() {
+    let w = World::new();
+    demo_world(&w);
+    app_pipeline(&w);
+    w.ok(&["aws", "spinup", "--pipeline", "pipelines/app.csv"]);
+    let group = w.group_of("mhcapp");
+    let a = alarms(&w);
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        [
+            "team_demo_mhcapp_CPUUtilization_max",
+            "team_demo_mhcapp_ErrorCount_max"
+        ]
+    );
+    let cpu = &a["team_demo_mhcapp_CPUUtilization_max"];
+    assert_eq!(cpu.dimensions()[0].value(), group.auto_scaling_group_name());
+    assert_eq!(log_groups(&w), ["demo/mhcapp/var/log/app/error.log"]);
+    // The alarms are as `alarms update_metrics` makes them: it has nothing to change.
+    let (out, calls) =
+        with_stats(
+            w.asiaq()
+                .args(["alarms", "update_metrics", "--hostclass", "mhcapp"]),
+        );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(mutating(&calls), Vec::<String>::new());
+
+    let dry = w.ok(&[
+        "aws",
+        "spindown",
+        "--pipeline",
+        "pipelines/app.csv",
+        "--dry-run",
+    ]);
+    assert!(
+        dry.contains("would delete alarm(s) team_demo_mhcapp_CPUUtilization_max, team_demo_mhcapp_ErrorCount_max"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("would delete log group demo/mhcapp/var/log/app/error.log"),
+        "{dry}"
+    );
+    assert_eq!(alarms(&w).len(), 2);
+    w.ok(&["aws", "spindown", "--pipeline", "pipelines/app.csv"]);
+    assert!(alarms(&w).is_empty());
+    assert!(log_groups(&w).is_empty());
+    assert!(w.groups().is_empty());
+}
+
+/// When the alarm step fails after the group is up, the spinup says so and exits 1, the
+/// hosts stay, and `alarms update_metrics` finishes the job.
+#[test]
+fn a_failed_alarm_step_keeps_the_hosts_and_is_finished_by_update_metrics() {
+    let w = World::new();
+    demo_world(&w);
+    app_pipeline(&w);
+    let out = w
+        .asiaq()
+        .args(["aws", "spinup", "--pipeline", "pipelines/app.csv"])
+        .env("ASIAQ_INJECT_FAULT", "PutMetricAlarm:1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("mhcapp alarms and log metrics FAILED"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("asiaq alarms update_metrics --hostclass mhcapp"),
+        "{stdout}"
+    );
+    assert_eq!(w.groups().len(), 1, "the hosts stay");
+    assert!(alarms(&w).len() < 2);
+    w.ok(&["alarms", "update_metrics", "--hostclass", "mhcapp"]);
+    assert_eq!(alarms(&w).len(), 2);
+}
+
+/// `vpc destroy` deletes the environment's alarms (not the Elasticsearch ones nor other
+/// environments'), its metric filters and `<env>/` log groups, and keeps its SNS topics.
+#[test]
+fn vpc_destroy_deletes_the_environments_alarms_and_log_groups() {
+    let w = World::new();
+    w.ok(&["vpc", "create", "--type", "sandbox", "--name", "demo"]);
+    let cw = w.cloudwatch();
+    let put = |name: &str, ns: &str| {
+        w.rt.block_on(
+            cw.put_metric_alarm()
+                .alarm_name(name)
+                .namespace(ns)
+                .metric_name("M")
+                .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+                .period(60)
+                .evaluation_periods(1)
+                .threshold(1.0)
+                .comparison_operator(
+                    aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
+                )
+                .send(),
+        )
+        .unwrap();
+    };
+    put("team_demo_mhcapp_M_max", "AWS/EC2");
+    put("team_demo_mhces_M_max", "AWS/ES");
+    put("team_prod_mhcapp_M_max", "AWS/EC2");
+    w.ok(&["log-metrics", "update", "--hostclass", "mhcapp"]);
+    w.rt.block_on(
+        w.logs()
+            .create_log_group()
+            .log_group_name("prod/mhcapp/var/log/x")
+            .send(),
+    )
+    .unwrap();
+    w.ok(&["alarms", "update_notifications"]);
+
+    let dry = w.ok(&["vpc", "destroy", "--name", "demo", "--dry-run"]);
+    assert!(
+        dry.contains("delete alarm(s) team_demo_mhcapp_M_max"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("delete log group demo/mhcapp/var/log/app/error.log"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("delete metric filter mhcapp-ErrorCount of demo/mhcapp/var/log/app/error.log"),
+        "{dry}"
+    );
+    w.ok(&["vpc", "destroy", "--name", "demo"]);
+    assert_eq!(
+        alarms(&w).keys().collect::<Vec<_>>(),
+        ["team_demo_mhces_M_max", "team_prod_mhcapp_M_max"]
+    );
+    assert!(log_groups(&w).is_empty());
+    let groups =
+        w.rt.block_on(w.logs().describe_log_groups().send())
+            .unwrap();
+    assert_eq!(
+        groups.log_groups().len(),
+        1,
+        "other environments' groups stay"
+    );
+    let filters =
+        w.rt.block_on(
+            w.logs()
+                .describe_metric_filters()
+                .log_group_name("demo/mhcapp/var/log/app/error.log")
+                .send(),
+        )
+        .unwrap();
+    assert!(
+        filters.metric_filters().is_empty(),
+        "filters survive their group in moto"
+    );
+    assert_eq!(topics(&w).len(), 2, "topics are never deleted on destroy");
+}
