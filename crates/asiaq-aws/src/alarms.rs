@@ -124,14 +124,14 @@ impl Apply<AlarmAction> for AlarmCalls<'_> {
     }
 }
 
-/// Runs an alarm plan, up to four calls at once. Puts are idempotent: a failed run is
+/// Runs an alarm plan, up to eight calls at once. Puts are idempotent: a failed run is
 /// finished by running again.
 pub async fn apply_alarms(
     ctx: &AwsContext,
     plan: &Plan<AlarmAction>,
     title: &str,
 ) -> Result<ExecReport, AwsError> {
-    run_forward(&AlarmCalls { ctx }, plan, 4, title).await
+    run_forward(&AlarmCalls { ctx }, plan, 8, title).await
 }
 
 /// The current (newest, not testing) autoscaling group of `hostclass` in `env`.
@@ -172,12 +172,22 @@ pub async fn plan_metrics(
     group: Option<&str>,
     delete: bool,
 ) -> Result<MetricsUpdate, AwsError> {
-    let account = Identity::fetch(ctx).await?.account;
-    let group = match group {
-        Some(g) => Some(g.to_string()),
-        None if rules.iter().any(needs_group) => current_group(ctx, env, hostclass).await?,
-        None => None,
-    };
+    // The account (for the topic ARNs), the group (when a rule needs it and the caller does
+    // not know it) and the alarms: three independent reads, made at once.
+    let lookup_group = group.is_none() && rules.iter().any(needs_group);
+    let (identity, found_group, observed) = futures::try_join!(
+        Identity::fetch(ctx),
+        async {
+            if lookup_group {
+                current_group(ctx, env, hostclass).await
+            } else {
+                Ok(None)
+            }
+        },
+        observe_alarms(ctx),
+    )?;
+    let account = identity.account;
+    let group = group.map(str::to_string).or(found_group);
     let target = AlarmTarget {
         env,
         hostclass,
@@ -186,11 +196,7 @@ pub async fn plan_metrics(
         account: &account,
     };
     let (desired, notes) = core::desired_alarms(rules, &target);
-    let observed: Vec<AlarmSpec> = observe_alarms(ctx)
-        .await?
-        .into_iter()
-        .map(|(a, _)| a)
-        .collect();
+    let observed: Vec<AlarmSpec> = observed.into_iter().map(|(a, _)| a).collect();
     Ok(MetricsUpdate {
         plan: core::metrics_plan(&desired, &observed, env, hostclass, delete),
         notes,

@@ -679,19 +679,17 @@ impl SpindownPlan {
             .target_groups
             .iter()
             .map(|(hc, name, _)| format!("{verb} target group {name} ({hc})"));
-        let monitoring = self
-            .alarms
-            .steps
-            .iter()
-            .map(|s| s.action.to_string())
-            .chain(self.log_metrics.steps.iter().map(|s| s.action.to_string()))
-            .map(|a| {
-                if dry_run {
-                    format!("would {a}")
-                } else {
-                    format!("{a}: done")
-                }
-            });
+        let monitoring =
+            asiaq_core::plan::hosts::monitoring_deletes(&self.alarms, &self.log_metrics)
+                .steps
+                .into_iter()
+                .map(|s| {
+                    if dry_run {
+                        format!("would {}", s.action)
+                    } else {
+                        format!("{}: done", s.action)
+                    }
+                });
         groups
             .chain(balancers)
             .chain(target_groups)
@@ -724,12 +722,17 @@ impl SpindownPlan {
                 .map(|(hc, name, _)| (hc.clone(), name.clone()))
                 .collect()
         };
-        asiaq_core::plan::hosts::spindown_plan(
+        let hosts = asiaq_core::plan::hosts::spindown_plan(
             &groups,
             &dns,
             &pairs(&self.load_balancers),
             &pairs(&self.target_groups),
-        )
+        );
+        // The alarms and log metrics go once the groups are gone.
+        hosts.then(asiaq_core::plan::hosts::monitoring_deletes(
+            &self.alarms,
+            &self.log_metrics,
+        ))
     }
 }
 
@@ -767,6 +770,31 @@ impl Apply<HostsAction> for SpindownSteps<'_> {
                     lb::delete_target_group(ctx, arn).await?;
                 }
             }
+            HostsAction::DeleteAlarms { names } => {
+                ctx.cloudwatch()
+                    .delete_alarms()
+                    .set_alarm_names(Some(names.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("cloudwatch", "DeleteAlarms", e))?;
+            }
+            HostsAction::DeleteMetricFilter { log_group, name } => {
+                ctx.logs()
+                    .delete_metric_filter()
+                    .log_group_name(log_group)
+                    .filter_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("logs", "DeleteMetricFilter", e))?;
+            }
+            HostsAction::DeleteLogGroup { name } => {
+                ctx.logs()
+                    .delete_log_group()
+                    .log_group_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("logs", "DeleteLogGroup", e))?;
+            }
             HostsAction::CreateLaunchTemplate { .. }
             | HostsAction::CreateGroup { .. }
             | HostsAction::UpdateGroup { .. } => {
@@ -790,20 +818,9 @@ pub async fn spindown(
     max_parallel: usize,
 ) -> Result<(), AwsError> {
     let calls = SpindownSteps { ctx, plan };
-    crate::engine::run_forward(&calls, &plan.steps(), max_parallel, "spindown").await?;
-    if !plan.alarms.is_empty() {
-        crate::alarms::apply_alarms(ctx, &plan.alarms, "alarms of the spun-down hostclasses")
-            .await?;
-    }
-    if !plan.log_metrics.is_empty() {
-        crate::log_metrics::apply(
-            ctx,
-            &plan.log_metrics,
-            "log metrics of the spun-down hostclasses",
-        )
-        .await?;
-    }
-    Ok(())
+    crate::engine::run_forward(&calls, &plan.steps(), max_parallel, "spindown")
+        .await
+        .map(drop)
 }
 
 #[cfg(test)]

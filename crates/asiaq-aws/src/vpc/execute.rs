@@ -182,6 +182,32 @@ async fn call(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsEr
         };
     }
     Ok(match action {
+        Action::CreateTopic { name, .. } => {
+            let out = ctx
+                .sns()
+                .create_topic()
+                .name(name)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("sns", "CreateTopic", e))?;
+            out.topic_arn().map(str::to_string)
+        }
+        Action::Subscribe {
+            topic_arn,
+            protocol,
+            endpoint,
+            ..
+        } => {
+            ctx.sns()
+                .subscribe()
+                .topic_arn(topic_arn)
+                .protocol(protocol)
+                .endpoint(endpoint)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("sns", "Subscribe", e))?;
+            None
+        }
         Action::DeleteAlarms { names } => {
             ctx.cloudwatch()
                 .delete_alarms()

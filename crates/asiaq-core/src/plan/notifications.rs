@@ -32,7 +32,7 @@ pub fn topic_of_env(name: &str, env: &str) -> bool {
 }
 
 /// A topic the configuration wants, with its endpoints.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredTopic {
     pub name: String,
     pub endpoints: Vec<String>,

@@ -518,12 +518,19 @@ fn a_failed_alarm_step_keeps_the_hosts_and_is_finished_by_update_metrics() {
     assert_eq!(alarms(&w).len(), 2);
 }
 
-/// `vpc destroy` deletes the environment's alarms (not the Elasticsearch ones nor other
-/// environments'), its metric filters and `<env>/` log groups, and keeps its SNS topics.
+/// `vpc create` makes the environment's SNS topics; `vpc destroy` deletes the
+/// environment's alarms (not the Elasticsearch ones nor other environments'), its metric
+/// filters and `<env>/` log groups, and keeps its SNS topics.
 #[test]
 fn vpc_destroy_deletes_the_environments_alarms_and_log_groups() {
     let w = World::new();
     w.ok(&["vpc", "create", "--type", "sandbox", "--name", "demo"]);
+    // vpc create made the environment's topics and subscriptions.
+    let t = topics(&w);
+    assert_eq!(t["team_demo_critical"], ["email oncall@example.com"]);
+    assert_eq!(t["team_demo_info"], ["email team@example.com"]);
+    let dry = w.ok(&["vpc", "update", "--name", "demo", "--dry-run"]);
+    assert_eq!(dry, "No changes.\n", "topics are not made twice");
     let cw = w.cloudwatch();
     let put = |name: &str, ns: &str| {
         w.rt.block_on(
@@ -553,7 +560,9 @@ fn vpc_destroy_deletes_the_environments_alarms_and_log_groups() {
             .send(),
     )
     .unwrap();
-    w.ok(&["alarms", "update_notifications"]);
+    let (out, calls) = with_stats(w.asiaq().args(["alarms", "update_notifications"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(mutating(&calls), Vec::<String>::new());
 
     let dry = w.ok(&["vpc", "destroy", "--name", "demo", "--dry-run"]);
     assert!(
