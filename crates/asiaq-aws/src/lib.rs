@@ -6,6 +6,7 @@
 
 pub mod account_init;
 mod accounting;
+pub mod alarms;
 pub mod app_auth;
 pub mod app_conf;
 pub mod bake;
@@ -22,12 +23,14 @@ pub mod environment;
 mod error;
 pub mod fault;
 pub mod guard;
+pub mod host_metrics;
 pub mod hosts;
 pub mod iam;
 mod identity;
 pub mod images;
 pub mod keys;
 pub mod lock;
+pub mod log_metrics;
 mod probe;
 pub mod rds;
 pub mod remote;

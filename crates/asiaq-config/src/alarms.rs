@@ -4,7 +4,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use asiaq_core::plan::alarms::AlarmRule;
+use asiaq_core::plan::notifications::DesiredTopic;
+
 use crate::diag::Diagnostic;
+use crate::dir::{files, ConfigDir};
+use crate::error::ConfigError;
 use crate::ini::IniFile;
 use crate::kinds::{check_section, Kind};
 
@@ -108,6 +113,30 @@ impl AlarmsIni {
         &self.ini
     }
 
+    /// `disco_alarms.ini` of `dir` (empty when there is none), checked: its errors are a
+    /// [`ConfigError::Invalid`] (exit 2, before any call); its warnings are returned.
+    pub fn load(dir: &ConfigDir) -> Result<(AlarmsIni, Vec<Diagnostic>), ConfigError> {
+        let ini = AlarmsIni::new(dir.optional_ini(files::DISCO_ALARMS)?);
+        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            ini.check().into_iter().partition(Diagnostic::is_error);
+        if errors.is_empty() {
+            Ok((ini, warnings))
+        } else {
+            Err(ConfigError::Invalid(errors))
+        }
+    }
+
+    /// The SNS topics of environment `env` with their endpoints.
+    pub fn desired_topics(&self, env: &str) -> Vec<DesiredTopic> {
+        self.notifications(env)
+            .into_iter()
+            .map(|n| DesiredTopic {
+                name: n.topic,
+                endpoints: n.endpoints,
+            })
+            .collect()
+    }
+
     /// The notifications of environment `env`.
     pub fn notifications(&self, env: &str) -> Vec<Notification> {
         self.all_notifications()
@@ -172,6 +201,56 @@ impl AlarmsIni {
         out
     }
 
+    /// The alarm rules of `hostclass`, typed (the file was checked first: a value that does
+    /// not parse falls back to the original's default of that option).
+    pub fn rules_for(&self, hostclass: &str) -> Vec<AlarmRule> {
+        self.definitions_for(hostclass)
+            .into_iter()
+            .map(|d| {
+                let o = &d.options;
+                let flag = |k: &str| {
+                    o.get(k)
+                        .and_then(|v| asiaq_core::syntax::parse_bool(v).ok())
+                        .unwrap_or(false)
+                };
+                let int = |k: &str, default: i32| {
+                    o.get(k)
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(default)
+                };
+                let threshold = |k: &str| o.get(k).and_then(|v| v.trim().parse().ok());
+                AlarmRule {
+                    team: d.name.team,
+                    namespace: d.name.namespace,
+                    metric: d.name.metric,
+                    custom_metric: flag("custom_metric"),
+                    log_pattern_metric: flag("log_pattern_metric"),
+                    statistic: o
+                        .get("statistic")
+                        .cloned()
+                        .unwrap_or_else(|| "Average".into()),
+                    period: int("period", 300),
+                    duration: int("duration", 1),
+                    threshold_max: threshold("threshold_max"),
+                    threshold_min: threshold("threshold_min"),
+                    level: o.get("level").cloned().unwrap_or_else(|| "critical".into()),
+                }
+            })
+            .collect()
+    }
+
+    /// The hostclasses named by hostclass-specific sections.
+    pub fn hostclasses(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .ini
+            .sections()
+            .filter_map(|s| parse_alarm_section_name(&s.name)?.hostclass)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     fn options_of(&self, section: &str) -> BTreeMap<String, String> {
         self.ini
             .section(section)
@@ -221,7 +300,7 @@ impl AlarmsIni {
             if s.name == "notifications" || s.name == "defaults" {
                 continue;
             }
-            if parse_alarm_section_name(&s.name).is_none() {
+            let Some(name) = parse_alarm_section_name(&s.name) else {
                 out.push(Diagnostic::error(
                     path,
                     Some(s.line),
@@ -229,24 +308,55 @@ impl AlarmsIni {
                     Some("[<team>.<Namespace>.<MetricName>] or [<team>.<Namespace>.<MetricName>.<hostclass>]".into()),
                 ));
                 continue;
-            }
-            out.extend(check_section(&self.ini, &s.name, OPTIONS));
-            let merged = {
-                let mut o = self.options_of("defaults");
-                o.extend(self.options_of(&s.name));
-                o
             };
-            if !merged.contains_key("threshold_max") && !merged.contains_key("threshold_min") {
-                out.push(Diagnostic::warning(
+            if !namespace_shape_is_known(&name.namespace) {
+                out.push(Diagnostic::error(
                     path,
                     Some(s.line),
-                    format!("[{}] has neither threshold_max nor threshold_min: no alarm is made from it", s.name),
-                    None,
+                    format!(
+                        "[{}]: namespace {:?} is not a CloudWatch namespace",
+                        s.name, name.namespace
+                    ),
+                    Some("a namespace like AWS/EC2, EC2/Memory or LogMetrics: letters, digits, ._-# and single / between parts".into()),
+                ));
+                continue;
+            }
+            out.extend(check_section(&self.ini, &s.name, OPTIONS));
+            let merged =
+                {
+                    let mut o = self.options_of("defaults");
+                    if name.hostclass.is_some() {
+                        o.extend(self.options_of(&format!(
+                            "{}.{}.{}",
+                            name.team, name.namespace, name.metric
+                        )));
+                    }
+                    o.extend(self.options_of(&s.name));
+                    o
+                };
+            if !merged.contains_key("threshold_max") && !merged.contains_key("threshold_min") {
+                out.push(Diagnostic::error(
+                    path,
+                    Some(s.line),
+                    format!("[{}] has neither threshold_max nor threshold_min", s.name),
+                    Some("threshold_max=N and/or threshold_min=N (here, in [defaults] or in its global section)".into()),
                 ));
             }
         }
         out
     }
+}
+
+/// Whether `ns` looks like a CloudWatch namespace: parts of letters, digits and `._-#:`
+/// separated by single `/` (no empty part, no character CloudWatch rejects).
+fn namespace_shape_is_known(ns: &str) -> bool {
+    !ns.is_empty()
+        && ns.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-#:".contains(c))
+        })
 }
 
 fn split_endpoints(raw: &str) -> Vec<String> {
@@ -330,6 +440,38 @@ threshold_max=80
         let other = a.definitions_for("mhcweb");
         assert_eq!(other.len(), 1);
         assert_eq!(other[0].options["threshold_max"], "90");
+    }
+
+    #[test]
+    fn rules_are_typed_and_merged() {
+        let a = ini(SAMPLE);
+        let zk = a.rules_for("mhczookeeper");
+        let cpu = zk.iter().find(|r| r.metric == "CPUUtilization").unwrap();
+        assert_eq!(cpu.threshold_max, Some(99));
+        assert!(!cpu.custom_metric);
+        assert_eq!((cpu.period, cpu.duration), (300, 5));
+        let mem = zk.iter().find(|r| r.metric == "%MemFree").unwrap();
+        assert_eq!((mem.threshold_min, mem.threshold_max), (Some(10), None));
+        assert!(mem.custom_metric);
+        assert_eq!(mem.level, "critical");
+        assert_eq!(a.hostclasses(), ["mhczookeeper"]);
+    }
+
+    #[test]
+    fn check_rejects_missing_thresholds_and_odd_namespaces() {
+        let a = ini("[defaults]\nperiod=300\n[t.AWS/EC2.CPU]\nstatistic=Average\n[t.AWS//EC2.Net]\nthreshold_max=1\n[g.AWS/EC2.Disk]\nthreshold_max=5\n[g.AWS/EC2.Disk.mhcweb]\nduration=2\n");
+        let d: Vec<String> = a
+            .check()
+            .iter()
+            .filter(|d| d.is_error())
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(
+            d[0].contains(":3: [t.AWS/EC2.CPU] has neither threshold_max nor threshold_min"),
+            "{d:?}"
+        );
+        assert!(d[1].contains(":5: [t.AWS//EC2.Net]: namespace"), "{d:?}");
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub fn hostclass_settings(aws: &AwsIni, hc: &str) -> Result<HostclassSettings, C
         instance_type: text(aws, hc, "instance_type", e),
         elb,
         target_group: flag(aws, hc, "target_group", false, e),
+        monitoring: Default::default(),
     };
     if !errors.is_empty() {
         return Err(ConfigError::Invalid(errors));

@@ -8,13 +8,16 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use asiaq_core::ami::AmiFilter;
+use asiaq_core::plan::alarms::Monitoring;
 use asiaq_core::provision::{
     first_static_ip, EnvironmentFacts, HostclassSettings, MetaNetworkFacts, PlanError,
 };
 use asiaq_core::spinup::SpinupRequests;
 
+use crate::alarms::AlarmsIni;
 use crate::aws_ini::DISCO_AWS;
 use crate::hostclass::{self, hostclass_settings};
+use crate::services::{load_log_metrics, log_metric_rules};
 use crate::validate::load_pipeline;
 use crate::{AwsIni, ConfigDir, ConfigError, Diagnostic, EnvironmentSpec, Pipeline};
 
@@ -66,7 +69,8 @@ impl HostsConfig {
         Ok(HostsConfig { dir, aws, env })
     }
 
-    /// Settings of `hostclass`; it must have a section.
+    /// Settings of `hostclass`; it must have a section. They include its alarms and log
+    /// metrics ([`HostsConfig::monitoring`]).
     pub fn settings(&self, hc: &str) -> Result<HostclassSettings, ConfigError> {
         if !self.aws.has_hostclass(hc) {
             return Err(ConfigError::invalid(Diagnostic::error(
@@ -76,7 +80,22 @@ impl HostsConfig {
                 None,
             )));
         }
-        hostclass_settings(&self.aws, hc)
+        let mut settings = hostclass_settings(&self.aws, hc)?;
+        settings.monitoring = self.monitoring(hc)?;
+        Ok(settings)
+    }
+
+    /// The alarm rules (disco_alarms.ini) and log metrics (disco_log_metrics.ini) of
+    /// `hostclass` in this environment; either file may be absent. A problem in either file
+    /// is an error (exit 2 before any call).
+    pub fn monitoring(&self, hc: &str) -> Result<Monitoring, ConfigError> {
+        let (alarms, _) = AlarmsIni::load(&self.dir)?;
+        let (log_metrics, _) = load_log_metrics(&self.dir)?;
+        Ok(Monitoring {
+            env: self.env.clone(),
+            alarms: alarms.rules_for(hc),
+            log_metrics: log_metric_rules(&log_metrics, hc),
+        })
     }
 
     /// The pipeline file `path` (relative to the current directory or the configuration
@@ -93,7 +112,10 @@ impl HostsConfig {
         testing: bool,
     ) -> Result<(SpinupRequests, Vec<Diagnostic>), ConfigError> {
         let (pipeline, warnings) = self.pipeline(path)?;
-        let requests = crate::spinup::pipeline_requests(&self.aws, &pipeline, testing)?;
+        let mut requests = crate::spinup::pipeline_requests(&self.aws, &pipeline, testing)?;
+        for (_, settings) in &mut requests.requests {
+            settings.monitoring = self.monitoring(&settings.hostclass)?;
+        }
         Ok((requests, warnings))
     }
 

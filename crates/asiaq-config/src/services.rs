@@ -5,9 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use asiaq_core::plan::log_metrics::{pattern_is_balanced, LogMetricRule};
 use serde::Serialize;
 
 use crate::diag::Diagnostic;
+use crate::dir::{files, ConfigDir};
+use crate::error::ConfigError;
 use crate::ini::IniFile;
 use crate::kinds::{check, check_section, Kind};
 
@@ -42,6 +45,34 @@ pub fn log_metrics_for(ini: &IniFile, hostclass: &str) -> Vec<LogMetric> {
                     .map(|v| v.text)
                     .unwrap_or_default(),
             })
+        })
+        .collect()
+}
+
+/// `disco_log_metrics.ini` of `dir` (empty when there is none), checked: its errors are a
+/// [`ConfigError::Invalid`] (exit 2, before any call); its warnings are returned.
+pub fn load_log_metrics(dir: &ConfigDir) -> Result<(IniFile, Vec<Diagnostic>), ConfigError> {
+    let ini = dir.optional_ini(files::DISCO_LOG_METRICS)?;
+    let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = check_log_metrics(&ini)
+        .into_iter()
+        .partition(Diagnostic::is_error);
+    if errors.is_empty() {
+        Ok((ini, warnings))
+    } else {
+        Err(ConfigError::Invalid(errors))
+    }
+}
+
+/// The log metrics of a hostclass as the planner takes them.
+pub fn log_metric_rules(ini: &IniFile, hostclass: &str) -> Vec<LogMetricRule> {
+    log_metrics_for(ini, hostclass)
+        .into_iter()
+        .map(|m| LogMetricRule {
+            hostclass: m.hostclass,
+            metric: m.metric,
+            log_file: m.log_file,
+            filter_pattern: m.filter_pattern,
+            metric_value: m.metric_value,
         })
         .collect()
 }
@@ -85,6 +116,22 @@ pub fn check_log_metrics(ini: &IniFile) -> Vec<Diagnostic> {
         }
         if let Some(v) = ini.get(&s.name, "log_file") {
             out.extend(check(Kind::AbsolutePath, &v));
+        }
+        if let Some(v) = ini.get(&s.name, "filter_pattern") {
+            if !pattern_is_balanced(&v.text) {
+                out.push(
+                    v.error(
+                        format!(
+                            "{:?} has unbalanced brackets, braces or quotes",
+                            v.text.trim()
+                        ),
+                        Some(
+                            "a CloudWatch Logs filter pattern like ERROR or [ip, user, status=5*]"
+                                .into(),
+                        ),
+                    ),
+                );
+            }
         }
         if let Some(v) = ini.get(&s.name, "metric_value") {
             let t = v.text.trim();

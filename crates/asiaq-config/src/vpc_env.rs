@@ -45,6 +45,7 @@ pub fn env_config(spec: &EnvironmentSpec, extra_tags: Vec<(String, String)>) -> 
         },
         application: spec.application.clone(),
         extra_tags,
+        notifications: Vec::new(),
     }
 }
 
@@ -152,8 +153,12 @@ pub fn environment_inputs(
     } else {
         Vec::new()
     };
+    // The environment's SNS topics (disco_alarms.ini, which may be absent).
+    let (alarms, _) = crate::alarms::AlarmsIni::load(dir)?;
+    let mut config = env_config(&spec, extra_tags);
+    config.notifications = alarms.desired_topics(name);
     Ok(EnvironmentInputs {
-        config: env_config(&spec, extra_tags),
+        config,
         peerings,
         static_ips,
     })

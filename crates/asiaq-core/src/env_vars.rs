@@ -33,6 +33,10 @@ impl EnvVars {
     /// Test only: scale every wait and retry pause (a float; an emulator that reaches every
     /// state at once is tested with a small value).
     pub const ASIAQ_WAIT_SCALE: &'static str = "ASIAQ_WAIT_SCALE";
+    /// Test only: the directory `metrics upload` reads `meminfo` and `stat` from (else
+    /// `/proc`). The instance metadata endpoint is the SDK's own
+    /// `AWS_EC2_METADATA_SERVICE_ENDPOINT`.
+    pub const ASIAQ_METRICS_PROC: &'static str = "ASIAQ_METRICS_PROC";
     /// Test kit only: the moto_server program to start (else the workspace's `.venv`).
     pub const ASIAQ_MOTO_SERVER: &'static str = "ASIAQ_MOTO_SERVER";
     /// Test kit only: where the confined test sshd keeps its chroot.
@@ -43,7 +47,7 @@ impl EnvVars {
     pub const ASIAQ_DEMO_PICTURE: &'static str = "ASIAQ_DEMO_PICTURE";
 
     /// Every variable (and the one prefix), for the check below.
-    pub const ALL: [&'static str; 15] = [
+    pub const ALL: [&'static str; 16] = [
         Self::ASIAQ_CONFIG,
         Self::ASIAQ_LOG,
         Self::ASIAQ_QUIET,
@@ -55,6 +59,7 @@ impl EnvVars {
         Self::ASIAQ_SSH_IDENTITY,
         Self::ASIAQ_INJECT_FAULT,
         Self::ASIAQ_WAIT_SCALE,
+        Self::ASIAQ_METRICS_PROC,
         Self::ASIAQ_MOTO_SERVER,
         Self::ASIAQ_SSHD_DIR,
         Self::ASIAQ_BENCH_LATENCY_MS,

@@ -19,6 +19,7 @@ pub mod eip;
 pub mod elasticache;
 pub mod elb;
 pub mod env_vars;
+pub mod host_metrics;
 pub mod hosts;
 pub mod iam;
 pub mod json;

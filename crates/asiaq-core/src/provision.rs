@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::autoscale::{self, ScalingPolicySpec};
 use crate::elb::{self, ElbError, ElbPlan, PortOptions, Stickiness, TargetGroupPlan};
 use crate::network::{self, NetworkError};
+use crate::plan::alarms::Monitoring;
 use crate::schedule::{self, GroupSizes, RequestedSizes, ScheduledAction};
 use crate::storage::{self, BlockDevice, StorageRequest, TooManyDevices};
 use crate::syntax::{MetaNetworkName, SizeSpec, SpotinstReserve, StaticIp};
@@ -64,6 +65,8 @@ pub struct HostclassSettings {
     pub instance_type: Option<String>,
     pub elb: Option<ElbSettings>,
     pub target_group: bool,
+    /// The alarms and log metrics the hostclass gets once its group exists.
+    pub monitoring: Monitoring,
 }
 
 /// Environment-wide facts: from configuration and from the environment's VPC.
@@ -227,6 +230,9 @@ pub struct HostclassPlan {
     pub testing: bool,
     /// Instance types of the pipeline row that the ephemeral-disk table does not know.
     pub unknown_instance_types: Vec<String>,
+    /// The alarms and log metrics made once the group exists (none for a testing group,
+    /// as in the original).
+    pub monitoring: Monitoring,
 }
 
 /// Why a hostclass cannot be planned.
@@ -587,6 +593,11 @@ pub fn plan_hostclass(
         min_instances,
         testing: req.testing,
         unknown_instance_types,
+        monitoring: if req.testing {
+            Monitoring::default()
+        } else {
+            settings.monitoring.clone()
+        },
     })
 }
 
@@ -645,6 +656,7 @@ pub(crate) mod tests {
             instance_type: None,
             elb: None,
             target_group: false,
+            monitoring: Monitoring::default(),
         }
     }
 

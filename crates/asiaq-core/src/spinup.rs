@@ -409,6 +409,7 @@ mod tests {
             instance_type: None,
             elb: None,
             target_group: false,
+            monitoring: Default::default(),
         }
     }
 

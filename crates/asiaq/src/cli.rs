@@ -188,15 +188,17 @@ pub enum Command {
     #[command(subcommand)]
     Ssm(crate::commands::ssm::SsmCommand),
     /// CloudWatch alarms and notifications (disco_alarms.py)
-    Alarms(PendingGroup),
+    #[command(subcommand)]
+    Alarms(crate::commands::alarms::AlarmsCommand),
     /// CloudWatch Logs metric filters (disco_log_metrics.py)
-    LogMetrics(PendingGroup),
+    #[command(subcommand)]
+    LogMetrics(crate::commands::log_metrics::LogMetricsCommand),
     /// EBS snapshots of hostclasses (disco_snapshot.py)
     Snapshot(TruncatingGroup<crate::commands::snapshot::SnapshotCommand>),
     /// Delete stray and old EBS snapshots (disco_purge_snapshots.py)
     PurgeSnapshots(crate::commands::purge_snapshots::PurgeSnapshotsArgs),
     /// Upload host metrics to CloudWatch, run on an instance (disco_metrics.py)
-    Metrics(PendingGroup),
+    Metrics(crate::commands::metrics::MetricsArgs),
     /// SSH to a host of an environment, through the jump host if needed (disco_ssh.py)
     Ssh(crate::commands::ssh::SshArgs),
     /// Overlay discoroot/ onto a host, run on the baked host (acfg1.py)
@@ -258,9 +260,6 @@ impl Command {
         Some(match self {
             Command::Deploy(_) => "deploy",
             Command::Elasticsearch(_) => "elasticsearch",
-            Command::Alarms(_) => "alarms",
-            Command::LogMetrics(_) => "log-metrics",
-            Command::Metrics(_) => "metrics",
             Command::Config(_)
             | Command::Aws(_)
             | Command::PurgeSnapshots(_)
@@ -271,6 +270,9 @@ impl Command {
             | Command::Elasticache(_)
             | Command::Rds(_)
             | Command::Ssm(_)
+            | Command::Alarms(_)
+            | Command::LogMetrics(_)
+            | Command::Metrics(_)
             | Command::Chaos(_)
             | Command::Autoscale(_)
             | Command::Bake(_)

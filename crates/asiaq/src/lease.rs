@@ -84,7 +84,8 @@ pub fn scope(cli: &Cli) -> Option<Scope> {
         Command::Chaos(c) if !c.dry_run => configured(g),
         Command::Sandbox(a) if !a.dry_run => Some(Scope::Name(a.name.clone())),
         Command::Elasticache(c) => match c {
-            ElasticacheCommand::Update { dry_run, .. } | ElasticacheCommand::Delete { dry_run, .. }
+            ElasticacheCommand::Update { dry_run, .. }
+            | ElasticacheCommand::Delete { dry_run, .. }
                 if !dry_run =>
             {
                 configured(g)
@@ -292,10 +293,8 @@ mod tests {
 
     fn scope_of(args: &[&str]) -> Option<Scope> {
         let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sandbox");
-        let argv = ["asiaq", "--asiaq-config", example]
-            .iter()
-            .chain(args)
-            .copied();
+        let mut argv = vec!["asiaq", "--asiaq-config", example];
+        argv.extend_from_slice(args);
         scope(&Cli::try_parse_from(argv).unwrap())
     }
 
@@ -305,21 +304,33 @@ mod tests {
 
     #[test]
     fn runs_that_change_one_environment_lease_it_and_plans_and_reads_do_not() {
-        assert_eq!(scope_of(&["vpc", "create", "--name", "ci", "--type", "sandbox"]), name("ci"));
+        assert_eq!(
+            scope_of(&["vpc", "create", "--name", "ci", "--type", "sandbox"]),
+            name("ci")
+        );
         assert_eq!(
             scope_of(&["vpc", "destroy", "--vpc-id", "vpc-1"]),
             Some(Scope::VpcId("vpc-1".into()))
         );
-        assert_eq!(scope_of(&["vpc", "update", "--name", "ci", "--dry-run"]), None);
+        assert_eq!(
+            scope_of(&["vpc", "update", "--name", "ci", "--dry-run"]),
+            None
+        );
         assert_eq!(scope_of(&["vpc", "list"]), None);
         assert_eq!(
             scope_of(&["--env", "qa", "aws", "spinup", "--pipeline", "p.csv"]),
             name("qa")
         );
         // Without --env: the configuration's default environment.
-        assert_eq!(scope_of(&["aws", "spindown", "--pipeline", "p.csv"]), name("demo"));
+        assert_eq!(
+            scope_of(&["aws", "spindown", "--pipeline", "p.csv"]),
+            name("demo")
+        );
         assert_eq!(scope_of(&["aws", "listhosts"]), None);
-        assert_eq!(scope_of(&["--env", "qa", "chaos", "--level", "10"]), name("qa"));
+        assert_eq!(
+            scope_of(&["--env", "qa", "chaos", "--level", "10"]),
+            name("qa")
+        );
         assert_eq!(scope_of(&["sandbox", "mine"]), name("mine"));
         assert_eq!(scope_of(&["sandbox", "mine", "--dry-run"]), None);
         assert_eq!(scope_of(&["--env", "qa", "rds", "update"]), name("qa"));

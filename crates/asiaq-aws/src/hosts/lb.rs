@@ -597,9 +597,8 @@ pub async fn hostclass_spindown(
         }
     }
     Ok(super::spinup::SpindownPlan {
-        groups: Vec::new(),
         load_balancers,
-        target_groups: Vec::new(),
+        ..super::spinup::SpindownPlan::default()
     })
 }
 

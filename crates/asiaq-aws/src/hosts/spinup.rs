@@ -28,7 +28,9 @@ use super::{instances, lb, snapshots};
 use crate::context::AwsContext;
 use crate::error::AwsError;
 use crate::wait::{wait_for, Backoff, Poll};
+use asiaq_core::plan::alarms::AlarmAction;
 use asiaq_core::plan::hosts::HostsAction;
+use asiaq_core::plan::log_metrics::LogAction;
 use asiaq_core::plan::Plan;
 use asiaq_engine::{report, Apply};
 
@@ -393,6 +395,9 @@ pub struct SpinupReport {
     pub failed: Vec<(String, String)>,
     /// Hostclasses of later sequences that were not started.
     pub not_started: Vec<String>,
+    /// `(hostclass, why)`: hostclasses up whose alarms or log metrics could not be made
+    /// (their hosts stay; `alarms update_metrics` and `log-metrics update` finish the job).
+    pub monitoring_failed: Vec<(String, String)>,
 }
 
 impl SpinupReport {
@@ -414,11 +419,30 @@ impl SpinupReport {
             .not_started
             .iter()
             .map(|hc| format!("{hc} not started"));
-        up.chain(failed).chain(not_started).collect()
+        let monitoring = self.monitoring_failed.iter().map(|(hc, why)| {
+            format!(
+                "{hc} alarms and log metrics FAILED: {why} (the hosts stay up; run `asiaq log-metrics update --hostclass {hc}` and `asiaq alarms update_metrics --hostclass {hc}`)"
+            )
+        });
+        up.chain(failed)
+            .chain(not_started)
+            .chain(monitoring)
+            .collect()
     }
 
     /// Why the spinup failed, in one line; `None` when it did not.
     pub fn failure(&self) -> Option<String> {
+        if self.ok() && !self.monitoring_failed.is_empty() {
+            let hcs: Vec<&str> = self
+                .monitoring_failed
+                .iter()
+                .map(|(h, _)| h.as_str())
+                .collect();
+            return Some(format!(
+                "spinup done, but the alarms or log metrics of {} failed",
+                hcs.join(", ")
+            ));
+        }
         (!self.ok()).then(|| {
             format!(
                 "spinup failed: {} up, {} failed{}",
@@ -505,6 +529,26 @@ pub async fn run(
                     provisioned.retain(|p| p.hostclass != hc);
                     report.failed.push((hc, why));
                 }
+            }
+        }
+        for p in &provisioned {
+            let Some(plan) = batch.iter().find(|b| b.hostclass == p.hostclass) else {
+                continue;
+            };
+            if plan.monitoring.is_empty() {
+                continue;
+            }
+            let made =
+                crate::alarms::apply_monitoring(ctx, &p.hostclass, &p.group_name, &plan.monitoring)
+                    .await;
+            match made {
+                Ok(n) => report::note(format!(
+                    "{}: alarms and log metrics in place ({n} change(s))",
+                    p.hostclass
+                )),
+                Err(e) => report
+                    .monitoring_failed
+                    .push((p.hostclass.clone(), e.to_string())),
             }
         }
         report.up.extend(provisioned);
@@ -637,6 +681,10 @@ pub struct SpindownPlan {
     pub load_balancers: Vec<(String, String, String)>,
     /// `(hostclass, target group name, ARN)`.
     pub target_groups: Vec<(String, String, String)>,
+    /// The hostclasses' alarms, deleted once their groups are gone.
+    pub alarms: Plan<AlarmAction>,
+    /// Their metric filters and log groups (`<env>/<hostclass>/...`).
+    pub log_metrics: Plan<LogAction>,
 }
 
 /// Observes what spinning down `hostclasses` of `env` deletes: their groups, their load
@@ -668,10 +716,20 @@ pub async fn spindown_plan(
             target_groups.push((hc.clone(), tg, arn));
         }
     }
+    let prefixes: Vec<String> = hostclasses
+        .iter()
+        .map(|hc| asiaq_core::plan::log_metrics::hostclass_prefix(env, hc))
+        .collect();
+    let (alarms, log_metrics) = futures::try_join!(
+        crate::alarms::plan_hostclass_delete(ctx, env, hostclasses),
+        crate::log_metrics::plan_delete_all(ctx, &prefixes),
+    )?;
     Ok(SpindownPlan {
         groups,
         load_balancers,
         target_groups,
+        alarms,
+        log_metrics,
     })
 }
 
@@ -705,7 +763,22 @@ impl SpindownPlan {
             .target_groups
             .iter()
             .map(|(hc, name, _)| format!("{verb} target group {name} ({hc})"));
-        groups.chain(balancers).chain(target_groups).collect()
+        let monitoring =
+            asiaq_core::plan::hosts::monitoring_deletes(&self.alarms, &self.log_metrics)
+                .steps
+                .into_iter()
+                .map(|s| {
+                    if dry_run {
+                        format!("would {}", s.action)
+                    } else {
+                        format!("{}: done", s.action)
+                    }
+                });
+        groups
+            .chain(balancers)
+            .chain(target_groups)
+            .chain(monitoring)
+            .collect()
     }
 
     /// What `spindown` prints as text: [`SpindownPlan::lines`], and for a dry run the
@@ -743,12 +816,17 @@ impl SpindownPlan {
                 .map(|(hc, name, _)| (hc.clone(), name.clone()))
                 .collect()
         };
-        asiaq_core::plan::hosts::spindown_plan(
+        let hosts = asiaq_core::plan::hosts::spindown_plan(
             &groups,
             &dns,
             &pairs(&self.load_balancers),
             &pairs(&self.target_groups),
-        )
+        );
+        // The alarms and log metrics go once the groups are gone.
+        hosts.then(asiaq_core::plan::hosts::monitoring_deletes(
+            &self.alarms,
+            &self.log_metrics,
+        ))
     }
 }
 
@@ -785,6 +863,31 @@ impl Apply<HostsAction> for SpindownSteps<'_> {
                 {
                     lb::delete_target_group(ctx, arn).await?;
                 }
+            }
+            HostsAction::DeleteAlarms { names } => {
+                ctx.cloudwatch()
+                    .delete_alarms()
+                    .set_alarm_names(Some(names.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("cloudwatch", "DeleteAlarms", e))?;
+            }
+            HostsAction::DeleteMetricFilter { log_group, name } => {
+                ctx.logs()
+                    .delete_metric_filter()
+                    .log_group_name(log_group)
+                    .filter_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("logs", "DeleteMetricFilter", e))?;
+            }
+            HostsAction::DeleteLogGroup { name } => {
+                ctx.logs()
+                    .delete_log_group()
+                    .log_group_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("logs", "DeleteLogGroup", e))?;
             }
             HostsAction::CreateLaunchTemplate { .. }
             | HostsAction::CreateGroup { .. }
@@ -863,6 +966,7 @@ mod tests {
             groups: vec![group],
             load_balancers: vec![("mhcweb".into(), "abc".into(), "abc.elb".into())],
             target_groups: vec![("mhcweb".into(), "ci-mhcweb".into(), "arn:tg".into())],
+            ..SpindownPlan::default()
         };
         assert_eq!(
             plan.lines(true),

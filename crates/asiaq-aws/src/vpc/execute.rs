@@ -182,6 +182,60 @@ async fn call(ctx: &AwsContext, action: &Action) -> Result<Option<String>, AwsEr
         };
     }
     Ok(match action {
+        Action::CreateTopic { name, .. } => {
+            let out = ctx
+                .sns()
+                .create_topic()
+                .name(name)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("sns", "CreateTopic", e))?;
+            out.topic_arn().map(str::to_string)
+        }
+        Action::Subscribe {
+            topic_arn,
+            protocol,
+            endpoint,
+            ..
+        } => {
+            ctx.sns()
+                .subscribe()
+                .topic_arn(topic_arn)
+                .protocol(protocol)
+                .endpoint(endpoint)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("sns", "Subscribe", e))?;
+            None
+        }
+        Action::DeleteAlarms { names } => {
+            ctx.cloudwatch()
+                .delete_alarms()
+                .set_alarm_names(Some(names.clone()))
+                .send()
+                .await
+                .map_err(|e| AwsError::call("cloudwatch", "DeleteAlarms", e))?;
+            None
+        }
+        Action::DeleteMetricFilter { log_group, name } => {
+            ctx.logs()
+                .delete_metric_filter()
+                .log_group_name(log_group)
+                .filter_name(name)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("logs", "DeleteMetricFilter", e))?;
+            None
+        }
+        Action::DeleteLogGroup { name } => {
+            ctx.logs()
+                .delete_log_group()
+                .log_group_name(name)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("logs", "DeleteLogGroup", e))?;
+            None
+        }
         Action::CreateVpc { cidr, tags, .. } => {
             let out = send!(
                 ec2.create_vpc()

@@ -144,11 +144,18 @@ async fn plan_context(
         })
         .flatten()
         .collect();
-    let (zones, vpcs, vgw, eips) = futures::try_join!(
+    let (zones, vpcs, vgw, eips, topics) = futures::try_join!(
         observe::availability_zones(ctx),
         observe::all_vpcs(ctx),
         observe::find_vpn_gateway(ctx, &cfg.name),
         observe::addresses_by_ip(ctx, &static_ips),
+        async {
+            if cfg.notifications.is_empty() {
+                Ok(Vec::new())
+            } else {
+                crate::alarms::observe_topics(ctx).await
+            }
+        },
     )?;
     if refuse_existing
         && vpcs
@@ -195,6 +202,7 @@ async fn plan_context(
         static_eips: eips,
         static_ips: extras.static_ips.clone(),
         peering,
+        topics,
     })
 }
 

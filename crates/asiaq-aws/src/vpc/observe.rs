@@ -524,7 +524,35 @@ pub async fn observe_state(
         let subnet_ids: Vec<String> = state.subnets.iter().map(|s| s.id.clone()).collect();
         state.occupants = observe_occupants(ctx, &vpc, &subnet_ids).await?;
     }
+    if occupants {
+        state.monitoring = observe_monitoring(ctx, name).await?;
+    }
     Ok(state)
+}
+
+/// The alarms of environment `env` (not those of Elasticsearch domains), and the metric
+/// filters and log groups under `<env>/`.
+async fn observe_monitoring(ctx: &AwsContext, env: &str) -> Result<EnvMonitoring, AwsError> {
+    let prefix = asiaq_core::plan::log_metrics::env_prefix(env);
+    let (alarms, filters, groups) = futures::try_join!(
+        crate::alarms::observe_alarms(ctx),
+        crate::log_metrics::metric_filters(ctx, &prefix),
+        crate::log_metrics::log_groups(ctx, &prefix),
+    )?;
+    let observed: Vec<_> = alarms.into_iter().map(|(a, _)| a).collect();
+    let alarms = asiaq_core::plan::alarms::env_delete_plan(&observed, env)
+        .steps
+        .into_iter()
+        .flat_map(|s| match s.action {
+            asiaq_core::plan::alarms::AlarmAction::DeleteAlarms { names } => names,
+            asiaq_core::plan::alarms::AlarmAction::PutAlarm { .. } => Vec::new(),
+        })
+        .collect();
+    Ok(EnvMonitoring {
+        alarms,
+        metric_filters: filters.into_iter().map(|f| (f.log_group, f.name)).collect(),
+        log_groups: groups.into_iter().map(|g| g.name).collect(),
+    })
 }
 
 async fn observe_occupants(

@@ -56,6 +56,17 @@ pub enum HostsAction {
         name: String,
         hostclass: String,
     },
+    /// DeleteAlarms of up to 100 alarms of the spun-down hostclasses.
+    DeleteAlarms {
+        names: Vec<String>,
+    },
+    DeleteMetricFilter {
+        log_group: String,
+        name: String,
+    },
+    DeleteLogGroup {
+        name: String,
+    },
 }
 
 /// A requested group size as the plans print it: the number, or `-` when left as it is.
@@ -110,6 +121,11 @@ impl fmt::Display for HostsAction {
             DeleteTargetGroup { name, hostclass } => {
                 write!(f, "delete target group {name} ({hostclass})")
             }
+            DeleteAlarms { names } => write!(f, "delete alarm(s) {}", names.join(", ")),
+            DeleteMetricFilter { log_group, name } => {
+                write!(f, "delete metric filter {name} of {log_group}")
+            }
+            DeleteLogGroup { name } => write!(f, "delete log group {name}"),
         }
     }
 }
@@ -125,6 +141,11 @@ impl PlanAction for HostsAction {
             DeleteDnsRecords { .. } => Resource::new("DNS records", "load balancer CNAMEs"),
             DeleteLoadBalancer { name, .. } => Resource::new("load balancer", name),
             DeleteTargetGroup { name, .. } => Resource::new("target group", name),
+            DeleteAlarms { names } => Resource::new("alarms", names.join(",")),
+            DeleteMetricFilter { log_group, name } => {
+                Resource::new("metric filter", format!("{log_group} {name}"))
+            }
+            DeleteLogGroup { name } => Resource::new("log group", name),
         }
     }
 
@@ -136,7 +157,10 @@ impl PlanAction for HostsAction {
             DeleteGroup { .. }
             | DeleteDnsRecords { .. }
             | DeleteLoadBalancer { .. }
-            | DeleteTargetGroup { .. } => Change::Delete,
+            | DeleteTargetGroup { .. }
+            | DeleteAlarms { .. }
+            | DeleteMetricFilter { .. }
+            | DeleteLogGroup { .. } => Change::Delete,
         }
     }
 }
@@ -193,6 +217,51 @@ pub type GroupToDelete = (String, String, usize);
 /// The plan of a spindown: the groups, then the DNS records pointing at the load
 /// balancers (`dns_values`), then each hostclass's load balancers (`(hostclass, name)`),
 /// then its target groups, each once its hostclass's groups are gone.
+/// The deletions of what watched spun-down hostclasses (their alarm plan and their log
+/// metrics plan) as spindown steps: alarms, filters, then each log group after its filters.
+pub fn monitoring_deletes(
+    alarms: &Plan<crate::plan::alarms::AlarmAction>,
+    logs: &Plan<crate::plan::log_metrics::LogAction>,
+) -> Plan<HostsAction> {
+    use crate::plan::alarms::AlarmAction;
+    use crate::plan::log_metrics::LogAction;
+    let mut b = PlanBuilder::new();
+    for s in &alarms.steps {
+        if let AlarmAction::DeleteAlarms { names } = &s.action {
+            b.add(
+                HostsAction::DeleteAlarms {
+                    names: names.clone(),
+                },
+                &[],
+            );
+        }
+    }
+    let mut filters: Vec<(String, usize)> = Vec::new();
+    for s in &logs.steps {
+        if let LogAction::DeleteMetricFilter { log_group, name } = &s.action {
+            let id = b.add(
+                HostsAction::DeleteMetricFilter {
+                    log_group: log_group.clone(),
+                    name: name.clone(),
+                },
+                &[],
+            );
+            filters.push((log_group.clone(), id));
+        }
+    }
+    for s in &logs.steps {
+        if let LogAction::DeleteLogGroup { name } = &s.action {
+            let after: Vec<usize> = filters
+                .iter()
+                .filter(|(g, _)| g == name)
+                .map(|(_, id)| *id)
+                .collect();
+            b.add(HostsAction::DeleteLogGroup { name: name.clone() }, &after);
+        }
+    }
+    b.build()
+}
+
 pub fn spindown_plan(
     groups: &[GroupToDelete],
     dns_values: &[String],

@@ -11,6 +11,7 @@
 //! creates it has run; the executor substitutes the real id. A step depends on every step
 //! that creates a key it refers to, plus the steps listed in its `after`.
 
+pub mod alarms;
 pub mod app_auth;
 pub mod app_conf;
 pub mod bake;
@@ -18,6 +19,8 @@ pub mod buckets;
 pub mod cloudtrail;
 pub mod dynamodb;
 pub mod hosts;
+pub mod log_metrics;
+pub mod notifications;
 pub mod provision;
 pub mod render;
 pub mod sandbox;

@@ -45,6 +45,40 @@ pub fn plan_destroy(
     let owned = |tags: &super::state::Tags| tags.get(OWNER_TAG).map(String::as_str) == Some(env);
     let mut b = PlanBuilder::new();
 
+    // What watches the environment (spec §4.25: alarms, then metric filters and log
+    // groups); independent of the network, so these run alongside it.
+    let m = &state.monitoring;
+    for chunk in m.alarms.chunks(crate::plan::alarms::DELETE_BATCH) {
+        b.add(
+            Action::DeleteAlarms {
+                names: chunk.to_vec(),
+            },
+            &[],
+        );
+    }
+    let filters: Vec<(usize, &str)> = m
+        .metric_filters
+        .iter()
+        .map(|(group, name)| {
+            let id = b.add(
+                Action::DeleteMetricFilter {
+                    log_group: group.clone(),
+                    name: name.clone(),
+                },
+                &[],
+            );
+            (id, group.as_str())
+        })
+        .collect();
+    for g in &m.log_groups {
+        let after: Vec<usize> = filters
+            .iter()
+            .filter(|(_, group)| group == g)
+            .map(|(id, _)| *id)
+            .collect();
+        b.add(Action::DeleteLogGroup { name: g.clone() }, &after);
+    }
+
     // Occupants (the ones vpc destroy does not delete were refused above).
     let mut gone = Vec::new();
     let mut asgs = Vec::new();

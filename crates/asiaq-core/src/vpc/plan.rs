@@ -216,6 +216,29 @@ pub enum Action {
     DeleteVpc {
         vpc: String,
     },
+    /// An SNS topic of the environment's notifications; creates key `key` (its ARN).
+    CreateTopic {
+        key: String,
+        name: String,
+    },
+    /// Subscribes `endpoint` to the topic `topic_arn` (an ARN or `${topic:<name>}`).
+    Subscribe {
+        topic: String,
+        topic_arn: String,
+        protocol: String,
+        endpoint: String,
+    },
+    /// DeleteAlarms of up to 100 of the environment's alarms.
+    DeleteAlarms {
+        names: Vec<String>,
+    },
+    DeleteMetricFilter {
+        log_group: String,
+        name: String,
+    },
+    DeleteLogGroup {
+        name: String,
+    },
 }
 
 impl Action {
@@ -232,7 +255,8 @@ impl Action {
             | Action::CreateDhcpOptions { key, .. }
             | Action::CreateNetworkInterface { key, .. }
             | Action::CreateVpcEndpoint { key, .. }
-            | Action::CreatePeering { key, .. } => Some(key),
+            | Action::CreatePeering { key, .. }
+            | Action::CreateTopic { key, .. } => Some(key),
             _ => None,
         }
     }
@@ -424,6 +448,18 @@ impl fmt::Display for Action {
             DeleteClassicLoadBalancer { name } => write!(f, "delete load balancer {name}"),
             DeleteLoadBalancer { name, .. } => write!(f, "delete load balancer {name}"),
             DeleteVpc { vpc } => write!(f, "delete VPC {vpc}"),
+            CreateTopic { name, .. } => write!(f, "create SNS topic {name}"),
+            Subscribe {
+                topic,
+                protocol,
+                endpoint,
+                ..
+            } => write!(f, "subscribe {endpoint} ({protocol}) to {topic}"),
+            DeleteAlarms { names } => write!(f, "delete alarm(s) {}", names.join(", ")),
+            DeleteMetricFilter { log_group, name } => {
+                write!(f, "delete metric filter {name} of {log_group}")
+            }
+            DeleteLogGroup { name } => write!(f, "delete log group {name}"),
         }
     }
 }
@@ -500,6 +536,15 @@ impl PlanAction for Action {
             DeleteClassicLoadBalancer { name } | DeleteLoadBalancer { name, .. } => {
                 Resource::new("load balancer", name.as_str())
             }
+            CreateTopic { name, .. } => Resource::new("SNS topic", name.as_str()),
+            Subscribe {
+                topic, endpoint, ..
+            } => Resource::new("SNS subscription", format!("{topic} {endpoint}")),
+            DeleteAlarms { names } => Resource::new("alarms", names.join(",")),
+            DeleteMetricFilter { log_group, name } => {
+                Resource::new("metric filter", format!("{log_group} {name}"))
+            }
+            DeleteLogGroup { name } => Resource::new("log group", name.as_str()),
         }
     }
 
@@ -517,7 +562,9 @@ impl PlanAction for Action {
             | CreateDhcpOptions { .. }
             | CreateNetworkInterface { .. }
             | CreateVpcEndpoint { .. }
-            | CreatePeering { .. } => Change::Create,
+            | CreatePeering { .. }
+            | CreateTopic { .. }
+            | Subscribe { .. } => Change::Create,
             DeleteSubnet { .. }
             | DeleteSecurityGroup { .. }
             | DeleteRouteTable { .. }
@@ -534,7 +581,10 @@ impl PlanAction for Action {
             | DeleteAutoScalingGroup { .. }
             | DeleteClassicLoadBalancer { .. }
             | DeleteLoadBalancer { .. }
-            | DeleteVpc { .. } => Change::Delete,
+            | DeleteVpc { .. }
+            | DeleteAlarms { .. }
+            | DeleteMetricFilter { .. }
+            | DeleteLogGroup { .. } => Change::Delete,
             EnableDnsSupport { .. }
             | EnableDnsHostnames { .. }
             | AuthorizeIngress { .. }

@@ -29,6 +29,7 @@ use super::state::{
     OWNER_TAG,
 };
 use crate::network::{self, NetworkError};
+use crate::plan::notifications::{notifications_plan, DesiredTopic, ObservedTopic, TopicAction};
 use crate::sg_rules::{self, CustomerAccess, ObservedRule, RuleSource, SgRule, SgRuleError};
 use crate::syntax::{MetaNetworkCidr, MetaNetworkName, NatGatewaySpec, SgRuleSpec, StaticIp};
 
@@ -81,6 +82,9 @@ pub struct EnvConfig {
     pub application: Option<String>,
     /// `--tag key:value` of `vpc create`.
     pub extra_tags: Vec<(String, String)>,
+    /// The SNS topics of the environment's `[notifications]` (disco_alarms.ini), made and
+    /// subscribed by create and update (spec §4.24).
+    pub notifications: Vec<DesiredTopic>,
 }
 
 /// A VPC at the other end of a peering, as observed.
@@ -130,6 +134,8 @@ pub struct PlanContext {
     pub static_ips: Vec<StaticIpRequest>,
     /// `None` skips peerings altogether.
     pub peering: Option<PeeringInputs>,
+    /// The account's SNS topics (read only when the environment has notifications).
+    pub topics: Vec<ObservedTopic>,
 }
 
 /// Why no plan can be made; nothing was changed.
@@ -951,6 +957,28 @@ pub fn plan_environment<R: Rng + ?Sized>(
                     &[],
                 );
             }
+        }
+    }
+
+    // --- SNS notifications (independent of the network) ------------------------------
+    if !cfg.notifications.is_empty() {
+        for step in notifications_plan(&cfg.notifications, &ctx.topics, env, false).steps {
+            let action = match step.action {
+                TopicAction::CreateTopic { key, name } => Action::CreateTopic { key, name },
+                TopicAction::Subscribe {
+                    topic,
+                    topic_arn,
+                    protocol,
+                    endpoint,
+                } => Action::Subscribe {
+                    topic,
+                    topic_arn,
+                    protocol,
+                    endpoint,
+                },
+                TopicAction::Unsubscribe { .. } | TopicAction::DeleteTopic { .. } => continue,
+            };
+            b.add(action, &[]);
         }
     }
 

@@ -329,6 +329,18 @@ pub struct VpcState {
     /// Peerings involving the VPC (any state).
     pub peerings: Vec<PeeringInfo>,
     pub occupants: Occupants,
+    /// The environment's alarms, metric filters and `<env>/` log groups (observed for a
+    /// destroy, which deletes them).
+    pub monitoring: EnvMonitoring,
+}
+
+/// What watches an environment: its alarm names (not those of Elasticsearch domains), the
+/// metric filters `(log group, name)` and the log groups under `<env>/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvMonitoring {
+    pub alarms: Vec<String>,
+    pub metric_filters: Vec<(String, String)>,
+    pub log_groups: Vec<String>,
 }
 
 impl VpcState {

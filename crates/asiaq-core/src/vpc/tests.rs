@@ -58,6 +58,7 @@ fn config() -> EnvConfig {
         },
         application: Some("example".into()),
         extra_tags: vec![("team".into(), "astro".into())],
+        notifications: vec![],
     }
 }
 
@@ -92,6 +93,42 @@ fn create_plan() -> PlanOutcome {
         ..VpcState::default()
     };
     plan_environment(&config(), &state, &ctx(), &mut StdRng::seed_from_u64(1)).unwrap()
+}
+
+#[test]
+fn create_and_update_make_the_notification_topics_once() {
+    use crate::plan::notifications::{DesiredTopic, ObservedSubscription, ObservedTopic};
+    let mut cfg = config();
+    cfg.notifications = vec![DesiredTopic {
+        name: "team_demo_critical".into(),
+        endpoints: vec!["ops@example.com".into()],
+    }];
+    let state = VpcState {
+        name: "demo".into(),
+        ..VpcState::default()
+    };
+    let p = plan_environment(&cfg, &state, &ctx(), &mut StdRng::seed_from_u64(1))
+        .unwrap()
+        .plan;
+    assert_eq!(count(&p, "CreateTopic"), 1);
+    assert_eq!(count(&p, "Subscribe"), 1);
+    let topic = find(&p, |a| a.name() == "CreateTopic");
+    let sub = find(&p, |a| a.name() == "Subscribe");
+    assert!(p.depends_on(sub, topic));
+    let mut with_topic = ctx();
+    with_topic.topics = vec![ObservedTopic {
+        name: "team_demo_critical".into(),
+        arn: "arn:aws:sns:us-west-2:1:team_demo_critical".into(),
+        subscriptions: vec![ObservedSubscription {
+            arn: "arn:sub".into(),
+            protocol: "email".into(),
+            endpoint: "ops@example.com".into(),
+        }],
+    }];
+    let p = plan_environment(&cfg, &state, &with_topic, &mut StdRng::seed_from_u64(1))
+        .unwrap()
+        .plan;
+    assert_eq!(count(&p, "CreateTopic") + count(&p, "Subscribe"), 0);
 }
 
 #[test]
@@ -773,6 +810,28 @@ fn destroy_of_leftovers_without_vpc() {
     assert_eq!(count(&p, "DeleteDhcpOptions"), 1);
     assert_eq!(count(&p, "DeleteInternetGateway"), 1);
     assert_eq!(count(&p, "DeleteVpc"), 0);
+}
+
+#[test]
+fn destroy_deletes_what_watches_the_environment() {
+    let state = VpcState {
+        name: "demo".into(),
+        monitoring: EnvMonitoring {
+            alarms: (0..150).map(|i| format!("t_demo_mhc{i}_M_max")).collect(),
+            metric_filters: vec![("demo/mhcapp/log".into(), "mhcapp-Errors".into())],
+            log_groups: vec!["demo/mhcapp/log".into(), "demo/mhcweb/log".into()],
+        },
+        ..VpcState::default()
+    };
+    let p = plan_destroy(&state, &[]).unwrap();
+    assert_eq!(count(&p, "DeleteAlarms"), 2);
+    assert_eq!(count(&p, "DeleteMetricFilter"), 1);
+    assert_eq!(count(&p, "DeleteLogGroup"), 2);
+    let filter = p.position(|a| a.name() == "DeleteMetricFilter").unwrap();
+    let group = p
+        .position(|a| a.to_string() == "delete log group demo/mhcapp/log")
+        .unwrap();
+    assert!(p.depends_on(group, filter));
 }
 
 #[test]

@@ -4,6 +4,7 @@ pub mod account;
 pub mod account_init;
 pub mod accounts;
 pub mod acfg;
+pub mod alarms;
 pub mod app_auth;
 pub mod app_conf;
 pub mod autoscale;
@@ -24,7 +25,9 @@ mod hosts_env;
 pub mod iam;
 pub mod keys;
 pub mod lock;
+pub mod log_metrics;
 mod meta;
+pub mod metrics;
 pub mod purge_snapshots;
 pub mod rds;
 pub mod route53;
@@ -58,6 +61,9 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Elb(cmd) => elb::run(global, cmd),
         Command::Route53(cmd) => route53::run(global, cmd),
         Command::Ssm(cmd) => ssm::run(global, cmd),
+        Command::Alarms(cmd) => alarms::run(global, cmd),
+        Command::LogMetrics(cmd) => log_metrics::run(global, cmd),
+        Command::Metrics(args) => metrics::run(global, args),
         Command::Snapshot(group) => snapshot::run(global, &group.command),
         Command::PurgeSnapshots(args) => purge_snapshots::run(global, args),
         Command::Iam(cmd) => iam::run(global, cmd),

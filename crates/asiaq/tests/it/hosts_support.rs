@@ -110,6 +110,21 @@ impl World {
         aws_sdk_ssm::Client::new(&conf)
     }
 
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        let conf = self.rt.block_on(self.account.sdk_config());
+        aws_sdk_cloudwatch::Client::new(&conf)
+    }
+
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        let conf = self.rt.block_on(self.account.sdk_config());
+        aws_sdk_sns::Client::new(&conf)
+    }
+
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        let conf = self.rt.block_on(self.account.sdk_config());
+        aws_sdk_cloudwatchlogs::Client::new(&conf)
+    }
+
     pub fn s3(&self) -> aws_sdk_s3::Client {
         let conf = self.rt.block_on(self.account.sdk_config());
         aws_sdk_s3::Client::from_conf(
@@ -140,6 +155,24 @@ impl World {
     /// Runs and expects exit 0; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "asiaq {args:?}\nstdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    /// Runs with extra environment variables and expects exit 0; returns stdout.
+    pub fn ok_with(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let mut cmd = self.asiaq();
+        cmd.args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run asiaq");
         assert_eq!(
             out.status.code(),
             Some(0),

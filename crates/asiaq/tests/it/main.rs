@@ -2,6 +2,8 @@
 //! link of the AWS SDK instead of one per file, and one shared moto_server per run.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
+mod alarms;
+mod alarms_bench;
 mod bake;
 mod bootstrap;
 mod buckets;
@@ -18,8 +20,10 @@ mod identity_common;
 mod listings;
 mod lock;
 mod lock_bench;
+mod log_metrics;
 mod managed_bench;
 mod meta;
+mod metrics;
 mod plans;
 mod rds;
 mod route53;

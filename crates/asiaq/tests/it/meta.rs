@@ -68,9 +68,7 @@ fn no_command_is_a_usage_error() {
 fn groups_not_built_yet_exit_2_with_a_plain_message() {
     for (args, group) in [
         (&["deploy", "list"][..], "deploy"),
-        (&["log-metrics", "list"][..], "log-metrics"),
-        (&["alarms", "list"][..], "alarms"),
-        (&["--env", "demo", "metrics", "upload"][..], "metrics"),
+        (&["elasticsearch", "list"][..], "elasticsearch"),
     ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "asiaq {args:?}");
