@@ -141,7 +141,7 @@ pub struct SpinupRun {
 #[derive(Debug)]
 pub enum SpinupOutcome {
     Planned {
-        prepared: Prepared,
+        prepared: Box<Prepared>,
         /// The spindown of `spindownandup`'s dry run, before the spinup.
         spindown: Option<SpindownPlan>,
     },
@@ -177,7 +177,10 @@ where
     .await?;
     if run.dry_run {
         let spindown = run.spindown;
-        return Ok(SpinupOutcome::Planned { prepared, spindown });
+        return Ok(SpinupOutcome::Planned {
+            prepared: Box::new(prepared),
+            spindown,
+        });
     }
     Ok(SpinupOutcome::Applied(prepared.apply(ctx, &run.opts).await))
 }
