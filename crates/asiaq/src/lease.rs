@@ -13,8 +13,10 @@ use asiaq_config::ConfigDir;
 use asiaq_core::lock::{parse_duration, renew_every, Holder, DEFAULT_LEASE};
 
 use crate::cli::{Cli, Command, GlobalArgs};
+use crate::commands::alarms::AlarmsCommand;
 use crate::commands::aws::AwsCommand;
 use crate::commands::elasticache::ElasticacheCommand;
+use crate::commands::log_metrics::LogMetricsCommand;
 use crate::commands::rds::RdsCommand;
 use crate::commands::vpc::{Target, VpcCommand};
 use crate::exit::CliError;
@@ -86,6 +88,25 @@ pub fn scope(cli: &Cli) -> Option<Scope> {
         Command::Elasticache(c) => match c {
             ElasticacheCommand::Update { dry_run, .. }
             | ElasticacheCommand::Delete { dry_run, .. }
+                if !dry_run =>
+            {
+                configured(g)
+            }
+            _ => None,
+        },
+        Command::Alarms(c) => match c {
+            AlarmsCommand::UpdateNotifications { dry_run, .. }
+            | AlarmsCommand::UpdateMetrics { dry_run, .. }
+            | AlarmsCommand::Delete { dry_run, .. }
+                if !dry_run =>
+            {
+                configured(g)
+            }
+            _ => None,
+        },
+        Command::LogMetrics(c) => match c {
+            LogMetricsCommand::Update { dry_run, .. }
+            | LogMetricsCommand::Delete { dry_run, .. }
                 if !dry_run =>
             {
                 configured(g)
@@ -338,6 +359,30 @@ mod tests {
         assert_eq!(
             scope_of(&["--env", "qa", "elasticache", "delete", "--cluster", "c"]),
             name("qa")
+        );
+        assert_eq!(
+            scope_of(&[
+                "--env",
+                "qa",
+                "alarms",
+                "update_metrics",
+                "--hostclass",
+                "mhcweb"
+            ]),
+            name("qa")
+        );
+        assert_eq!(scope_of(&["--env", "qa", "alarms", "list"]), None);
+        assert_eq!(
+            scope_of(&[
+                "--env",
+                "qa",
+                "log-metrics",
+                "update",
+                "--hostclass",
+                "h",
+                "--dry-run"
+            ]),
+            None
         );
         assert_eq!(scope_of(&["lock", "list"]), None);
     }
