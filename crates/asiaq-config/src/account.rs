@@ -120,16 +120,41 @@ pub struct EnvironmentFiles {
     /// `app_conf/<key>` -> (content MD5, bytes).
     pub app_conf: BTreeMap<String, (String, Vec<u8>)>,
     pub ssh_keys: Vec<String>,
+    /// What is left out and why (a directory the environment has none of).
+    pub notes: Vec<String>,
 }
 
-/// Reads `app_auth/<env>/`, `app_conf/<env>/` and the SSH key table of `env`; each must be
-/// there.
-pub fn environment_files(dir: &ConfigDir, env: &str) -> Result<EnvironmentFiles, ConfigError> {
-    let app_auth = app_auth_sources(&dir.path("app_auth"), env)?;
-    let app_conf = read_app_conf(&dir.path("app_conf"), env)?
-        .into_iter()
-        .map(|f| (key_for(&f.relative), (content_md5(&f.bytes), f.bytes)))
-        .collect();
+/// Reads `app_auth/<env>/`, `app_conf/<env>/` and the SSH key table of `env`. With
+/// `required` (the environment was asked for by name, `--env`), each directory must be
+/// there; otherwise a missing one means nothing to do for that step, with a note.
+pub fn environment_files(
+    dir: &ConfigDir,
+    env: &str,
+    required: bool,
+) -> Result<EnvironmentFiles, ConfigError> {
+    let mut notes = Vec::new();
+    let mut optional = |what: &str| {
+        let there = dir.path(what).join(env).is_dir();
+        if !there && !required {
+            notes.push(format!(
+                "environment {env} has no {what}/{env}/: its {what} step has nothing to do"
+            ));
+        }
+        there || required
+    };
+    let app_auth = if optional("app_auth") {
+        app_auth_sources(&dir.path("app_auth"), env)?
+    } else {
+        Vec::new()
+    };
+    let app_conf = if optional("app_conf") {
+        read_app_conf(&dir.path("app_conf"), env)?
+            .into_iter()
+            .map(|f| (key_for(&f.relative), (content_md5(&f.bytes), f.bytes)))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     let aws = dir.aws(Some(env))?;
     let rotation = crate::keys::rotation(dir, &aws, env, None)
         .map_err(|m| ConfigError::invalid(Diagnostic::error(aws.ini().path(), None, m, None)))?;
@@ -137,6 +162,7 @@ pub fn environment_files(dir: &ConfigDir, env: &str) -> Result<EnvironmentFiles,
         app_auth,
         app_conf,
         ssh_keys: rotation.names,
+        notes,
     })
 }
 
@@ -203,10 +229,15 @@ mod tests {
     #[test]
     fn an_environment_reads_its_app_auth_app_conf_and_keys() {
         let dir = example();
-        let files = environment_files(&dir, "demo").unwrap();
+        let files = environment_files(&dir, "demo", true).unwrap();
         assert!(!files.app_auth.is_empty());
         assert!(files.app_conf.keys().all(|k| k.starts_with("app_conf/")));
         assert!(!files.ssh_keys.is_empty());
-        assert!(environment_files(&dir, "nosuchenv").is_err());
+        assert!(files.notes.is_empty());
+        assert!(environment_files(&dir, "nosuchenv", true).is_err());
+        // Found rather than asked for: missing directories are steps with nothing to do.
+        let build = environment_files(&dir, "build", false).unwrap();
+        assert!(build.app_auth.is_empty() && build.app_conf.is_empty());
+        assert_eq!(build.notes.len(), 2, "{:?}", build.notes);
     }
 }

@@ -76,7 +76,10 @@ pub fn run(
         }
         let mut env_inputs = Vec::new();
         for (name, bucket) in envs {
-            let f = environment_files(&dir, &name)?;
+            let f = environment_files(&dir, &name, only.is_some())?;
+            for n in &f.notes {
+                asiaq_engine::report::note(n.clone());
+            }
             env_inputs.push(EnvInputs {
                 name,
                 bucket,

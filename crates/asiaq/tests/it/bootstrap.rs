@@ -999,12 +999,20 @@ fn account_init_refuses_bad_input_before_any_change() {
         ]),
         "environment ghost does not exist",
     );
-    // The environment of the account has no app_conf/demo.
+    // The environment asked for has no app_conf/demo (found rather than asked for, it
+    // would be a step with nothing to do).
     std::fs::rename(cfg.join("app_conf/demo"), cfg.join("app_conf/elsewhere")).unwrap();
     refused(
-        &mut init(&account, cfg, &[]),
+        asiaq(&account, cfg).args(["--env", "demo"]).args([
+            "account",
+            "init",
+            "--account",
+            "123456789012",
+        ]),
         "no application configuration for environment demo",
     );
+    let plan = succeed(&mut init(&account, cfg, &["--dry-run"]));
+    assert!(!plan.contains("upload app_conf/"), "{plan}");
     std::fs::rename(cfg.join("app_conf/elsewhere"), cfg.join("app_conf/demo")).unwrap();
     // Its environment type has no credential buckets: asked for by name, an error.
     let vpc_ini = cfg.join("disco_vpc.ini");
