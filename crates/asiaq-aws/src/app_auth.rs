@@ -4,7 +4,7 @@
 use asiaq_core::app_auth::Write;
 use asiaq_core::plan::app_auth::AppAuthAction;
 use asiaq_core::plan::Plan;
-use asiaq_engine::{Apply, ExecOptions};
+use asiaq_engine::Apply;
 
 use crate::context::AwsContext;
 use crate::credentials::Bucket;
@@ -42,22 +42,11 @@ pub async fn apply_plan(
     plan: &Plan<AppAuthAction>,
     writes: &[Write],
 ) -> Result<usize, AwsError> {
-    let options = ExecOptions {
-        max_in_flight: 4,
-        retry: crate::vpc::execute::retry_policy(),
-        title: format!("app-auth update of {bucket}"),
+    let steps = AppAuthSteps {
+        bucket: Bucket::new(ctx, bucket),
+        writes,
     };
-    let reporter = asiaq_engine::report::current();
-    asiaq_engine::execute(
-        &AppAuthSteps {
-            bucket: Bucket::new(ctx, bucket),
-            writes,
-        },
-        plan,
-        &options,
-        reporter.as_ref(),
-    )
-    .await
-    .map(|done| done.steps_done)
-    .map_err(|failure| failure.error)
+    crate::engine::run_forward(&steps, plan, 4, &format!("app-auth update of {bucket}"))
+        .await
+        .map(|done| done.steps_done)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use asiaq_core::plan::app_conf::{AppConfAction, PREFIX};
 use asiaq_core::plan::Plan;
-use asiaq_engine::{Apply, ExecOptions};
+use asiaq_engine::Apply;
 
 use crate::context::AwsContext;
 use crate::credentials::Bucket;
@@ -67,22 +67,11 @@ pub async fn apply_plan(
     plan: &Plan<AppConfAction>,
     contents: &BTreeMap<String, Vec<u8>>,
 ) -> Result<usize, AwsError> {
-    let options = ExecOptions {
-        max_in_flight: 4,
-        retry: crate::vpc::execute::retry_policy(),
-        title: format!("app-conf update of {bucket}"),
+    let steps = AppConfSteps {
+        bucket: Bucket::new(ctx, bucket),
+        contents,
     };
-    let reporter = asiaq_engine::report::current();
-    asiaq_engine::execute(
-        &AppConfSteps {
-            bucket: Bucket::new(ctx, bucket),
-            contents,
-        },
-        plan,
-        &options,
-        reporter.as_ref(),
-    )
-    .await
-    .map(|done| done.steps_done)
-    .map_err(|failure| failure.error)
+    crate::engine::run_forward(&steps, plan, 4, &format!("app-conf update of {bucket}"))
+        .await
+        .map(|done| done.steps_done)
 }

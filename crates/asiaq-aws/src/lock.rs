@@ -263,6 +263,34 @@ pub async fn renew(
     }
 }
 
+/// Records the holder's ARN on its lease (once the lease is held: the lookup then runs
+/// beside the command's first calls instead of before them).
+pub async fn record_arn(lease: &LeaseClient, held: &Holder, arn: &str) -> Result<(), AwsError> {
+    let out = lease
+        .client
+        .update_item()
+        .table_name(TABLE)
+        .key(KEY, s(&held.environment))
+        .update_expression("SET arn = :arn")
+        .condition_expression(OWN_CONDITION)
+        .expression_attribute_values(":arn", s(arn))
+        .expression_attribute_values(":generation", n(held.generation))
+        .send()
+        .await;
+    match out {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let e = err("UpdateItem")(e);
+            // Broken or taken over meanwhile: the heartbeat says so.
+            if e.code() == Some("ConditionalCheckFailedException") {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Gives the lease back, if it is still this holder's (a lease taken over stays the new
 /// holder's).
 pub async fn release(lease: &LeaseClient, held: &Holder) -> Result<(), AwsError> {

@@ -40,12 +40,17 @@ impl Holder {
 
     /// What a second operator is told, e.g. `environment ci is locked by arn:... (alice@h:42,
     /// asiaq aws spinup ..., started 3 min ago, expires in 7 min)`.
+    /// (Its ARN is recorded just after the lease is taken; until then it names `who` only.)
     pub fn busy_message(&self, now: i64) -> String {
+        let by = if self.arn.is_empty() {
+            self.who.clone()
+        } else {
+            format!("{} ({}", self.arn, self.who)
+        };
+        let open = if self.arn.is_empty() { " (" } else { ", " };
         format!(
-            "environment {} is locked by {} ({}, {}, started {} ago, {})",
+            "environment {} is locked by {by}{open}{}, started {} ago, {})",
             self.environment,
-            self.arn,
-            self.who,
             self.command,
             human(now - self.started_at),
             self.expiry(now)
@@ -145,6 +150,12 @@ mod tests {
         assert_eq!(
             holder().busy_message(1_180),
             "environment ci is locked by arn:aws:iam::123:user/alice (alice@host1:4242, asiaq aws spinup --pipeline pipelines/ci.csv, started 3 min ago, expires in 7 min)"
+        );
+        let mut fresh = holder();
+        fresh.arn.clear();
+        assert_eq!(
+            fresh.busy_message(1_000),
+            "environment ci is locked by alice@host1:4242 (asiaq aws spinup --pipeline pipelines/ci.csv, started 0 s ago, expires in 10 min)"
         );
         assert_eq!(holder().expiry(1_720), "expired 2 min ago");
         assert!(!holder().expired(1_600));

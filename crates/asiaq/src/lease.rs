@@ -206,8 +206,24 @@ where
         stop.clone(),
         now,
     ));
+    let record_arn = async {
+        let recorded = match Identity::fetch(ctx).await {
+            Ok(id) => lock::record_arn(&client, &held, &id.arn).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
+            asiaq_engine::report::warn(format!(
+                "could not record who holds the lease of environment {} ({e})",
+                held.environment
+            ));
+        }
+    };
+    let work = async {
+        let (r, ()) = tokio::join!(body, record_arn);
+        r
+    };
     let result = tokio::select! {
-        r = body => r,
+        r = work => r,
         s = interrupted() => Err(CliError::failed(format!(
             "interrupted by {s}: the lease of environment {} is given back; run the command again to finish",
             held.environment
@@ -262,10 +278,11 @@ async fn acquire(
             None => id.clone(),
         },
     };
-    let arn = Identity::fetch(ctx).await?.arn;
+    // The caller's ARN is recorded once the lease is held, beside the command's first calls
+    // (see `hold`): one round trip fewer before the work.
     let want = Holder {
         environment: environment.clone(),
-        arn,
+        arn: String::new(),
         who: who(),
         command: request.command.clone(),
         started_at: 0,

@@ -2,8 +2,9 @@
 //! command. `asiaq vpc update` of an environment that needs no change, through asiaq-proxy
 //! adding a fixed latency to every AWS call, with the lease and with `--no-lock`, one after
 //! the other; the lease's calls (counted apart, `lease` in the stats file) against its bound
-//! of two round trips before the work (GetCallerIdentity, then one conditional UpdateItem)
-//! and one after it (the release).
+//! of one round trip before the work (one conditional UpdateItem) and one after it (the
+//! release). The caller's ARN (GetCallerIdentity, counted with the command's calls, and one
+//! more UpdateItem) is recorded beside the command's own first calls.
 //!
 //! ```text
 //! ASIAQ_BENCH_LATENCY_MS=50 cargo test --workspace --test it lock_bench:: -- --ignored --nocapture
@@ -103,7 +104,7 @@ fn lease_cost_per_command() {
         b.calls
     );
     println!(
-        "  the lease adds {:.3} s = {:.1} round trips of {latency_ms} ms (bound: 2 before the work + 1 after = 3; GetCallerIdentity is counted with the command's calls)",
+        "  the lease adds {:.3} s = {:.1} round trips of {latency_ms} ms (bound: 1 before the work + 1 after = 2)",
         added,
         added * 1000.0 / latency_ms as f64
     );
