@@ -103,17 +103,19 @@ async fn create_table(lease: &LeaseClient) -> Result<(), AwsError> {
                 .map_err(|e| AwsError::State(e.to_string()))?,
         )
         .send()
-        .await;
-    match made {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let e = err("CreateTable")(e);
-            if e.code() == Some("ResourceInUseException") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        }
+        .await
+        .map_err(err("CreateTable"));
+    // Made by another first user at the same time: it is there.
+    done_unless(made, "ResourceInUseException").map(drop)
+}
+
+/// `Ok(true)` when the call went through, `Ok(false)` when it failed with `code` (an
+/// expected refusal, such as a condition that no longer holds), else the error.
+fn done_unless<T>(result: Result<T, AwsError>, code: &str) -> Result<bool, AwsError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some(code) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -249,18 +251,9 @@ pub async fn renew(
         .expression_attribute_values(":generation", n(held.generation))
         .expression_attribute_values(":now", n(now))
         .send()
-        .await;
-    match out {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            let e = err("UpdateItem")(e);
-            if e.code() == Some("ConditionalCheckFailedException") {
-                Ok(false)
-            } else {
-                Err(e)
-            }
-        }
-    }
+        .await
+        .map_err(err("UpdateItem"));
+    done_unless(out, "ConditionalCheckFailedException")
 }
 
 /// Records the holder's ARN on its lease (once the lease is held: the lookup then runs
@@ -276,19 +269,10 @@ pub async fn record_arn(lease: &LeaseClient, held: &Holder, arn: &str) -> Result
         .expression_attribute_values(":arn", s(arn))
         .expression_attribute_values(":generation", n(held.generation))
         .send()
-        .await;
-    match out {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let e = err("UpdateItem")(e);
-            // Broken or taken over meanwhile: the heartbeat says so.
-            if e.code() == Some("ConditionalCheckFailedException") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        }
-    }
+        .await
+        .map_err(err("UpdateItem"));
+    // Broken or taken over meanwhile: the heartbeat says so.
+    done_unless(out, "ConditionalCheckFailedException").map(drop)
 }
 
 /// Gives the lease back, if it is still this holder's (a lease taken over stays the new
@@ -302,18 +286,9 @@ pub async fn release(lease: &LeaseClient, held: &Holder) -> Result<(), AwsError>
         .condition_expression(OWN_CONDITION)
         .expression_attribute_values(":generation", n(held.generation))
         .send()
-        .await;
-    match out {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let e = err("DeleteItem")(e);
-            if e.code() == Some("ConditionalCheckFailedException") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        }
-    }
+        .await
+        .map_err(err("DeleteItem"));
+    done_unless(out, "ConditionalCheckFailedException").map(drop)
 }
 
 /// Every lease of the table (none when there is no table yet), by environment.
